@@ -1,0 +1,65 @@
+"""`create_app(settings)`: the whole HTTP service, built on demand (nothing runs at import)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from mantissa_log import __version__
+from mantissa_log.api.errors import error_response, install_error_handlers
+from mantissa_log.api.routes import admin, health, integrations, settings
+from mantissa_log.config import Settings, load_settings
+from mantissa_log.services.container import Services, build_services
+
+MAX_BODY_BYTES = 1_048_576
+
+
+def _route_template(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def create_app(config: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app; `services` may be injected (tests), otherwise built from `config`."""
+    owned = services is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if app.state.services is None:
+            app.state.services = build_services(config or load_settings())
+        yield
+        if owned:
+            app.state.services.close()
+
+    app = FastAPI(title="Mantissa Log", version=__version__, lifespan=lifespan)
+    app.state.services = services
+    install_error_handlers(app)
+    for router in (health.router, settings.router, integrations.router, admin.router):
+        app.include_router(router)
+
+    @app.middleware("http")
+    async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            response: Response = error_response(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+        else:
+            response = await call_next(request)
+        if request.url.path == "/healthz":
+            return response
+        principal = getattr(request.state, "principal", None)
+        status = response.status_code
+        await run_in_threadpool(
+            app.state.services.audit.record,
+            actor=principal.user_id if principal else "anonymous",
+            action=f"http {request.method} {_route_template(request)}",
+            target=request.url.path,
+            outcome="success" if status < 400 else ("denied" if status in (401, 403) else "failure"),
+            status=status,
+            client=request.client.host if request.client else None,
+        )
+        return response
+
+    return app

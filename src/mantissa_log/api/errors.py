@@ -1,0 +1,100 @@
+"""The one place where errors become HTTP responses: `{"error": {code, message, field}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mantissa_log.domain.common import error_field
+from mantissa_log.domain.validation import NOISE, first_error
+from mantissa_log.errors import (
+    ConfigError,
+    Conflict,
+    Forbidden,
+    MantissaError,
+    NotFound,
+    SecretStoreError,
+    StoreError,
+    Unauthenticated,
+    ValidationFailed,
+)
+
+log = logging.getLogger("mantissa_log.api")
+
+STATUS: list[tuple[type[MantissaError], int]] = [
+    (ValidationFailed, 422),
+    (NotFound, 404),
+    (Conflict, 409),
+    (Forbidden, 403),
+    (Unauthenticated, 401),
+    (StoreError, 503),
+    (SecretStoreError, 503),
+    (ConfigError, 500),
+]
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, object] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MantissaError)
+    status = next((code for kind, code in STATUS if isinstance(exc, kind)), 500)
+    if status >= 500:
+        # Backend failures are logged by type only: their text may quote stored data.
+        log.error("backend failure: %s", type(exc).__name__)
+        return error_response(status, exc.code, "the state store or secret store is unavailable")
+    return error_response(status, exc.code, exc.message, exc.field)
+
+
+async def on_request_validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"type": "invalid", "loc": (), "msg": "invalid request"}
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "json_invalid":
+        return error_response(400, "bad_json", "request body is not valid JSON", "body")
+    if loc and loc[0] in ("query", "path", "header"):
+        return error_response(400, "bad_parameter", str(first.get("msg")), error_field(loc, drop=NOISE))
+    if loc == ("body",) and first.get("type") in ("missing", "model_attributes_type", "dict_type"):
+        return error_response(400, "bad_body", "a JSON object body is required", "body")
+    # Re-run through our converter for one consistent message and field name.
+    field = error_field(loc, drop=NOISE)
+    message = "unknown field" if first.get("type") == "extra_forbidden" else str(first.get("msg"))
+    if first.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        field = "integration_type"
+    return error_response(422, "invalid", message, field or None)
+
+
+async def on_pydantic_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ValidationError)
+    failed = first_error(exc)
+    return error_response(422, failed.code, failed.message, failed.field)
+
+
+async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail))
+
+
+async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error: %s", type(exc).__name__)
+    return error_response(500, "internal", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(MantissaError, on_mantissa_error)
+    app.add_exception_handler(RequestValidationError, on_request_validation)
+    app.add_exception_handler(ValidationError, on_pydantic_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

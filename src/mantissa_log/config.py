@@ -1,0 +1,84 @@
+"""Process configuration: environment variables `MANTISSA_*`, optionally a TOML file.
+
+Nothing here is built at import time; `load_settings()` is called by the edges (CLI, app factory).
+The embedded default needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from mantissa_log.errors import ConfigError
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MANTISSA_", extra="forbid", frozen=True)
+
+    home: Path = Field(default=Path(".mantissa"), description="data home: state, vault key, rules, lake")
+    environment: str = Field(default="dev", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+    state_backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    dynamodb_endpoint_url: str | None = None
+    secrets_backend: Literal["vault", "aws"] = "vault"
+    secrets_endpoint_url: str | None = None
+    # With a KMS key, integration configs are envelope-encrypted under KMS instead of the local key.
+    kms_key_id: str | None = None
+    kms_endpoint_url: str | None = None
+    rule_store: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_region: str | None = None
+    allow_private_targets: bool = False
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    config_file: Path | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then the optional TOML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        file = os.environ.get("MANTISSA_CONFIG_FILE")
+        if file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(file)))
+        return tuple(sources)
+
+    @property
+    def state_path(self) -> Path:
+        return self.home / "state.db"
+
+    @property
+    def master_key_path(self) -> Path:
+        return self.home / "keys" / "master.key"
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.home / "rules"
+
+    @property
+    def region(self) -> str:
+        return self.aws_region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and file), with a clear error naming the bad variable."""
+    file = os.environ.get("MANTISSA_CONFIG_FILE")
+    if file and not Path(file).is_file():
+        raise ConfigError(f"MANTISSA_CONFIG_FILE points to a missing file: {file}", field="MANTISSA_CONFIG_FILE")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "MANTISSA_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"{name}: {first['msg']}", field=name) from None

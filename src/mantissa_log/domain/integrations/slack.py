@@ -1,0 +1,18 @@
+"""Slack incoming-webhook configuration. The webhook URL itself is a secret."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from mantissa_log.domain.common import SEVERITIES, SecretRef, Severity, StrictModel
+
+
+class SlackConfig(StrictModel):
+    channel: Annotated[str, StringConstraints(pattern=r"^[#@]?[a-z0-9][a-z0-9._-]{0,79}$")] | None = None
+    # Managed by the server: mirrors the integration's `secret_arn`.
+    webhook_url_secret: SecretRef | None = None
+    severity_filter: list[Severity] = Field(default_factory=lambda: list(SEVERITIES), min_length=1)
+    mention_on_critical: bool = False
+    mention_user: Annotated[str, StringConstraints(pattern=r"^(@[\w.-]{1,80}|<[@!][\w^-]{1,80}>)$")] | None = None

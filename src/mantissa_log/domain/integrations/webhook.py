@@ -1,0 +1,46 @@
+"""Custom webhook configuration. `${SECRET}` in a header is replaced by the stored secret."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from mantissa_log.domain.common import StrictModel
+
+SECRET_PLACEHOLDER = "${SECRET}"
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
+HeaderValue = Annotated[str, StringConstraints(pattern=r"^[^\r\n]{0,4096}$")]
+# Headers whose value is a credential: a literal value there is a plaintext secret.
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-auth-token", "proxy-authorization"})
+
+
+class WebhookConfig(StrictModel):
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s/$.?#][^\s]*$", max_length=2048)]
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict)
+    # "default": our JSON payload; "custom": the Jinja2 template in `template`.
+    payload_template: Literal["default", "custom"] = "default"
+    template: Annotated[str, StringConstraints(max_length=65_536)] | None = None
+    retry_count: int = Field(default=3, ge=0, le=10)
+    timeout_seconds: float = Field(default=30, gt=0, le=120)
+
+    @field_validator("headers")
+    @classmethod
+    def _no_literal_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if name.lower() in CREDENTIAL_HEADERS and SECRET_PLACEHOLDER not in value:
+                raise ValueError(
+                    f"header {name} carries a credential: put the value in the write-only "
+                    f"`secret` field and write {SECRET_PLACEHOLDER} in the header"
+                )
+        return headers
+
+    @model_validator(mode="after")
+    def _custom_needs_template(self) -> WebhookConfig:
+        if self.payload_template == "custom" and not self.template:
+            raise ValueError("payload_template 'custom' needs a Jinja2 `template`")
+        return self
+
+    def uses_secret(self) -> bool:
+        return any(SECRET_PLACEHOLDER in v for v in self.headers.values())

@@ -1,0 +1,81 @@
+"""One error tree for the whole package.
+
+Every error carries the field (and, for documents, the line) it is about, so the HTTP API and
+the CLI can each turn it into a clear message in exactly one place.
+"""
+
+from __future__ import annotations
+
+
+class MantissaError(Exception):
+    """Root of every error this package raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.line = line
+
+    def __str__(self) -> str:
+        where = []
+        if self.field:
+            where.append(f"field '{self.field}'")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        return f"{self.message} ({', '.join(where)})" if where else self.message
+
+
+class ValidationFailed(MantissaError):
+    """Input is well-formed but its meaning is wrong (bad value, unknown field, bad enum)."""
+
+    code = "invalid"
+
+
+class SecretInPlainField(ValidationFailed):
+    """A secret value was offered in a field that is not write-only."""
+
+    code = "secret_in_plain_field"
+
+
+class NotFound(MantissaError):
+    """The item does not exist, or belongs to someone else (the two are indistinguishable)."""
+
+    code = "not_found"
+
+
+class Conflict(MantissaError):
+    """The item already exists, or a conditional write lost a race."""
+
+    code = "conflict"
+
+
+class Forbidden(MantissaError):
+    """The caller is known but not allowed (admin-only routes)."""
+
+    code = "forbidden"
+
+
+class Unauthenticated(MantissaError):
+    """No valid credentials."""
+
+    code = "unauthenticated"
+
+
+class ConfigError(MantissaError):
+    """The process configuration is unusable."""
+
+    code = "config"
+
+
+class StoreError(MantissaError):
+    """A storage backend failed for a reason that is not the caller's input."""
+
+    code = "store"
+
+
+class SecretStoreError(MantissaError):
+    """The secret store or key material failed (missing key, wrong key, unreachable service)."""
+
+    code = "secrets"

@@ -1,0 +1,1 @@
+"""Secrets: the store for secret values (local vault | AWS Secrets Manager) and envelope encryption."""

@@ -1,0 +1,1 @@
+"""Use cases and transaction boundaries: the only layer the edges (API, CLI) call."""

@@ -1,0 +1,73 @@
+"""Users and API tokens. A token is shown once; only its SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets as pysecrets
+
+from mantissa_log.clock import epoch_seconds, now_iso
+from mantissa_log.domain.common import NAME_RE
+from mantissa_log.domain.users import ApiToken, User
+from mantissa_log.errors import NotFound, Unauthenticated, ValidationFailed
+from mantissa_log.services.identity import Principal
+from mantissa_log.state.repositories.users import UserRepository
+
+TOKEN_PREFIX = "mlt_"
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a plain digest is enough (no password stretching needed).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserService:
+    def __init__(self, repo: UserRepository) -> None:
+        self.repo = repo
+
+    def create_user(self, user_id: str, *, is_admin: bool = False) -> tuple[User, str]:
+        """Create the user and their first token; returns the token (never stored)."""
+        if not NAME_RE.match(user_id):
+            raise ValidationFailed("use letters, digits, '.', '_' or '-' (max 128)", field="user_id")
+        user = User(user_id=user_id, is_admin=is_admin, created_at=now_iso())
+        self.repo.create_user(user)
+        return user, self.issue_token(user_id)
+
+    def issue_token(self, user_id: str, *, ttl_seconds: int | None = None, description: str | None = None) -> str:
+        if self.repo.get_user(user_id) is None:
+            raise NotFound(f"no user {user_id}", field="user_id")
+        token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
+        self.repo.add_token(
+            ApiToken(
+                token_hash=hash_token(token),
+                user_id=user_id,
+                created_at=now_iso(),
+                description=description,
+                ttl=epoch_seconds() + ttl_seconds if ttl_seconds else None,
+            )
+        )
+        return token
+
+    def authenticate(self, token: str, client: str | None = None) -> Principal:
+        if not token.startswith(TOKEN_PREFIX):
+            raise Unauthenticated("invalid token")
+        digest = hash_token(token)
+        stored = self.repo.get_token(digest)
+        if stored is None or not hmac.compare_digest(stored.token_hash, digest):
+            raise Unauthenticated("invalid or expired token")
+        user = self.repo.get_user(stored.user_id)
+        if user is None:
+            raise Unauthenticated("invalid token")
+        return Principal(user_id=user.user_id, is_admin=user.is_admin, client=client)
+
+    def revoke_tokens(self, user_id: str) -> int:
+        tokens = self.repo.tokens_of(user_id)
+        for token in tokens:
+            self.repo.delete_token(token.token_hash)
+        return len(tokens)
+
+    def list_users(self) -> list[User]:
+        return self.repo.list_users()
+
+    def has_users(self) -> bool:
+        return bool(self.repo.list_users())

@@ -1,0 +1,1 @@
+"""State: the tables, behind one backend interface (SQLite embedded, DynamoDB scale-out)."""

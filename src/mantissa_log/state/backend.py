@@ -1,0 +1,162 @@
+"""The storage interface every backend implements, and the tables it holds.
+
+The operations are the ones DynamoDB offers and the seed's access patterns need: get, put with a
+condition, update with atomic add, query by key or index (optionally by range value), batch read
+and write, delete, scan (backup) and TTL. Items are plain JSON-compatible dicts; backends convert
+to their own representation (DynamoDB Decimals, SQLite JSON text) at their edge.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mantissa_log.state.conditions import Condition
+
+Item = dict[str, Any]
+Key = dict[str, Any]
+KeyType = Literal["S", "N"]
+BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit; enforced for every backend alike.
+TTL_ATTRIBUTE = "ttl"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    hash_key: str
+    range_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A logical table: `name` is the seed's middle part, e.g. `user-settings`."""
+
+    name: str
+    hash_key: str
+    range_key: str | None = None
+    range_key_type: KeyType = "S"
+    indexes: tuple[IndexSpec, ...] = ()
+
+    def physical_name(self, environment: str) -> str:
+        return f"mantissa-log-{self.name}-{environment}"
+
+    def key_of(self, item: Mapping[str, Any]) -> Key:
+        key = {self.hash_key: item[self.hash_key]}
+        if self.range_key:
+            key[self.range_key] = item[self.range_key]
+        return key
+
+    def index(self, name: str) -> IndexSpec:
+        for spec in self.indexes:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"table {self.name} has no index {name}")
+
+
+@dataclass
+class Page:
+    """One page of a query; `next_key` is opaque to callers and None on the last page."""
+
+    items: list[Item] = field(default_factory=list)
+    next_key: Key | None = None
+
+
+class StateBackend(ABC):
+    """One store holding every table of one environment."""
+
+    @abstractmethod
+    def ensure_tables(self, specs: Sequence[TableSpec]) -> None:
+        """Create missing tables (idempotent)."""
+
+    @abstractmethod
+    def get(self, table: TableSpec, key: Key) -> Item | None:
+        """The item, or None when absent or expired."""
+
+    @abstractmethod
+    def put(self, table: TableSpec, item: Item, condition: Condition | None = None) -> None:
+        """Write the whole item; raise Conflict when `condition` is false."""
+
+    @abstractmethod
+    def update(
+        self,
+        table: TableSpec,
+        key: Key,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        add_values: Mapping[str, int | float] | None = None,
+        remove: Sequence[str] = (),
+        condition: Condition | None = None,
+    ) -> Item:
+        """Atomically set, add to (numbers, starting from 0) and remove top-level attributes.
+
+        Creates the item when absent unless the condition says otherwise. Returns the new item.
+        Raises Conflict when the condition is false.
+        """
+
+    @abstractmethod
+    def delete(self, table: TableSpec, key: Key, condition: Condition | None = None) -> bool:
+        """Delete; True when an item was there. Raises Conflict when the condition is false."""
+
+    @abstractmethod
+    def query(
+        self,
+        table: TableSpec,
+        hash_value: Any,
+        *,
+        index: str | None = None,
+        range_value: Any = None,
+        limit: int | None = None,
+        start_key: Key | None = None,
+        descending: bool = False,
+    ) -> Page:
+        """Items with this hash key (on the table or a GSI), ordered by range key."""
+
+    @abstractmethod
+    def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
+        """Items for the keys that exist, in chunks of 25 requests."""
+
+    @abstractmethod
+    def batch_put(self, table: TableSpec, items: Sequence[Item]) -> None:
+        """Write many items, in chunks of 25."""
+
+    @abstractmethod
+    def batch_delete(self, table: TableSpec, keys: Sequence[Key]) -> None:
+        """Delete many items, in chunks of 25."""
+
+    @abstractmethod
+    def scan(self, table: TableSpec) -> Iterator[Item]:
+        """Every live item (backup, admin)."""
+
+    @abstractmethod
+    def purge_expired(self, table: TableSpec, now: int) -> int:
+        """Remove items whose `ttl` has passed; returns how many were removed."""
+
+    @abstractmethod
+    def drop_all(self, specs: Sequence[TableSpec]) -> None:
+        """Remove every item of these tables (restore starts from empty)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing
+        """Release connections."""
+
+    def query_all(self, table: TableSpec, hash_value: Any, **kwargs: Any) -> list[Item]:
+        """Every page of a query."""
+        items: list[Item] = []
+        start: Key | None = None
+        while True:
+            page = self.query(table, hash_value, start_key=start, **kwargs)
+            items.extend(page.items)
+            if page.next_key is None:
+                return items
+            start = page.next_key
+
+
+def chunks(seq: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+def is_expired(item: Mapping[str, Any], now: int) -> bool:
+    ttl = item.get(TTL_ATTRIBUTE)
+    return isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl <= now

@@ -1,0 +1,131 @@
+"""Detection-rule metadata: the seed's five access patterns plus create/replace/delete/toggle."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from mantissa_log.domain.common import Severity
+from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
+from mantissa_log.errors import Conflict, NotFound
+from mantissa_log.state.backend import Key, StateBackend
+from mantissa_log.state.conditions import Compare, Exists, NotExists
+from mantissa_log.state.repositories.common import ModelPage
+from mantissa_log.state.tables import DETECTION_RULES, ENABLED_RULES_INDEX
+
+
+def _key(user_id: str, rule_name: str) -> Key:
+    return {"user_id": user_id, "rule_name": rule_name}
+
+
+class DetectionRuleRepository:
+    def __init__(self, backend: StateBackend) -> None:
+        self.backend = backend
+
+    # -- seed access patterns --------------------------------------------------------------
+    def list_rules_for_user(
+        self, user_id: str, *, limit: int | None = None, start_key: Key | None = None
+    ) -> ModelPage[DetectionRule]:
+        """Pattern 1: Query(user_id)."""
+        page = self.backend.query(DETECTION_RULES, user_id, limit=limit, start_key=start_key)
+        return ModelPage([DetectionRule.model_validate(i) for i in page.items], page.next_key)
+
+    def get_rule(self, user_id: str, rule_name: str) -> DetectionRule | None:
+        """Pattern 2: GetItem(user_id, rule_name)."""
+        item = self.backend.get(DETECTION_RULES, _key(user_id, rule_name))
+        return None if item is None else DetectionRule.model_validate(item)
+
+    def list_enabled_rules(self, *, limit: int | None = None, start_key: Key | None = None) -> ModelPage[DetectionRule]:
+        """Pattern 3: Query EnabledRulesIndex where enabled = "true" (all users: scheduler, admin)."""
+        page = self.backend.query(DETECTION_RULES, "true", index=ENABLED_RULES_INDEX, limit=limit, start_key=start_key)
+        return ModelPage([DetectionRule.model_validate(i) for i in page.items], page.next_key)
+
+    def list_enabled_rules_by_severity(
+        self, severity: Severity, *, limit: int | None = None, start_key: Key | None = None
+    ) -> ModelPage[DetectionRule]:
+        """Pattern 4: Query EnabledRulesIndex where enabled = "true" AND severity = :s."""
+        page = self.backend.query(
+            DETECTION_RULES,
+            "true",
+            index=ENABLED_RULES_INDEX,
+            range_value=severity,
+            limit=limit,
+            start_key=start_key,
+        )
+        return ModelPage([DetectionRule.model_validate(i) for i in page.items], page.next_key)
+
+    def record_execution(self, user_id: str, rule_name: str, run: ExecutionRecord) -> DetectionRule:
+        """Pattern 5: UpdateItem(executions++, last_execution, ...) — atomic under concurrency.
+
+        Counters move by ADD in one conditional update, so concurrent workers never lose an
+        increment. The average is then derived from the returned totals and written only if no
+        other run landed in between (that run's own follow-up writes the newer average).
+        """
+        set_values: dict[str, object] = {"last_execution": run.at, "last_execution_status": run.status}
+        remove: list[str] = []
+        if run.status == "error":
+            set_values["last_error"] = (run.error or "unknown error")[:2000]
+        else:
+            remove.append("last_error")
+        if run.alerts > 0:
+            set_values["last_alert"] = run.at
+        try:
+            item = self.backend.update(
+                DETECTION_RULES,
+                _key(user_id, rule_name),
+                set_values=set_values,
+                add_values={
+                    "executions": 1,
+                    "alert_count": run.alerts,
+                    "data_scanned_mb": run.data_scanned_mb,
+                    "total_duration_ms": run.duration_ms,
+                },
+                remove=remove,
+                condition=Exists("rule_name"),
+            )
+        except Conflict:
+            raise NotFound(f"no rule {rule_name}", field="rule_name") from None
+        executions = int(item["executions"])
+        average = round(float(item["total_duration_ms"]) / executions, 3)
+        # If this fails, a later run superseded this one and writes its own (newer) average.
+        with contextlib.suppress(Conflict):
+            item = self.backend.update(
+                DETECTION_RULES,
+                _key(user_id, rule_name),
+                set_values={"avg_duration_ms": average},
+                condition=Compare("executions", "=", executions),
+            )
+        return DetectionRule.model_validate(item)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def create_rule(self, rule: DetectionRule) -> None:
+        try:
+            self.backend.put(DETECTION_RULES, rule.dump(), condition=NotExists("rule_name"))
+        except Conflict:
+            raise Conflict(f"rule {rule.rule_name} already exists", field="rule_name") from None
+
+    def replace_rule(self, rule: DetectionRule) -> None:
+        try:
+            self.backend.put(DETECTION_RULES, rule.dump(), condition=Exists("rule_name"))
+        except Conflict:
+            raise NotFound(f"no rule {rule.rule_name}", field="rule_name") from None
+
+    def set_enabled(self, user_id: str, rule_name: str, enabled: bool, updated_at: str) -> DetectionRule:
+        try:
+            item = self.backend.update(
+                DETECTION_RULES,
+                _key(user_id, rule_name),
+                set_values={"enabled": "true" if enabled else "false", "updated_at": updated_at},
+                condition=Exists("rule_name"),
+            )
+        except Conflict:
+            raise NotFound(f"no rule {rule_name}", field="rule_name") from None
+        return DetectionRule.model_validate(item)
+
+    def delete_rule(self, user_id: str, rule_name: str) -> bool:
+        return self.backend.delete(DETECTION_RULES, _key(user_id, rule_name))
+
+    def get_rules(self, keys: Sequence[tuple[str, str]]) -> list[DetectionRule]:
+        """Batch read (BatchGetItem, 25 keys a request)."""
+        items = self.backend.batch_get(DETECTION_RULES, [_key(u, r) for u, r in keys])
+        return [DetectionRule.model_validate(i) for i in items]

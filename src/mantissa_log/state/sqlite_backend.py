@@ -1,0 +1,300 @@
+"""The embedded default: every table in one SQLite file (WAL), items as canonical JSON.
+
+Key and index attributes are copied into columns so lookups use B-tree indexes; the item
+itself stays one JSON document. Writes run in `BEGIN IMMEDIATE` transactions, which makes
+conditional writes and atomic adds safe across threads and processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mantissa_log.clock import epoch_seconds
+from mantissa_log.errors import Conflict, StoreError
+from mantissa_log.state.backend import (
+    TTL_ATTRIBUTE,
+    Item,
+    Key,
+    Page,
+    StateBackend,
+    TableSpec,
+    chunks,
+    is_expired,
+)
+from mantissa_log.state.codec import encode
+from mantissa_log.state.conditions import Condition, evaluate
+
+LIVE = f"({TTL_ATTRIBUTE} IS NULL OR {TTL_ATTRIBUTE} > ?)"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _index_columns(spec: TableSpec) -> list[tuple[str, str, str | None]]:
+    """(index name, hash column, range column) for each GSI."""
+    out = []
+    for i, index in enumerate(spec.indexes):
+        out.append((index.name, f"ix{i}_h", f"ix{i}_r" if index.range_key else None))
+    return out
+
+
+class SqliteBackend(StateBackend):
+    def __init__(self, path: Path, environment: str) -> None:
+        self.path = path
+        self.environment = environment
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._known: set[str] = set()
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+
+    # -- connections ---------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        try:
+            yield self._conn()
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A serialised write transaction: BEGIN IMMEDIATE takes the write lock up front."""
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- schema --------------------------------------------------------------------------
+    def _table(self, spec: TableSpec) -> str:
+        return _quote(spec.physical_name(self.environment))
+
+    def ensure_tables(self, specs: Sequence[TableSpec]) -> None:
+        with self._write() as conn:
+            for spec in specs:
+                name = spec.physical_name(self.environment)
+                rk_type = "INTEGER" if spec.range_key_type == "N" else "TEXT"
+                cols = ["hk TEXT NOT NULL", f"rk {rk_type} NOT NULL", "item TEXT NOT NULL", "ttl INTEGER"]
+                for _, h, r in _index_columns(spec):
+                    cols.append(f"{h} TEXT")
+                    if r:
+                        cols.append(f"{r} TEXT")
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {_quote(name)} ({', '.join(cols)}, PRIMARY KEY (hk, rk))")
+                for _, h, r in _index_columns(spec):
+                    ix_cols = f"{h}, {r}, hk, rk" if r else f"{h}, hk, rk"
+                    conn.execute(f"CREATE INDEX IF NOT EXISTS {_quote(name + '_' + h)} ON {_quote(name)} ({ix_cols})")
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {_quote(name + '_ttl')} ON {_quote(name)} (ttl)")
+                self._known.add(name)
+
+    # -- helpers -------------------------------------------------------------------------
+    @staticmethod
+    def _rk(spec: TableSpec, key: Mapping[str, Any]) -> Any:
+        return key[spec.range_key] if spec.range_key else ""
+
+    def _row_values(self, spec: TableSpec, item: Mapping[str, Any]) -> list[Any]:
+        ttl = item.get(TTL_ATTRIBUTE)
+        values: list[Any] = [
+            item[spec.hash_key],
+            self._rk(spec, item),
+            encode(item),
+            int(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) else None,
+        ]
+        for index, _, r in _index_columns(spec):
+            ix = spec.index(index)
+            values.append(_index_value(item.get(ix.hash_key)))
+            if r and ix.range_key:
+                values.append(_index_value(item.get(ix.range_key)))
+        return values
+
+    def _write_row(self, conn: sqlite3.Connection, spec: TableSpec, item: Mapping[str, Any]) -> None:
+        values = self._row_values(spec, item)
+        marks = ", ".join("?" for _ in values)
+        conn.execute(f"INSERT OR REPLACE INTO {self._table(spec)} VALUES ({marks})", values)
+
+    def _read(self, conn: sqlite3.Connection, spec: TableSpec, key: Key, now: int) -> Item | None:
+        row = conn.execute(
+            f"SELECT item FROM {self._table(spec)} WHERE hk = ? AND rk = ? AND {LIVE}",
+            (key[spec.hash_key], self._rk(spec, key), now),
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    @staticmethod
+    def _check(condition: Condition | None, current: Item | None) -> None:
+        if condition is not None and not evaluate(condition, current):
+            raise Conflict("the item changed or already exists (condition failed)")
+
+    # -- operations ----------------------------------------------------------------------
+    def get(self, table: TableSpec, key: Key) -> Item | None:
+        with self._connection() as conn:
+            return self._read(conn, table, key, epoch_seconds())
+
+    def put(self, table: TableSpec, item: Item, condition: Condition | None = None) -> None:
+        with self._write() as conn:
+            if condition is not None:
+                self._check(condition, self._read(conn, table, table.key_of(item), epoch_seconds()))
+            self._write_row(conn, table, item)
+
+    def update(
+        self,
+        table: TableSpec,
+        key: Key,
+        *,
+        set_values: Mapping[str, Any] | None = None,
+        add_values: Mapping[str, int | float] | None = None,
+        remove: Sequence[str] = (),
+        condition: Condition | None = None,
+    ) -> Item:
+        with self._write() as conn:
+            current = self._read(conn, table, key, epoch_seconds())
+            self._check(condition, current)
+            new = dict(current) if current is not None else dict(key)
+            new.update(set_values or {})
+            for name, amount in (add_values or {}).items():
+                new[name] = new.get(name, 0) + amount
+            for name in remove:
+                new.pop(name, None)
+            self._write_row(conn, table, new)
+            return new
+
+    def delete(self, table: TableSpec, key: Key, condition: Condition | None = None) -> bool:
+        with self._write() as conn:
+            current = self._read(conn, table, key, epoch_seconds())
+            if condition is not None:
+                self._check(condition, current)
+            conn.execute(
+                f"DELETE FROM {self._table(table)} WHERE hk = ? AND rk = ?",
+                (key[table.hash_key], self._rk(table, key)),
+            )
+            return current is not None
+
+    def query(
+        self,
+        table: TableSpec,
+        hash_value: Any,
+        *,
+        index: str | None = None,
+        range_value: Any = None,
+        limit: int | None = None,
+        start_key: Key | None = None,
+        descending: bool = False,
+    ) -> Page:
+        now = epoch_seconds()
+        if index is None:
+            h_col, r_col = "hk", "rk"
+            order = ["rk"]
+        else:
+            spec_cols = {n: (h, r) for n, h, r in _index_columns(table)}
+            if index not in spec_cols:
+                raise StoreError(f"table {table.name} has no index {index}")
+            h_col, maybe_r = spec_cols[index]
+            r_col = maybe_r or ""
+            order = ([r_col] if r_col else []) + ["hk", "rk"]
+            hash_value = _index_value(hash_value)
+        where = [f"{h_col} = ?", LIVE]
+        params: list[Any] = [hash_value, now]
+        if range_value is not None:
+            if not r_col:
+                raise StoreError(f"index {index} has no range key")
+            where.append(f"{r_col} = ?")
+            params.append(range_value if index is None else _index_value(range_value))
+        if start_key is not None:
+            # Row-value comparison continues strictly after the last row of the previous page.
+            cmp = "<" if descending else ">"
+            where.append(f"({', '.join(order)}) {cmp} ({', '.join('?' for _ in order)})")
+            params.extend(start_key["_pos"])
+        direction = " DESC" if descending else ""
+        sql = (
+            f"SELECT item, {', '.join(order)} FROM {self._table(table)} WHERE {' AND '.join(where)} "
+            f"ORDER BY {', '.join(c + direction for c in order)}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit) + 1}"
+        with self._connection() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        page = Page()
+        for row in rows[: limit if limit is not None else len(rows)]:
+            page.items.append(dict(json.loads(row[0])))
+        if limit is not None and len(rows) > limit:
+            page.next_key = {"_pos": list(rows[limit - 1][1:])}
+        return page
+
+    def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
+        found: list[Item] = []
+        now = epoch_seconds()
+        with self._connection() as conn:
+            for chunk in chunks(keys):
+                for key in chunk:
+                    item = self._read(conn, table, key, now)
+                    if item is not None:
+                        found.append(item)
+        return found
+
+    def batch_put(self, table: TableSpec, items: Sequence[Item]) -> None:
+        for chunk in chunks(items):
+            with self._write() as conn:
+                for item in chunk:
+                    self._write_row(conn, table, item)
+
+    def batch_delete(self, table: TableSpec, keys: Sequence[Key]) -> None:
+        for chunk in chunks(keys):
+            with self._write() as conn:
+                for key in chunk:
+                    conn.execute(
+                        f"DELETE FROM {self._table(table)} WHERE hk = ? AND rk = ?",
+                        (key[table.hash_key], self._rk(table, key)),
+                    )
+
+    def scan(self, table: TableSpec) -> Iterator[Item]:
+        now = epoch_seconds()
+        with self._connection() as conn:
+            rows = conn.execute(
+                f"SELECT item FROM {self._table(table)} WHERE {LIVE} ORDER BY hk, rk", (now,)
+            ).fetchall()
+        for row in rows:
+            item = dict(json.loads(row[0]))
+            if not is_expired(item, now):
+                yield item
+
+    def purge_expired(self, table: TableSpec, now: int) -> int:
+        with self._write() as conn:
+            cur = conn.execute(f"DELETE FROM {self._table(table)} WHERE ttl IS NOT NULL AND ttl <= ?", (now,))
+            return cur.rowcount
+
+    def drop_all(self, specs: Sequence[TableSpec]) -> None:
+        with self._write() as conn:
+            for spec in specs:
+                conn.execute(f"DELETE FROM {self._table(spec)}")
+
+
+def _index_value(value: Any) -> Any:
+    """GSI keys are strings or numbers in DynamoDB; anything else keeps the item out of the index."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        return value
+    return None
