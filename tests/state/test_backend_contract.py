@@ -421,7 +421,8 @@ def test_dynamodb_tables_match_the_seed(moto_endpoint: str, environment_name: st
             {"IntegrationTypeIndex": [("integration_type", "HASH")]},
         ),
     }
-    listed = set(client.list_tables()["TableNames"])
+    listing = client.get_paginator("list_tables").paginate()
+    listed = {name for page in listing for name in page["TableNames"]}
     assert set(expected) <= listed
     for name, (key_schema, indexes) in expected.items():
         table = client.describe_table(TableName=name)["Table"]

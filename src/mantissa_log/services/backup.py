@@ -58,7 +58,7 @@ def backup(
         manifest = {"format": FORMAT, "version": VERSION, "tables": summary.tables, "rule_bodies": len(keys)}
         _add(tar, "manifest.json", json.dumps(manifest, sort_keys=True).encode())
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out, gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as gz:
+    with path.open("wb") as out, gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as gz:
         gz.write(raw.getvalue())
     path.chmod(0o600)
     return summary

@@ -60,8 +60,6 @@ def from_dynamo(value: Any) -> Any:
         return {k: from_dynamo(v) for k, v in value.items()}
     if isinstance(value, list):
         return [from_dynamo(v) for v in value]
-    if isinstance(value, set | frozenset):  # only written by other tools; JSON has no sets
-        return sorted(from_dynamo(v) for v in value)
     return value
 
 
@@ -111,6 +109,8 @@ class _Expr:
             if not cond.parts:  # empty AND is true, empty OR is false (as in `evaluate`)
                 test = "attribute_not_exists" if isinstance(cond, And) else "attribute_exists"
                 return f"{test}({self.name(_NEVER)})"
+            if len(cond.parts) == 1:  # "((x))" is refused as redundant parentheses
+                return self.condition(cond.parts[0])
             joiner = " AND " if isinstance(cond, And) else " OR "
             return "(" + joiner.join(self.condition(part) for part in cond.parts) + ")"
         return self._compare(cond)
@@ -195,7 +195,6 @@ class DynamoDbBackend(StateBackend):
         return response
 
     def _on(self, operation: str, spec: TableSpec, **kwargs: Any) -> dict[str, Any]:
-        """A call on one table."""
         return self._call(operation, self._name(spec), TableName=self._name(spec), **kwargs)
 
     def _guarded(
@@ -264,18 +263,24 @@ class DynamoDbBackend(StateBackend):
             kwargs["FilterExpression"] = expr.expired(expired_at)
         return [_deserialize(raw) for raw in self._scan_raw(spec, **kwargs, **expr.params())]
 
+    def _batches(self, operation: str, name: str, request: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """Responses to one batch request, re-sending what DynamoDB left unprocessed (it does
+        under throttling) with exponential backoff."""
+        leftover = "UnprocessedKeys" if operation == "batch_get_item" else "UnprocessedItems"
+        for attempt in range(_BATCH_ATTEMPTS):
+            response = self._call(operation, name, RequestItems=request)
+            yield response
+            request = response.get(leftover) or {}
+            if not request:
+                return
+            _backoff(attempt)
+        raise StoreError(f"dynamodb {operation} on {name}: requests left unprocessed")
+
     def _batch_write(self, spec: TableSpec, requests: Sequence[dict[str, Any]]) -> None:
         name = self._name(spec)
         for chunk in chunks(requests):  # never more than 25: real DynamoDB refuses 26
-            pending = list(chunk)
-            for attempt in range(_BATCH_ATTEMPTS):
-                response = self._call("batch_write_item", name, RequestItems={name: pending})
-                pending = response.get("UnprocessedItems", {}).get(name, [])
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise StoreError(f"dynamodb batch_write_item on {name}: items left unprocessed")
+            for _ in self._batches("batch_write_item", name, {name: list(chunk)}):
+                pass
 
     # -- schema --------------------------------------------------------------------------
     def _definition(self, spec: TableSpec) -> dict[str, Any]:
@@ -322,18 +327,17 @@ class DynamoDbBackend(StateBackend):
             self._enable_pitr(spec)
             self._enable_ttl(spec)
 
-    def _enable_pitr(self, spec: TableSpec) -> None:
-        pitr = {"PointInTimeRecoveryEnabled": True}
-        for attempt in range(_BATCH_ATTEMPTS):
+    def _enable_pitr(self, spec: TableSpec, attempts: int = 8) -> None:
+        for attempt in range(attempts):
             try:
+                pitr = {"PointInTimeRecoveryEnabled": True}
                 self._on("update_continuous_backups", spec, PointInTimeRecoverySpecification=pitr)
                 return
             except StoreError as exc:
                 # A brand-new table may still be switching its backups on; that passes.
-                if "ContinuousBackupsUnavailable" not in exc.message:
+                if "ContinuousBackupsUnavailable" not in exc.message or attempt == attempts - 1:
                     raise
                 _backoff(attempt + 3)
-        raise StoreError(f"dynamodb table {self._name(spec)}: backups stay unavailable")
 
     def _enable_ttl(self, spec: TableSpec) -> None:
         described = self._on("describe_time_to_live", spec).get("TimeToLiveDescription", {})
@@ -382,10 +386,12 @@ class DynamoDbBackend(StateBackend):
             clauses = {
                 "SET": [f"{expr.name(n)} = {expr.value(v, n)}" for n, v in sets.items()],
                 "ADD": [f"{expr.name(n)} {expr.value(v, n)}" for n, v in adds.items()],
-                "REMOVE": [expr.name(n) for n in remove] or [expr.name(_NEVER)],
+                "REMOVE": [expr.name(n) for n in remove],
             }
-            # REMOVE of a never-stored name is a no-op that still creates the item, as SQLite
-            # does for an update with nothing to change (moto fails without an expression).
+            if not any(clauses.values()):
+                # Nothing to change still creates the item, as in SQLite; moto fails on an
+                # UpdateItem without expression, so remove a never-stored name instead.
+                clauses["REMOVE"] = [expr.name(_NEVER)]
             action = " ".join(f"{verb} {', '.join(parts)}" for verb, parts in clauses.items() if parts)
             return {"Key": _serialize(key), "UpdateExpression": action, "ReturnValues": "ALL_NEW"}
 
@@ -461,19 +467,12 @@ class DynamoDbBackend(StateBackend):
         unique = {self._key_id(table, key): table.key_of(key) for key in keys}
         found: dict[tuple[Any, Any], Item] = {}
         for chunk in chunks(list(unique.values())):
-            pending = {name: {"Keys": [_serialize(k) for k in chunk], "ConsistentRead": True}}
-            for attempt in range(_BATCH_ATTEMPTS):
-                response = self._call("batch_get_item", name, RequestItems=pending)
+            request = {name: {"Keys": [_serialize(k) for k in chunk], "ConsistentRead": True}}
+            for response in self._batches("batch_get_item", name, request):
                 for raw in response.get("Responses", {}).get(name, []):
                     item = _deserialize(raw)
                     if not is_expired(item, now):
                         found[self._key_id(table, item)] = item
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                _backoff(attempt)
-            else:
-                raise StoreError(f"dynamodb batch_get_item on {name}: keys left unprocessed")
         return [found[k] for k in (self._key_id(table, key) for key in keys) if k in found]
 
     def batch_put(self, table: TableSpec, items: Sequence[Item]) -> None:
