@@ -24,7 +24,9 @@ def make_config(kind: str, home: Path, environment: str, endpoint: str | None) -
 
 
 @pytest.fixture
-def services(backend_kind: str, tmp_path: Path, environment_name: str, request: pytest.FixtureRequest) -> Iterator[Services]:
+def services(
+    backend_kind: str, tmp_path: Path, environment_name: str, request: pytest.FixtureRequest
+) -> Iterator[Services]:
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
     built = build_services(make_config(backend_kind, tmp_path / "home", environment_name, endpoint))
     yield built

@@ -7,7 +7,6 @@ see each other's items.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,12 +36,13 @@ def free_port() -> int:
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name, value in AWS_ENV.items():
         os.environ.setdefault(name, value)
-    exe = shutil.which("moto_server", path=str(Path(sys.executable).parent)) or shutil.which("moto_server")
-    assert exe, "moto_server is missing: run `make test`, which installs the dev dependencies"
     port = free_port()
     log = tmp_path_factory.mktemp("moto") / "moto.log"
+    root = Path(__file__).resolve().parent.parent
     with log.open("wb") as out:
-        proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.moto_serialized", "127.0.0.1", str(port)], stdout=out, stderr=out, cwd=root
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:

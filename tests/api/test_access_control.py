@@ -44,7 +44,9 @@ def test_me(api: TestClient, alice: ApiUser, root: ApiUser) -> None:
     assert api.get("/api/v1/me", headers=root.headers).json() == {"user_id": "root", "is_admin": True}
 
 
-def test_another_users_integrations_are_invisible(api: TestClient, alice: ApiUser, bob: ApiUser, services: Services) -> None:
+def test_another_users_integrations_are_invisible(
+    api: TestClient, alice: ApiUser, bob: ApiUser, services: Services
+) -> None:
     for body in ALL:
         assert api.post("/api/v1/integrations", headers=alice.headers, json=body).status_code == 201
     for body in ALL:
@@ -57,7 +59,10 @@ def test_another_users_integrations_are_invisible(api: TestClient, alice: ApiUse
         assert api.post(f"{url}/test", headers=bob.headers).status_code in (404, 405)
     assert api.get("/api/v1/integrations", headers=bob.headers).json()["items"] == []
     # Bob may use the same id for his own item; Alice's stays untouched.
-    assert api.post("/api/v1/integrations", headers=bob.headers, json=SLACK | {"config": {"channel": "bobs"}}).status_code == 201
+    assert (
+        api.post("/api/v1/integrations", headers=bob.headers, json=SLACK | {"config": {"channel": "bobs"}}).status_code
+        == 201
+    )
     mine = api.get("/api/v1/integrations/slack-main", headers=alice.headers).json()
     assert mine["config"]["channel"] == "siem-alerts"
     assert mine["enabled"] is True

@@ -17,13 +17,23 @@ BEARER = "whk_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SLACK: dict[str, Any] = {
     "integration_id": "slack-main",
     "integration_type": "slack",
-    "config": {"channel": "siem-alerts", "severity_filter": ["critical", "high"], "mention_on_critical": True, "mention_user": "@oncall"},
+    "config": {
+        "channel": "siem-alerts",
+        "severity_filter": ["critical", "high"],
+        "mention_on_critical": True,
+        "mention_user": "@oncall",
+    },
     "secret": SLACK_URL,
 }
 JIRA: dict[str, Any] = {
     "integration_id": "jira-security",
     "integration_type": "jira",
-    "config": {"jira_url": "https://company.atlassian.net", "project_key": "SEC", "issue_type": "Security Finding", "labels": ["mantissa-log"]},
+    "config": {
+        "jira_url": "https://company.atlassian.net",
+        "project_key": "SEC",
+        "issue_type": "Security Finding",
+        "labels": ["mantissa-log"],
+    },
     "secret": JIRA_TOKEN,
 }
 PAGERDUTY: dict[str, Any] = {
@@ -35,7 +45,11 @@ PAGERDUTY: dict[str, Any] = {
 EMAIL: dict[str, Any] = {
     "integration_id": "email-team",
     "integration_type": "email",
-    "config": {"recipients": ["security@company.com"], "from_address": "mantissa-log@company.com", "include_query_results": True},
+    "config": {
+        "recipients": ["security@company.com"],
+        "from_address": "mantissa-log@company.com",
+        "include_query_results": True,
+    },
 }
 WEBHOOK: dict[str, Any] = {
     "integration_id": "webhook-siem",
@@ -107,7 +121,14 @@ def test_put_replaces_and_delete_removes_secret(api: TestClient, alice: ApiUser,
     replaced = api.put(
         "/api/v1/integrations/webhook-siem",
         headers=alice.headers,
-        json={"integration_type": "webhook", "config": {"url": "https://other.company.com/hook", "method": "PUT", "headers": {"Authorization": "Bearer ${SECRET}"}}},
+        json={
+            "integration_type": "webhook",
+            "config": {
+                "url": "https://other.company.com/hook",
+                "method": "PUT",
+                "headers": {"Authorization": "Bearer ${SECRET}"},
+            },
+        },
     )
     assert replaced.status_code == 200, replaced.text
     assert replaced.json()["config"]["method"] == "PUT"
@@ -119,18 +140,32 @@ def test_put_replaces_and_delete_removes_secret(api: TestClient, alice: ApiUser,
 
 def test_duplicate_is_409_and_writes_nothing(api: TestClient, alice: ApiUser) -> None:
     assert api.post("/api/v1/integrations", headers=alice.headers, json=EMAIL).status_code == 201
-    again = api.post("/api/v1/integrations", headers=alice.headers, json=EMAIL | {"config": EMAIL["config"] | {"recipients": ["x@y.io"]}})
+    again = api.post(
+        "/api/v1/integrations",
+        headers=alice.headers,
+        json=EMAIL | {"config": EMAIL["config"] | {"recipients": ["x@y.io"]}},
+    )
     assert again.status_code == 409
     assert again.json()["error"]["field"] == "integration_id"
-    assert api.get("/api/v1/integrations/email-team", headers=alice.headers).json()["config"]["recipients"] == ["security@company.com"]
+    assert api.get("/api/v1/integrations/email-team", headers=alice.headers).json()["config"]["recipients"] == [
+        "security@company.com"
+    ]
 
 
 def test_plaintext_secrets_in_config_are_refused(api: TestClient, alice: ApiUser) -> None:
     cases: list[tuple[dict[str, Any], str]] = [
         (SLACK | {"config": {"channel": "siem-alerts", "webhook_url_secret": SLACK_URL}}, "config.webhook_url_secret"),
         (WEBHOOK | {"config": {"url": SLACK_URL}}, "config.url"),
-        (WEBHOOK | {"config": {"url": "https://x.company.com", "headers": {"Authorization": "Bearer abc123def456ghi789"}}}, "config.headers"),
-        (WEBHOOK | {"config": {"url": "https://x.company.com", "headers": {"X-Token": "xoxb-123456789012-abcdefghijkl"}}}, "config.headers.X-Token"),
+        (
+            WEBHOOK
+            | {"config": {"url": "https://x.company.com", "headers": {"Authorization": "Bearer abc123def456ghi789"}}},
+            "config.headers",
+        ),
+        (
+            WEBHOOK
+            | {"config": {"url": "https://x.company.com", "headers": {"X-Token": "xoxb-123456789012-abcdefghijkl"}}},
+            "config.headers.X-Token",
+        ),
         (JIRA | {"config": JIRA["config"] | {"assignee": JIRA_TOKEN}}, "config.assignee"),
         (PAGERDUTY | {"config": {"service_key": PD_KEY}}, "config.service_key"),
     ]
@@ -146,16 +181,46 @@ def test_plaintext_secrets_in_config_are_refused(api: TestClient, alice: ApiUser
 def test_bad_input_gets_field_named_never_500(api: TestClient, alice: ApiUser) -> None:
     api.post("/api/v1/integrations", headers=alice.headers, json=EMAIL)
     cases: list[tuple[str, str, Any, int, str]] = [
-        ("POST", "/api/v1/integrations", {"integration_type": "teams", "integration_id": "x", "config": {}}, 422, "integration_type"),
+        (
+            "POST",
+            "/api/v1/integrations",
+            {"integration_type": "teams", "integration_id": "x", "config": {}},
+            422,
+            "integration_type",
+        ),
         ("POST", "/api/v1/integrations", {"integration_id": "x", "config": {}}, 422, "integration_type"),
-        ("POST", "/api/v1/integrations", {"integration_type": "email", "config": {"recipients": ["a@b.co"], "from_address": "c@d.co"}}, 422, "integration_id"),
-        ("POST", "/api/v1/integrations", {"integration_type": "email", "integration_id": "bad id!", "config": EMAIL["config"]}, 422, "integration_id"),
-        ("POST", "/api/v1/integrations", EMAIL | {"integration_id": "e2", "config": {"recipients": "a@b.co", "from_address": "c@d.co"}}, 422, "config.recipients"),
+        (
+            "POST",
+            "/api/v1/integrations",
+            {"integration_type": "email", "config": {"recipients": ["a@b.co"], "from_address": "c@d.co"}},
+            422,
+            "integration_id",
+        ),
+        (
+            "POST",
+            "/api/v1/integrations",
+            {"integration_type": "email", "integration_id": "bad id!", "config": EMAIL["config"]},
+            422,
+            "integration_id",
+        ),
+        (
+            "POST",
+            "/api/v1/integrations",
+            EMAIL | {"integration_id": "e2", "config": {"recipients": "a@b.co", "from_address": "c@d.co"}},
+            422,
+            "config.recipients",
+        ),
         ("POST", "/api/v1/integrations", EMAIL | {"integration_id": "e2", "extra": 1}, 422, "extra"),
         ("POST", "/api/v1/integrations", SLACK | {"integration_id": "s2", "secret": "not-a-url"}, 422, "secret"),
         ("POST", "/api/v1/integrations", [1, 2], 400, "body"),
         ("PATCH", "/api/v1/integrations/email-team", {"integration_type": "slack"}, 422, "integration_type"),
-        ("PATCH", "/api/v1/integrations/email-team", {"config": {"max_results_in_email": -1}}, 422, "config.max_results_in_email"),
+        (
+            "PATCH",
+            "/api/v1/integrations/email-team",
+            {"config": {"max_results_in_email": -1}},
+            422,
+            "config.max_results_in_email",
+        ),
         ("PATCH", "/api/v1/integrations/email-team", {"config": "x"}, 422, "config"),
         ("PATCH", "/api/v1/integrations/email-team", {"status": "configured"}, 422, "status"),
         ("PUT", "/api/v1/integrations/email-team", EMAIL | {"integration_id": "other"}, 422, "integration_id"),
@@ -167,7 +232,9 @@ def test_bad_input_gets_field_named_never_500(api: TestClient, alice: ApiUser) -
         response = api.request(method, url, headers=alice.headers, json=body)
         assert response.status_code == status, (method, url, body, response.text)
         assert response.json()["error"]["field"] == field, (method, url, body, response.text)
-    assert api.get("/api/v1/integrations/email-team", headers=alice.headers).json()["config"]["max_results_in_email"] == 10
+    assert (
+        api.get("/api/v1/integrations/email-team", headers=alice.headers).json()["config"]["max_results_in_email"] == 10
+    )
 
 
 def test_pagination_visits_everything_once(api: TestClient, alice: ApiUser) -> None:

@@ -29,7 +29,12 @@ def _files_under(home: Path) -> list[Path]:
 def test_no_secret_under_the_data_home_or_in_tables(
     api: TestClient, alice: ApiUser, services: Services, backend_kind: str
 ) -> None:
-    assert api.put("/api/v1/settings", headers=alice.headers, json={"llm_provider": "anthropic", "api_key": LLM_KEY}).status_code == 200
+    assert (
+        api.put(
+            "/api/v1/settings", headers=alice.headers, json={"llm_provider": "anthropic", "api_key": LLM_KEY}
+        ).status_code
+        == 200
+    )
     for body in ALL:
         assert api.post("/api/v1/integrations", headers=alice.headers, json=body).status_code == 201
     # Every stored secret is really there (so the scan below is meaningful) ...

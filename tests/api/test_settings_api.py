@@ -86,6 +86,8 @@ def test_malformed_json_is_400(api: TestClient, alice: ApiUser) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["field"] == "body"
-    response = api.patch("/api/v1/settings", headers=alice.headers | {"Content-Type": "application/json"}, content=b"[1]")
+    response = api.patch(
+        "/api/v1/settings", headers=alice.headers | {"Content-Type": "application/json"}, content=b"[1]"
+    )
     assert response.status_code in (400, 422)
     assert response.json()["error"]["code"] != "internal"

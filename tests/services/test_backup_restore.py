@@ -21,7 +21,11 @@ BODY = "title: Odd bytes \xe9\r\ndetection:\n  sel: {eventName: ConsoleLogin}\n 
 
 
 def _populate(services: Services, api: TestClient, alice: ApiUser) -> None:
-    api.put("/api/v1/settings", headers=alice.headers, json={"llm_provider": "openai", "api_key": "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"})
+    api.put(
+        "/api/v1/settings",
+        headers=alice.headers,
+        json={"llm_provider": "openai", "api_key": "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"},
+    )
     for body in ALL:
         api.post("/api/v1/integrations", headers=alice.headers, json=body)
     for i in range(30):  # more than one batch of 25
@@ -41,12 +45,17 @@ def _populate(services: Services, api: TestClient, alice: ApiUser) -> None:
 
 def _snapshot(services: Services) -> dict[str, object]:
     tables = {spec.name: sorted(map(encode, services.backend.scan(spec))) for spec in ALL_TABLES}
-    bodies = {key: services.rule_bodies.get(key) for key in services.rule_bodies.keys()}
+    bodies = {key: services.rule_bodies.get(key) for key in services.rule_bodies.keys()}  # noqa: SIM118 - RuleStore.keys(), not a dict
     return {"tables": tables, "bodies": bodies}
 
 
 def test_round_trip_is_exact(
-    api: TestClient, alice: ApiUser, services: Services, tmp_path: Path, backend_kind: str, request: pytest.FixtureRequest
+    api: TestClient,
+    alice: ApiUser,
+    services: Services,
+    tmp_path: Path,
+    backend_kind: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     _populate(services, api, alice)
     before = _snapshot(services)

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from mantissa_log.clock import epoch_seconds
-from mantissa_log.errors import Conflict
+from mantissa_log.errors import Conflict, ValidationFailed
 from mantissa_log.state.backend import StateBackend
 from mantissa_log.state.conditions import Compare, Exists, NotExists, all_of, any_of
 from mantissa_log.state.tables import (
@@ -131,6 +131,8 @@ def test_update_with_nothing_to_change_creates_the_bare_item(backend: StateBacke
 
 
 def test_concurrent_adds_are_atomic(backend: StateBackend) -> None:
+    # Caveat for the dynamodb run: moto_server serves requests on threads without locking its
+    # items, so under heavy concurrency it can (rarely) lose an ADD; real DynamoDB cannot.
     key = {"user_id": "u", "rule_name": "hot"}
 
     def work() -> None:
@@ -495,3 +497,18 @@ def test_dynamodb_batches_never_exceed_25(moto_endpoint: str, environment_name: 
     assert list(backend.scan(USER_SETTINGS)) == []
     assert recorder.write_sizes == [25, 25, 25, 1, 25, 1, 25, 25]
     assert recorder.get_sizes == [25, 25, 25, 5]
+
+
+def test_dynamodb_refuses_non_string_index_keys(moto_endpoint: str, environment_name: str) -> None:
+    """The GSI keys are typed S: real DynamoDB refuses anything else, and moto does not check,
+    so the backend refuses it itself (SQLite instead leaves such an item out of the index)."""
+    from mantissa_log.state.dynamodb_backend import DynamoDbBackend
+
+    backend = DynamoDbBackend(environment=environment_name, endpoint_url=moto_endpoint, region="us-east-1")
+    backend.ensure_tables([DETECTION_RULES])
+    for bad in (True, 1, "", None):
+        with pytest.raises(ValidationFailed):
+            backend.put(DETECTION_RULES, rule("u", "r", enabled=bad))  # type: ignore[arg-type]
+    with pytest.raises(ValidationFailed):
+        backend.update(DETECTION_RULES, {"user_id": "u", "rule_name": "r"}, set_values={"severity": 3})
+    assert backend.get(DETECTION_RULES, {"user_id": "u", "rule_name": "r"}) is None

@@ -73,6 +73,9 @@ def evaluate(condition: Condition, item: Mapping[str, Any] | None) -> bool:
 
 
 def _compare(left: Any, op: CompareOp, right: Any) -> bool:
+    # DynamoDB types are distinct: a BOOL never equals or orders against a number.
+    if isinstance(left, bool) != isinstance(right, bool):
+        return op == "<>"
     if op == "=":
         return bool(left == right)
     if op == "<>":

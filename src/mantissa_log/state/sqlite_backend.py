@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mantissa_log.clock import epoch_seconds
-from mantissa_log.errors import Conflict, StoreError
+from mantissa_log.errors import Conflict, StoreError, ValidationFailed
 from mantissa_log.state.backend import (
     TTL_ATTRIBUTE,
     Item,
@@ -122,7 +122,7 @@ class SqliteBackend(StateBackend):
             item[spec.hash_key],
             self._rk(spec, item),
             encode(item),
-            int(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) else None,
+            ttl if isinstance(ttl, int | float) and not isinstance(ttl, bool) else None,
         ]
         for index, _, r in _index_columns(spec):
             ix = spec.index(index)
@@ -173,9 +173,15 @@ class SqliteBackend(StateBackend):
             current = self._read(conn, table, key, epoch_seconds())
             self._check(condition, current)
             new = dict(current) if current is not None else dict(key)
-            new.update(set_values or {})
+            for name, value in (set_values or {}).items():
+                if name in key and value != key[name]:
+                    raise StoreError(f"cannot change key attribute {name} with update")
+                new[name] = value
             for name, amount in (add_values or {}).items():
-                new[name] = new.get(name, 0) + amount
+                base = new.get(name, 0)
+                if isinstance(base, bool) or not isinstance(base, int | float):
+                    raise StoreError(f"cannot add to non-numeric attribute {name}")
+                new[name] = base + amount
             for name in remove:
                 new.pop(name, None)
             self._write_row(conn, table, new)
@@ -204,7 +210,11 @@ class SqliteBackend(StateBackend):
         descending: bool = False,
     ) -> Page:
         now = epoch_seconds()
+        if limit is not None and limit < 1:
+            raise ValidationFailed("must be at least 1", field="limit")
         if index is None:
+            if range_value is not None and not table.range_key:
+                raise StoreError(f"table {table.name} has no range key")
             h_col, r_col = "hk", "rk"
             order = ["rk"]
         else:
