@@ -63,6 +63,10 @@ class Settings(BaseSettings):
         return self.home / "keys" / "master.key"
 
     @property
+    def lake_dir(self) -> Path:
+        return self.home / "lake"
+
+    @property
     def rules_dir(self) -> Path:
         return self.home / "rules"
 

@@ -5,18 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa_log.config import Settings
+from mantissa_log.lake.store import LogLake
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.rulestore.local import LocalRuleStore
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.secrets.envelope import EnvelopeCipher, KeyWrapper, KmsKeyWrapper, LocalKeyWrapper
 from mantissa_log.secrets.keyring import Keyring
 from mantissa_log.services.audit import AuditService
+from mantissa_log.services.detection.adhoc import AdhocRuns
+from mantissa_log.services.detection.rules import RuleService
+from mantissa_log.services.detection.runner import DetectionRunner
+from mantissa_log.services.detection.scheduler import Scheduler
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.state.backend import StateBackend
+from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
+from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 from mantissa_log.state.repositories.settings import UserSettingsRepository
 from mantissa_log.state.repositories.users import UserRepository
@@ -37,6 +44,13 @@ class Services:
     user_settings: UserSettingsService
     integrations: IntegrationService
     audit: AuditService
+    lake: LogLake
+    rule_service: RuleService
+    rule_runs: RuleRunRepository
+    alerts: AlertRepository
+    runner: DetectionRunner
+    scheduler: Scheduler
+    adhoc: AdhocRuns
 
     def close(self) -> None:
         self.backend.close()
@@ -97,17 +111,31 @@ def build_services(config: Settings) -> Services:
     cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
     secrets = build_secret_store(config, backend, keyring)
     integrations_repo = IntegrationRepository(backend, cipher)
+    rules = DetectionRuleRepository(backend)
+    rule_bodies = build_rule_store(config)
+    rule_runs = RuleRunRepository(backend)
+    rule_service = RuleService(rules, rule_bodies, rule_runs)
+    alerts = AlertRepository(backend)
+    lake = LogLake(config.lake_dir)
+    runner = DetectionRunner(lake, rules, alerts)
     return Services(
         config=config,
         backend=backend,
         keyring=keyring,
         cipher=cipher,
         secrets=secrets,
-        rule_bodies=build_rule_store(config),
-        rules=DetectionRuleRepository(backend),
+        rule_bodies=rule_bodies,
+        rules=rules,
         integrations_repo=integrations_repo,
         users=UserService(UserRepository(backend)),
         user_settings=UserSettingsService(UserSettingsRepository(backend), secrets),
         integrations=IntegrationService(integrations_repo, secrets),
         audit=AuditService(AuditRepository(backend)),
+        lake=lake,
+        rule_service=rule_service,
+        rule_runs=rule_runs,
+        alerts=alerts,
+        runner=runner,
+        scheduler=Scheduler(rules, rule_service, rule_runs, runner),
+        adhoc=AdhocRuns(rule_service, rule_runs, runner),
     )

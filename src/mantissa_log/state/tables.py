@@ -27,5 +27,18 @@ AUDIT_LOG = TableSpec(name="audit-log", hash_key="chain", range_key="seq", range
 # Local vault entries live in the state store too, so backup/restore carries them (ciphertext only).
 VAULT_SECRETS = TableSpec(name="vault-secrets", hash_key="secret_id")
 
+# Alerts, newest first per user; pending ones findable across users for the delivery workers.
+DELIVERY_STATUS_INDEX = "DeliveryStatusIndex"
+ALERTS = TableSpec(
+    name="alerts",
+    hash_key="user_id",
+    range_key="alert_id",
+    indexes=(IndexSpec(DELIVERY_STATUS_INDEX, "delivery_status", "alert_id"),),
+)
+# Open alerts by dedup key: a repeat inside the suppression window folds into the first alert.
+ALERT_DEDUP = TableSpec(name="alert-dedup", hash_key="dedup_key")
+# Per-rule run state: watermark over ingest time, lease for multi-worker safety, next due time.
+RULE_RUNS = TableSpec(name="rule-runs", hash_key="rule_key")
+
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
-ALL_TABLES = (*SEED_TABLES, USERS, API_TOKENS, AUDIT_LOG, VAULT_SECRETS)
+ALL_TABLES = (*SEED_TABLES, USERS, API_TOKENS, AUDIT_LOG, VAULT_SECRETS, ALERTS, ALERT_DEDUP, RULE_RUNS)

@@ -1,0 +1,81 @@
+"""Values passed between the parsers, the store and its callers (plain data, no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEvent:
+    """One accepted event.
+
+    `raw` is the event object as compact JSON (`,` and `:` separators, the event's own key order,
+    non-ASCII kept as is). The store feeds it to DuckDB's JSON reader, so it must be valid JSON
+    of an object on one line: the parsers guarantee that; other producers must too.
+    """
+
+    raw: str
+    event_time: datetime | None = None  # aware, UTC
+    event_id: str | None = None  # None: the store uses sha256(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A record that was not accepted, and why.
+
+    `line` is the 1-based line of the (decompressed) input where the record starts; `index` is the
+    0-based position of the record inside a JSON array or a `{"Records": [...]}` envelope.
+    """
+
+    line: int | None
+    index: int | None
+    reason: str
+
+
+@dataclass(slots=True)
+class ParseResult:
+    source: str
+    events: list[ParsedEvent] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    # Events kept after replacing lone UTF-16 surrogates (invalid Unicode DuckDB cannot read) by U+FFFD.
+    repaired: int = 0
+    filename: str = ""
+
+    @property
+    def accepted(self) -> int:
+        return len(self.events)
+
+    def reject(self, line: int | None, index: int | None, reason: str) -> None:
+        self.rejected.append(Rejection(line, index, reason))
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    source: str
+    ingest_time: datetime  # aware, UTC; the same for every row of the call
+    rows: int
+    files: tuple[Path, ...]
+    bytes_written: int
+    seconds: float
+    rejected: tuple[Rejection, ...] = ()  # carried over from the ParseResult, if one was given
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnInfo:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    name: str
+    columns: tuple[ColumnInfo, ...]
+    rows: int
+    files: int
+    bytes: int
+    min_event_time: datetime | None = None  # aware, UTC
+    max_event_time: datetime | None = None
+    min_ingest_time: datetime | None = None
+    max_ingest_time: datetime | None = None

@@ -1,0 +1,34 @@
+"""One parser per source family; each is `parse(data: bytes, *, filename: str = "") -> ParseResult`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from mantissa_log.errors import ValidationFailed
+from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.parsers import cloudtrail, gcp_audit, generic, github, okta, vpcflow
+
+
+class Parser(Protocol):
+    def __call__(self, data: bytes, *, filename: str = "") -> ParseResult: ...
+
+
+PARSERS: dict[str, Parser] = {
+    "cloudtrail": cloudtrail.parse,
+    "okta": okta.parse,
+    "github": github.parse,
+    "gcp_audit": gcp_audit.parse,
+    "vpcflow": vpcflow.parse,
+    "json": generic.parse,
+}
+
+
+def parse(source: str, data: bytes, *, filename: str = "") -> ParseResult:
+    """Parse an upload for `source` (one of `SOURCE_NAMES`)."""
+    parser = PARSERS.get(source)
+    if parser is None:
+        raise ValidationFailed(f"unknown log source '{source}'; expected one of {', '.join(PARSERS)}", field="source")
+    return parser(data, filename=filename)
+
+
+__all__ = ["PARSERS", "Parser", "parse"]

@@ -1,0 +1,207 @@
+"""Read uploaded bytes as lines or JSON values, gzipped or not, without building many copies.
+
+Gzip is recognised by its magic bytes (names lie: S3 delivers `.json.gz`, people upload `.json`
+that is gzipped and the reverse). Lines are read one at a time from the (decompressing) stream,
+so a 1 GB JSON-lines upload costs the upload itself plus the events kept, not a list of lines.
+A JSON array, or one object pretty-printed over several lines, is read as a whole document
+(decoded once to text, then one value at a time with `raw_decode`).
+
+Text is decoded as UTF-8 with `surrogateescape`: a stray invalid byte becomes a lone surrogate
+that `fields.canonical_json` replaces by U+FFFD (counted as repaired) instead of losing the event.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import re
+import zlib
+from collections.abc import Generator, Iterator
+from typing import Any
+
+from mantissa_log.lake.model import ParseResult
+
+GZIP_MAGIC = b"\x1f\x8b"
+_WS = re.compile(r"[ \t\n\r]*")
+_TOP_LEVEL = re.compile(r"\n[\[{]")
+_TYPE_NAMES = {list: "an array", dict: "an object", str: "a string", int: "a number", float: "a number"}
+_DECODER = json.JSONDecoder()
+
+
+def type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def open_input(data: bytes) -> io.BufferedIOBase:
+    if data[:2] == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb")
+    return io.BytesIO(data)  # shares the bytes, no copy
+
+
+def decode(line: bytes) -> str:
+    return line.decode("utf-8", "surrogateescape")
+
+
+def iter_lines(stream: io.BufferedIOBase, result: ParseResult) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line) until the end, or until a corrupt or truncated gzip stream."""
+    number = 0
+    try:
+        for line in stream:
+            number += 1
+            yield number, line
+    except (OSError, EOFError, zlib.error) as exc:
+        result.reject(number + 1, None, f"input unreadable from here on: {exc}")
+
+
+def _rest_text(stream: io.BufferedIOBase, data: bytes, line: bytes, number: int, result: ParseResult) -> str:
+    """The text from the start of `line` to the end of the input."""
+    if isinstance(stream, io.BytesIO):
+        # Decode straight from the upload: no intermediate bytes copy of a large array.
+        start = stream.tell() - len(line)
+        return str(memoryview(data)[start:], "utf-8", "surrogateescape")
+    try:
+        rest = stream.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        result.reject(number, None, f"input unreadable after line {number}: {exc}")
+        rest = b""
+    return decode(line + rest)
+
+
+def _skip(text: str, pos: int) -> int:
+    """The first position at or after `pos` that is not JSON whitespace."""
+    match = _WS.match(text, pos)
+    return match.end() if match else pos
+
+
+def _json_error(exc: json.JSONDecodeError | RecursionError, first_line: int | None = None) -> str:
+    """The decoder's message; in a document, with the absolute line where decoding failed."""
+    if isinstance(exc, RecursionError):
+        return "invalid JSON: nested too deeply"
+    if first_line is None:
+        return f"invalid JSON: {exc.msg} (column {exc.colno})"
+    return f"invalid JSON: {exc.msg} (line {first_line + exc.lineno - 1}, column {exc.colno})"
+
+
+_NOT_JSON = object()
+
+
+def _parse_line(text: str, number: int, result: ParseResult) -> Any:
+    """The JSON value of one line, or _NOT_JSON after recording why not."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        result.reject(number, None, _json_error(exc))
+        return _NOT_JSON
+
+
+def _spread(value: Any, number: int) -> Iterator[tuple[Any, int, int | None]]:
+    if isinstance(value, list):
+        for index, element in enumerate(value):
+            yield element, number, index
+    elif value is not _NOT_JSON:
+        yield value, number, None
+
+
+def iter_values(data: bytes, result: ParseResult) -> Iterator[tuple[Any, int, int | None]]:
+    """Top-level JSON values as (value, line, index); elements of arrays carry their index.
+
+    JSON lines (blank lines skipped), a JSON array, concatenated or pretty-printed documents are
+    all accepted; what cannot be read is recorded in `result.rejected` with its line.
+    """
+    stream = open_input(data)
+    lines = iter_lines(stream, result)
+    for number, line in lines:
+        text = decode(line).strip().lstrip("\ufeff")
+        if not text:
+            continue
+        # An array, or an object that does not end on its first line (pretty-printed): read the
+        # rest as one document. Otherwise it is JSON lines.
+        if text[0] == "[" or (text[0] == "{" and not _is_json(text)):
+            document = _rest_text(stream, data, line, number, result).lstrip("\ufeff")
+            yield from _document_values(document, number, result)
+            return
+        yield from _spread(_parse_line(text, number, result), number)
+        for later, line_bytes in lines:
+            later_text = decode(line_bytes).strip()
+            if later_text:
+                yield from _spread(_parse_line(later_text, later, result), later)
+        return
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+    return True
+
+
+class _Lines:
+    """Line numbers of positions in a text, for positions visited in increasing order."""
+
+    def __init__(self, text: str, first: int) -> None:
+        self.text, self.pos, self.line = text, 0, first
+
+    def at(self, pos: int) -> int:
+        self.line += self.text.count("\n", self.pos, pos)
+        self.pos = pos
+        return self.line
+
+
+def _document_values(text: str, first_line: int, result: ParseResult) -> Iterator[tuple[Any, int, int | None]]:
+    lines = _Lines(text, first_line)
+    pos = _skip(text, 0)
+    while pos < len(text):
+        line = lines.at(pos)
+        if text[pos] == "[":
+            end = yield from _array_values(text, pos, lines, first_line, result)
+            if end is None:
+                return
+            pos = end
+        else:
+            try:
+                value, pos = _DECODER.raw_decode(text, pos)
+            except (json.JSONDecodeError, RecursionError) as exc:
+                result.reject(line, None, _json_error(exc, first_line))
+                # Resynchronise on the next line that opens an object or array at column 0: the
+                # next JSON line, or the next top-level document of a pretty-printed stream.
+                restart = _TOP_LEVEL.search(text, pos + 1)
+                if restart is None:
+                    return
+                pos = restart.start() + 1
+            else:
+                yield value, line, None
+        pos = _skip(text, pos)
+
+
+def _array_values(
+    text: str, pos: int, lines: _Lines, first_line: int, result: ParseResult
+) -> Generator[tuple[Any, int, int | None], None, int | None]:
+    """Elements of the array starting at `pos`; returns the position after it, None if broken."""
+    index = 0
+    pos = _skip(text, pos + 1)
+    if text.startswith("]", pos):
+        return pos + 1
+    while True:
+        line = lines.at(pos)
+        try:
+            value, pos = _DECODER.raw_decode(text, pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            result.reject(line, index, f"{_json_error(exc, first_line)}; the rest of the array was not read")
+            return None
+        yield value, line, index
+        pos = _skip(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip(text, pos + 1)
+            index += 1
+        elif text.startswith("]", pos):
+            return pos + 1
+        else:
+            reason = "invalid JSON: expected ',' or ']' after the element; the rest of the array was not read"
+            result.reject(lines.at(pos), index + 1, reason)
+            return None

@@ -1,0 +1,290 @@
+"""The lake: Parquet files per source, partitioned by ingest hour, written and read with DuckDB.
+
+Layout: `<root>/source=<name>/date=YYYY-MM-DD/hour=HH/part-<ingest ts>-<uuid>.parquet` with the
+columns of docs/DETECTION.md ("Events at rest"). The `json` source has no structure, so its files
+have no `event` column (DuckDB has no empty STRUCT; its rules read fields from `raw`).
+
+Writes: each ingest call stamps one ingest time on all its rows, loads the raw texts into DuckDB
+as list parameters (one conversion, no per-row statements), derives `event` with `json_transform`
+against the source's explicit structure (no schema sampling: late keys are never dropped), and
+COPYs to hidden temporary files that are renamed into place only once every chunk is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import TypeVar
+
+import duckdb
+
+from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
+from mantissa_log.errors import StoreError, ValidationFailed
+from mantissa_log.lake import sql
+from mantissa_log.lake.fields import EPOCH
+from mantissa_log.lake.guard import guarded_connection
+from mantissa_log.lake.inflight import InFlight
+from mantissa_log.lake.model import ColumnInfo, IngestResult, ParsedEvent, ParseResult, SourceInfo
+
+T = TypeVar("T")
+ROWS_PER_FILE = 200_000
+_MICRO = timedelta(microseconds=1)
+_HOUR = timedelta(hours=1)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Aware UTC (naive input is taken to be UTC already)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _hour_floor(moment: datetime) -> datetime:
+    return as_utc(moment).replace(minute=0, second=0, microsecond=0)
+
+
+def _chunks(events: Iterable[ParsedEvent], size: int) -> Iterator[list[ParsedEvent]]:
+    iterator = iter(events)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _fsync(path: Path, *, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LogLake:
+    def __init__(self, root: Path, *, rows_per_file: int = ROWS_PER_FILE) -> None:
+        self.root = Path(root)
+        self.rows_per_file = rows_per_file
+        self.inflight = InFlight(self.root / "_inflight")
+
+    # ---- writing
+
+    def ingest(
+        self,
+        source: str,
+        parsed: ParseResult | Iterable[ParsedEvent],
+        *,
+        ingest_time: datetime | None = None,
+    ) -> IngestResult:
+        """Store events as Parquet: one file per `rows_per_file` events, all visible at once.
+
+        `ingest_time` defaults to now; pass one only for tests and backfills (a time at or below a
+        rule's watermark is never scanned by that rule). No file is written for zero events.
+        """
+        spec = _spec(source)
+        if isinstance(parsed, ParseResult) and parsed.source != source:
+            raise ValidationFailed(f"events parsed as '{parsed.source}' cannot be stored as '{source}'", field="source")
+        events = parsed.events if isinstance(parsed, ParseResult) else parsed
+        rejected = tuple(parsed.rejected) if isinstance(parsed, ParseResult) else ()
+        started = time.perf_counter()
+        written: list[tuple[Path, Path]] = []  # (temporary, final)
+        rows = 0
+        with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:
+            directory = self._partition(source, stamp)
+            name = f"part-{stamp:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}"
+            connection = duckdb.connect(":memory:")
+            try:
+                for number, chunk in enumerate(_chunks(events, self.rows_per_file)):
+                    directory.mkdir(parents=True, exist_ok=True)
+                    final = directory / f"{name}-{number}.parquet"
+                    temporary = directory / f".{final.name}.tmp"
+                    written.append((temporary, final))
+                    self._write(connection, spec, chunk, stamp, temporary, number * self.rows_per_file)
+                    rows += len(chunk)
+                for temporary, _ in written:
+                    _fsync(temporary)
+                for temporary, final in written:
+                    os.replace(temporary, final)
+                if written:
+                    _fsync(directory, directory=True)
+            except BaseException:
+                for temporary, _ in written:
+                    with contextlib.suppress(OSError):
+                        temporary.unlink()
+                raise
+            finally:
+                connection.close()
+        files = tuple(final for _, final in written)
+        return IngestResult(
+            source=source,
+            ingest_time=stamp,
+            rows=rows,
+            files=files,
+            bytes_written=sum(path.stat().st_size for path in files),
+            seconds=time.perf_counter() - started,
+            rejected=rejected,
+        )
+
+    def _write(
+        self,
+        connection: duckdb.DuckDBPyConnection,
+        spec: LogSource,
+        chunk: list[ParsedEvent],
+        stamp: datetime,
+        target: Path,
+        offset: int,
+    ) -> None:
+        """Write one chunk; `offset` is the position of its first event in the whole ingest (for errors)."""
+        raws = [event.raw for event in chunk]
+        # Parsers only produce objects; a hand-made ParsedEvent holding an array would store a NULL struct.
+        not_object = next((n for n, raw in enumerate(raws) if not raw.startswith("{")), None)
+        if not_object is not None:
+            raise ValidationFailed(f"event {offset + not_object}: raw text is not a JSON object")
+        times = [None if event.event_time is None else (as_utc(event.event_time) - EPOCH) // _MICRO for event in chunk]
+        ids = [event.event_id for event in chunk]
+        try:
+            # Typed list parameters cross into DuckDB in one conversion each (no per-row INSERTs).
+            connection.execute(
+                "CREATE OR REPLACE TEMP TABLE batch AS "
+                "SELECT unnest($1::VARCHAR[]) AS raw, unnest($2::BIGINT[]) AS t, unnest($3::VARCHAR[]) AS event_id",
+                [raws, times, ids],
+            )
+            connection.execute(sql.copy_batch(spec, "batch", stamp, target))
+        except duckdb.InvalidInputException as exc:
+            # Invalid JSON fails the whole COPY: find which event it was, if that was the cause.
+            bad = _first_invalid(connection)
+            if bad is not None:
+                raise ValidationFailed(f"event {offset + bad}: raw text is not a JSON object") from exc
+            raise StoreError(f"cannot write {target.name}: {exc}") from exc
+        except (duckdb.Error, UnicodeError) as exc:
+            raise StoreError(f"cannot write {target.name}: {exc}") from exc
+        finally:
+            connection.execute("DROP TABLE IF EXISTS batch")
+
+    def _partition(self, source: str, stamp: datetime) -> Path:
+        return self.root / f"source={source}" / f"date={stamp:%Y-%m-%d}" / f"hour={stamp:%H}"
+
+    # ---- reading
+
+    def files(self, source: str, since: datetime | None = None, until: datetime | None = None) -> list[Path]:
+        """The Parquet files of the partitions that overlap the ingest-time window `(since, until]`."""
+        _spec(source)
+        low = None if since is None else _hour_floor(since)
+        high = None if until is None else _hour_floor(until)
+        found: list[Path] = []
+        for day, day_path in _children(self.root / f"source={source}", "date", _as_date):
+            if (low and day < low.date()) or (high and day > high.date()):
+                continue
+            for hour, hour_path in _children(day_path, "hour", int):
+                start = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+                if (low and start < low) or (high and start > high):
+                    continue
+                found.extend(
+                    Path(entry.path)
+                    for entry in os.scandir(hour_path)
+                    if entry.name.endswith(".parquet") and not entry.name.startswith(".") and entry.is_file()
+                )
+        return sorted(found)
+
+    def relation_sql(self, source: str, since: datetime | None = None, until: datetime | None = None) -> str:
+        """SQL text for `FROM (...)`: the source's events with `since < ingest_time <= until`.
+
+        The file list is taken now. For a detection run take `until = visible_until()` first:
+        every file with an ingest time up to it exists by then, later files are outside the window.
+        """
+        return sql.relation(_spec(source), self.files(source, since, until), since, until)
+
+    def visible_until(self, now: datetime | None = None) -> datetime:
+        """The upper end to use for an ingest-time window: below every ingest still running."""
+        return self.inflight.visible_until(None if now is None else as_utc(now))
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory DuckDB connection for our own queries (use `relation_sql` in FROM)."""
+        return duckdb.connect(":memory:")
+
+    def connect_guarded(
+        self, since: datetime | None = None, until: datetime | None = None
+    ) -> duckdb.DuckDBPyConnection:
+        """A connection for user-supplied SQL: one view per source, no other file access.
+
+        See `lake.guard`: run user SQL only after `guard.ensure_select(connection, text)`.
+        """
+        views: dict[str, str] = {name: self.relation_sql(name, since, until) for name in SOURCE_NAMES}
+        allowed = [path for name in SOURCE_NAMES for path in self.files(name, since, until)]
+        return guarded_connection(views, allowed)
+
+    def sources(self) -> list[SourceInfo]:
+        """Every known source with its columns and what it holds (zero rows when nothing yet)."""
+        infos = []
+        with self.connect() as connection:
+            for name in SOURCE_NAMES:
+                files = self.files(name)
+                relation = self.relation_sql(name)
+                described = connection.execute(f"DESCRIBE {relation}").fetchall()
+                columns = tuple(ColumnInfo(str(row[0]), str(row[1])) for row in described)
+                stats: tuple[object, ...] = (0, None, None, None, None)
+                if files:
+                    found = connection.execute(sql.summary(relation)).fetchone()
+                    stats = found if found else stats
+                count, min_event, max_event, min_ingest, max_ingest = stats
+                infos.append(
+                    SourceInfo(
+                        name=name,
+                        columns=columns,
+                        rows=int(count) if isinstance(count, int) else 0,
+                        files=len(files),
+                        bytes=sum(path.stat().st_size for path in files),
+                        min_event_time=_aware(min_event),
+                        max_event_time=_aware(max_event),
+                        min_ingest_time=_aware(min_ingest),
+                        max_ingest_time=_aware(max_ingest),
+                    )
+                )
+        return infos
+
+    def data_scanned_mb(self, source: str, since: datetime | None = None, until: datetime | None = None) -> float:
+        """Megabytes (10^6 bytes) of the Parquet files a query over the window reads."""
+        return sum(path.stat().st_size for path in self.files(source, since, until)) / 1_000_000
+
+
+def _first_invalid(connection: duckdb.DuckDBPyConnection) -> int | None:
+    """Position of the first loaded raw text that is not a JSON object (None: none, or nothing loaded)."""
+    try:
+        found = connection.execute(
+            "SELECT min(rowid) FROM batch WHERE NOT json_valid(raw) OR json_type(raw) <> 'OBJECT'"
+        ).fetchone()
+    except duckdb.Error:
+        return None
+    return None if found is None or found[0] is None else int(found[0])
+
+
+def _spec(source: str) -> LogSource:
+    spec = SOURCES.get(source)
+    if spec is None:
+        raise ValidationFailed(f"unknown log source '{source}'; expected one of {', '.join(SOURCES)}", field="source")
+    return spec
+
+
+def _as_date(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def _children(parent: Path, key: str, convert: Callable[[str], T]) -> list[tuple[T, Path]]:
+    """Partition directories `key=value` under `parent` with their converted values (others skipped)."""
+    try:
+        entries = list(os.scandir(parent))
+    except FileNotFoundError:
+        return []
+    children = []
+    prefix = f"{key}="
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.is_dir():
+            try:
+                children.append((convert(entry.name[len(prefix) :]), Path(entry.path)))
+            except ValueError:
+                continue
+    return children
+
+
+def _aware(value: object) -> datetime | None:
+    return as_utc(value) if isinstance(value, datetime) else None

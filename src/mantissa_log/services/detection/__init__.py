@@ -1,0 +1,1 @@
+"""Detection use cases: rules (body + metadata), runs over the lake, alerts."""

@@ -1,0 +1,166 @@
+"""Rule use cases: the body lives in the rule store at `s3_key`, the metadata row in the table.
+
+The YAML's Mantissa fields are the defaults; fields given explicitly (API body, CLI options)
+win and are what the metadata row holds. The row is authoritative for scheduling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+
+from mantissa_log.clock import now_iso
+from mantissa_log.domain.common import BoolString, CreatedFrom, IntegrationType, Name, Severity, StrictModel
+from mantissa_log.domain.rules import DetectionRule, rule_s3_key
+from mantissa_log.errors import Conflict, NotFound, ValidationFailed
+from mantissa_log.rulestore.base import RuleStore
+from mantissa_log.services.detection.validation import ValidatedRule, validate_rule_text
+from mantissa_log.services.identity import Principal
+from mantissa_log.state.backend import Key
+from mantissa_log.state.repositories.common import ModelPage
+from mantissa_log.state.repositories.rule_runs import RuleRunRepository
+from mantissa_log.state.repositories.rules import DetectionRuleRepository
+
+
+class RuleWrite(StrictModel):
+    """POST/PUT body of /api/v1/rules: the YAML plus optional explicit metadata."""
+
+    rule_name: Name | None = None
+    body: str = Field(min_length=1, max_length=256 * 1024)
+    schedule: str | None = None
+    threshold: int | None = Field(default=None, ge=1, le=1_000_000)
+    severity: Severity | None = None
+    enabled: bool | BoolString | None = None
+    alert_destinations: list[IntegrationType] | None = None
+
+
+@dataclass
+class RuleView:
+    rule: DetectionRule
+    body: str
+    validated: ValidatedRule | None = None
+
+    def public(self) -> dict[str, Any]:
+        data = self.rule.dump()
+        data.pop("total_duration_ms", None)
+        data["body"] = self.body
+        if self.validated is not None:
+            data["title"] = self.validated.document.title
+            data["source"] = self.validated.source
+        return data
+
+
+def _enabled(value: bool | str | None, default: bool) -> BoolString:
+    if value is None:
+        return "true" if default else "false"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "true" if value == "true" else "false"
+
+
+class RuleService:
+    def __init__(self, repo: DetectionRuleRepository, bodies: RuleStore, runs: RuleRunRepository) -> None:
+        self.repo = repo
+        self.bodies = bodies
+        self.runs = runs
+
+    def validate(self, body: str, schedule: str | None = None) -> ValidatedRule:
+        return validate_rule_text(body, schedule_override=schedule)
+
+    def _metadata(
+        self, who: Principal, name: str, write: RuleWrite, checked: ValidatedRule, created_from: CreatedFrom
+    ) -> DetectionRule:
+        own = checked.document.mantissa
+        now = now_iso()
+        return DetectionRule(
+            user_id=who.user_id,
+            rule_name=name,
+            s3_key=rule_s3_key(who.user_id, name),
+            schedule=checked.schedule.expression,
+            threshold=write.threshold or own.threshold or 1,
+            severity=write.severity or checked.document.severity,
+            enabled=_enabled(write.enabled, own.enabled if own.enabled is not None else True),
+            alert_destinations=list(write.alert_destinations or own.alert_destinations or []),
+            created_at=now,
+            updated_at=now,
+            created_from=created_from,
+        )
+
+    def create(self, who: Principal, write: RuleWrite, created_from: CreatedFrom = "api") -> RuleView:
+        if write.rule_name is None:
+            raise ValidationFailed("field required", field="rule_name")
+        checked = self.validate(write.body, write.schedule)
+        rule = self._metadata(who, write.rule_name, write, checked, created_from)
+        if self.repo.get_rule(who.user_id, rule.rule_name) is not None:
+            raise Conflict(f"rule {rule.rule_name} already exists", field="rule_name")
+        self.bodies.put(rule.s3_key, write.body.encode())
+        try:
+            self.repo.create_rule(rule)
+        except BaseException:
+            self.bodies.delete(rule.s3_key)
+            raise
+        return RuleView(rule, write.body, checked)
+
+    def replace(self, who: Principal, rule_name: str, write: RuleWrite) -> RuleView:
+        if write.rule_name not in (None, rule_name):
+            raise ValidationFailed("does not match the path", field="rule_name")
+        existing = self._get_row(who, rule_name)
+        checked = self.validate(write.body, write.schedule)
+        fresh = self._metadata(who, rule_name, write, checked, existing.created_from)
+        stats = existing.dump()
+        keep = {k: stats[k] for k in stats if k not in fresh.model_fields_set and k not in ("updated_at",)}
+        rule = DetectionRule.model_validate(keep | fresh.dump() | {"created_at": existing.created_at})
+        self.bodies.put(rule.s3_key, write.body.encode())
+        self.repo.replace_rule(rule)
+        return RuleView(rule, write.body, checked)
+
+    def _get_row(self, who: Principal, rule_name: str) -> DetectionRule:
+        rule = self.repo.get_rule(who.user_id, rule_name)
+        if rule is None:
+            raise NotFound(f"no rule {rule_name}", field="rule_name")
+        return rule
+
+    def get(self, who: Principal, rule_name: str) -> RuleView:
+        rule = self._get_row(who, rule_name)
+        body = self.bodies.get(rule.s3_key).decode()
+        try:
+            checked: ValidatedRule | None = self.validate(body, rule.schedule)
+        except ValidationFailed:
+            checked = None
+        return RuleView(rule, body, checked)
+
+    def list(
+        self,
+        who: Principal,
+        *,
+        enabled: bool | None = None,
+        severity: Severity | None = None,
+        limit: int = 50,
+        start_key: Key | None = None,
+    ) -> ModelPage[DetectionRule]:
+        if enabled is None and severity is None:
+            return self.repo.list_rules_for_user(who.user_id, limit=limit, start_key=start_key)
+        # Filters apply within the caller's own partition (the GSI spans every user).
+        items = [
+            r
+            for r in self.repo.list_rules_for_user(who.user_id).items
+            if (enabled is None or r.enabled == _enabled(enabled, True))
+            and (severity is None or r.severity == severity)
+        ]
+        return ModelPage(items)
+
+    def set_enabled(self, who: Principal, rule_name: str, enabled: bool) -> DetectionRule:
+        self._get_row(who, rule_name)
+        return self.repo.set_enabled(who.user_id, rule_name, enabled, now_iso())
+
+    def delete(self, who: Principal, rule_name: str) -> None:
+        rule = self._get_row(who, rule_name)
+        self.repo.delete_rule(who.user_id, rule_name)
+        self.bodies.delete(rule.s3_key)
+        self.runs.reset(who.user_id, rule_name)
+
+    def load(self, rule: DetectionRule) -> ValidatedRule:
+        """The compiled form of a stored rule (the scheduler's view, any user)."""
+        return self.validate(self.bodies.get(rule.s3_key).decode(), rule.schedule)

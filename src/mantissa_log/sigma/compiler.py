@@ -1,0 +1,291 @@
+"""Sigma rule -> SQL: the API the rest of the project uses.
+
+    compile_sigma(yaml_text, source=None) -> [CompiledRule, ...]   # one document (may hold a correlation)
+    compile_sigma_rule(rule, source=None) -> CompiledRule          # one parsed pySigma rule
+
+A CompiledRule carries the same detection three ways: `predicate` (DuckDB, plain AND/OR, for WHERE),
+`flag_expression` (DuckDB, CASE chains, for one projection computing a flag per rule) and
+`athena_predicate` (Trino). All are never-NULL booleans over the columns `raw` and `event`.
+Everything we cannot run faithfully raises RuleCompileError naming the reason, never a weaker query.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import (
+    SigmaCorrelationCondition,
+    SigmaCorrelationRule,
+    SigmaCorrelationType,
+)
+from sigma.exceptions import SigmaError
+from sigma.policy.profiles import TrustedPolicy
+from sigma.rule import SigmaRule
+
+from mantissa_log.domain.log_sources import SOURCES, LogSource
+from mantissa_log.errors import ValidationFailed
+from mantissa_log.sigma.backend_athena import AthenaBackend
+from mantissa_log.sigma.backend_base import SqlPredicateBackend
+from mantissa_log.sigma.backend_duckdb import DuckDBBackend
+from mantissa_log.sigma.common import UnsupportedSigma
+from mantissa_log.sigma.pipelines import map_field, pipeline_for, source_for_rule
+
+# Correlation condition operators: Sigma's name -> SQL.
+SQL_OPERATORS: dict[str, str] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}
+
+
+class RuleCompileError(ValidationFailed):
+    """A Sigma rule we refuse to compile; the message says why, `field` says where."""
+
+    code = "rule_compile"
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """An event_count correlation: count matching events per group within `timespan_seconds`."""
+
+    type: str  # "event_count"
+    group_by: tuple[str, ...]  # DuckDB SQL over raw/event, one per group-by field
+    athena_group_by: tuple[str, ...]
+    group_names: tuple[str, ...]  # the group-by fields as the rule names them
+    timespan_seconds: int
+    condition_op: str  # Sigma's operator name: lt, lte, gt, gte, eq, neq
+    condition_count: int
+    rule_refs: tuple[str, ...]  # the referenced rules as the correlation names them
+
+    @property
+    def sql_operator(self) -> str:
+        return SQL_OPERATORS[self.condition_op]
+
+    def satisfied(self, count: int) -> bool:
+        """Does a group with `count` matching events meet the condition?"""
+        checks = {
+            "lt": count < self.condition_count,
+            "lte": count <= self.condition_count,
+            "gt": count > self.condition_count,
+            "gte": count >= self.condition_count,
+            "eq": count == self.condition_count,
+            "neq": count != self.condition_count,
+        }
+        return checks[self.condition_op]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule_id: str | None
+    title: str
+    source: str  # key of SOURCES
+    predicate: str  # DuckDB boolean SQL over raw/event
+    flag_expression: str  # the same truth table as CASE chains; never NULL
+    athena_predicate: str
+    correlation: Correlation | None = None
+
+
+def _line(error: SigmaError) -> int | None:
+    return error.source.line if error.source is not None else None
+
+
+def _reason(error: Exception) -> str:
+    return str(error.args[0]) if error.args else type(error).__name__
+
+
+def _pick_source(rule: SigmaRule, source: str | None) -> LogSource:
+    if source is not None:
+        if source not in SOURCES:
+            raise RuleCompileError(f"unknown log source '{source}' (known: {', '.join(SOURCES)})", field="source")
+        return SOURCES[source]
+    found = source_for_rule(rule.logsource)
+    if found is None:
+        product, service = rule.logsource.product, rule.logsource.service
+        raise RuleCompileError(
+            f"rule '{rule.title}': no log source for logsource product={product} service={service}; "
+            "name one explicitly (e.g. source='json' for generic JSON events)",
+            field="logsource",
+        )
+    return found
+
+
+def _backends(source: LogSource) -> tuple[DuckDBBackend, AthenaBackend]:
+    return (
+        DuckDBBackend(pipeline_for(source.name), structure=source.structure),
+        AthenaBackend(pipeline_for(source.name), structure=source.structure),
+    )
+
+
+def _expressions(rule: SigmaRule, source: LogSource) -> tuple[str, str, str]:
+    duck, athena = _backends(source)
+    try:
+        return (
+            duck.rule_expression(rule, flag=False),
+            duck.rule_expression(rule, flag=True),
+            athena.rule_expression(rule),
+        )
+    except UnsupportedSigma as error:
+        raise RuleCompileError(f"rule '{rule.title}': {_reason(error)}", field=error.field or "detection") from error
+    except SigmaError as error:
+        raise RuleCompileError(
+            f"rule '{rule.title}': {_reason(error)}", field="detection", line=_line(error)
+        ) from error
+
+
+def compile_sigma_rule(rule: SigmaRule, source: str | None = None) -> CompiledRule:
+    """Compile one parsed Sigma rule for `source` (a key of SOURCES; default: from its logsource)."""
+    log_source = _pick_source(rule, source)
+    predicate, flag, athena = _expressions(rule, log_source)
+    return CompiledRule(
+        rule_id=str(rule.id) if rule.id else None,
+        title=rule.title,
+        source=log_source.name,
+        predicate=predicate,
+        flag_expression=flag,
+        athena_predicate=athena,
+    )
+
+
+def _group_key(backend: SqlPredicateBackend, field: str) -> str:
+    try:
+        return backend.field_value(field)
+    except UnsupportedSigma as error:
+        raise RuleCompileError(_reason(error), field="group-by") from error
+
+
+def _group_fields(corr: SigmaCorrelationRule, title: str) -> list[str]:
+    fields: list[str] = []
+    for name in corr.group_by or []:
+        alias = next((a for a in corr.aliases if a.alias == name), None)
+        if alias is None:
+            fields.append(name)
+            continue
+        targets = set(alias.mapping.values())
+        if len(targets) != 1:
+            raise RuleCompileError(
+                f"correlation '{title}': alias '{name}' maps to different fields per rule ({sorted(targets)})",
+                field="aliases",
+            )
+        fields.append(targets.pop())
+    return fields
+
+
+def _compile_correlation(corr: SigmaCorrelationRule, source: str | None) -> CompiledRule:
+    title = corr.title
+    if corr.type != SigmaCorrelationType.EVENT_COUNT:
+        raise RuleCompileError(
+            f"correlation '{title}': type {corr.type.name.lower()} is not supported (only event_count)",
+            field="correlation.type",
+        )
+    condition = corr.condition
+    if not isinstance(condition, SigmaCorrelationCondition) or condition.op.name.lower() not in SQL_OPERATORS:
+        raise RuleCompileError(f"correlation '{title}': unsupported condition", field="correlation.condition")
+    bases: list[SigmaRule] = []
+    for reference in corr.rules or []:
+        base = reference.rule
+        if not isinstance(base, SigmaRule):
+            raise RuleCompileError(
+                f"correlation '{title}': '{reference.reference}' is a correlation; nesting is not supported",
+                field="correlation.rules",
+            )
+        bases.append(base)
+    if not bases:
+        raise RuleCompileError(f"correlation '{title}': references no rule", field="correlation.rules")
+    sources = {_pick_source(base, source).name for base in bases}
+    if len(sources) != 1:
+        raise RuleCompileError(
+            f"correlation '{title}': referenced rules read different log sources ({sorted(sources)})",
+            field="correlation.rules",
+        )
+    log_source = SOURCES[sources.pop()]
+    parts = [_expressions(base, log_source) for base in bases]
+    duck, athena = _backends(log_source)
+    names = _group_fields(corr, title)
+    fields = [map_field(log_source.name, name) for name in names]
+    return CompiledRule(
+        rule_id=str(corr.id) if corr.id else None,
+        title=title,
+        source=log_source.name,
+        predicate=duck.any_of([p[0] for p in parts], flag=False),
+        flag_expression=duck.any_of([p[1] for p in parts], flag=True),
+        athena_predicate=athena.any_of([p[2] for p in parts], flag=False),
+        correlation=Correlation(
+            type="event_count",
+            group_by=tuple(_group_key(duck, name) for name in fields),
+            athena_group_by=tuple(_group_key(athena, name) for name in fields),
+            group_names=tuple(names),
+            timespan_seconds=corr.timespan.seconds,
+            condition_op=condition.op.name.lower(),
+            condition_count=int(condition.count),
+            rule_refs=tuple(reference.reference for reference in corr.rules or []),
+        ),
+    )
+
+
+def _parse(yaml_text: str) -> SigmaCollection:
+    try:
+        documents = [doc for doc in yaml.safe_load_all(yaml_text) if doc is not None]
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise RuleCompileError(f"not valid YAML: {error}", field="rule", line=line) from error
+    if not documents:
+        raise RuleCompileError("the document holds no Sigma rule", field="rule")
+    if not all(isinstance(doc, dict) for doc in documents):
+        raise RuleCompileError("every YAML document must be a Sigma rule (a mapping)", field="rule")
+    try:
+        # pySigma's default policy compiles regexes with RE2 and fails the whole document on the first
+        # look-around, without saying which rule. Parse with Python's engine; the DuckDB backend then
+        # refuses RE2-incompatible regexes naming the rule and the construct.
+        return SigmaCollection.from_dicts(documents, policy=TrustedPolicy)
+    except SigmaError as error:
+        raise RuleCompileError(f"not a valid Sigma rule: {_reason(error)}", field="rule", line=_line(error)) from error
+
+
+def _locate(yaml_text: str, error: RuleCompileError) -> int | None:
+    """The 1-based line an error is about, found by its field name or modifier in the text."""
+    modifier = re.search(r"Unknown modifier '([^']+)'", error.message)
+    if modifier:
+        pattern = rf"\|{re.escape(modifier.group(1))}\b"
+    elif error.field == "logsource":
+        pattern = r"^logsource\s*:"
+    elif error.field and error.field not in ("rule", "detection", "source"):
+        pattern = rf"^\s*-?\s*[\"']?{re.escape(error.field)}[\"']?\s*[|:]"
+    else:
+        return None
+    for number, line in enumerate(yaml_text.splitlines(), start=1):
+        if re.search(pattern, line):
+            return number
+    return None
+
+
+def compile_sigma(yaml_text: str, *, source: str | None = None) -> list[CompiledRule]:
+    """Compile a Sigma document: one rule, or a correlation with its base rule(s) (multi-document YAML).
+
+    Base rules referenced by a correlation are part of the correlation's predicate; they are also
+    returned on their own only when a referencing correlation says `generate: true`.
+    """
+    try:
+        return _compile_document(yaml_text, source)
+    except RuleCompileError as error:
+        line = error.line if error.line is not None else _locate(yaml_text, error)
+        if line is None or line == error.line:
+            raise
+        raise RuleCompileError(error.message, field=error.field, line=line) from error
+
+
+def _compile_document(yaml_text: str, source: str | None) -> list[CompiledRule]:
+    collection = _parse(yaml_text)
+    correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
+    # A base rule is returned alone unless every correlation that references it says generate: false.
+    referenced = {id(ref.rule): ref for corr in correlations for ref in corr.rules or [] if hasattr(ref, "rule")}
+    generated = {
+        id(ref.rule) for corr in correlations if corr.generate for ref in corr.rules or [] if hasattr(ref, "rule")
+    }
+    hidden = set(referenced) - generated
+    compiled: list[CompiledRule] = []
+    for rule in collection.rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            compiled.append(_compile_correlation(rule, source))
+        elif id(rule) not in hidden:
+            compiled.append(compile_sigma_rule(rule, source))
+    return compiled

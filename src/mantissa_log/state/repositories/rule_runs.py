@@ -1,0 +1,73 @@
+"""Per-rule run state: the ingest-time watermark, the worker lease, and when the rule is due.
+
+A worker takes a rule only through `acquire` (a conditional write: free, expired, or already
+its own), advances the watermark only while holding the lease, then releases it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from mantissa_log.errors import Conflict
+from mantissa_log.state.backend import StateBackend
+from mantissa_log.state.conditions import Compare, NotExists, any_of
+from mantissa_log.state.tables import RULE_RUNS
+
+
+def rule_key(user_id: str, rule_name: str) -> str:
+    return f"{user_id}/{rule_name}"
+
+
+class RuleRunRepository:
+    def __init__(self, backend: StateBackend) -> None:
+        self.backend = backend
+
+    def state(self, user_id: str, rule_name: str) -> dict[str, Any]:
+        return self.backend.get(RULE_RUNS, {"rule_key": rule_key(user_id, rule_name)}) or {}
+
+    def acquire(self, user_id: str, rule_name: str, owner: str, now: float, lease_seconds: float) -> bool:
+        try:
+            self.backend.update(
+                RULE_RUNS,
+                {"rule_key": rule_key(user_id, rule_name)},
+                set_values={"lease_owner": owner, "lease_until": now + lease_seconds},
+                condition=any_of(
+                    NotExists("lease_owner"),
+                    Compare("lease_until", "<", now),
+                    Compare("lease_owner", "=", owner),
+                ),
+            )
+        except Conflict:
+            return False
+        return True
+
+    def complete(
+        self, user_id: str, rule_name: str, owner: str, *, watermark: str | None, next_due: float | None
+    ) -> None:
+        """Advance the watermark and release the lease, only if this worker still holds it."""
+        values: dict[str, Any] = {}
+        if watermark is not None:
+            values["watermark"] = watermark
+        if next_due is not None:
+            values["next_due"] = next_due
+        self.backend.update(
+            RULE_RUNS,
+            {"rule_key": rule_key(user_id, rule_name)},
+            set_values=values,
+            remove=("lease_owner", "lease_until"),
+            condition=Compare("lease_owner", "=", owner),
+        )
+
+    def release(self, user_id: str, rule_name: str, owner: str) -> None:
+        # A Conflict means someone else took the rule over after our lease expired: nothing to release.
+        with contextlib.suppress(Conflict):
+            self.backend.update(
+                RULE_RUNS,
+                {"rule_key": rule_key(user_id, rule_name)},
+                remove=("lease_owner", "lease_until"),
+                condition=Compare("lease_owner", "=", owner),
+            )
+
+    def reset(self, user_id: str, rule_name: str) -> None:
+        self.backend.delete(RULE_RUNS, {"rule_key": rule_key(user_id, rule_name)})

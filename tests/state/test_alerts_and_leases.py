@@ -1,0 +1,82 @@
+"""Alerts fold within suppression and two workers never hold one rule's lease, on both backends."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from mantissa_log.domain.alerts import Alert, dedup_key
+from mantissa_log.state.backend import StateBackend
+from mantissa_log.state.repositories.alerts import AlertRepository, Firing, new_alert_id
+from mantissa_log.state.repositories.rule_runs import RuleRunRepository
+
+T = "2026-11-27T10:00:00Z"
+
+
+def alert(n: int, group: dict[str, str | None] | None = None, user: str = "alice") -> Alert:
+    return Alert(
+        user_id=user,
+        alert_id=new_alert_id(f"2026-11-27T10:00:0{n}.000000Z"),
+        rule_name="r1",
+        rule_title="Rule one",
+        severity="high",
+        source="cloudtrail",
+        window_start=T,
+        window_end=T,
+        match_count=n,
+        group=group,
+        dedup_key=dedup_key(user, "r1", group),
+        created_at=T,
+        last_seen=f"2026-11-27T10:00:0{n}Z",
+    )
+
+
+def test_repeats_fold_within_suppression(backend: StateBackend) -> None:
+    repo = AlertRepository(backend)
+    first, created = repo.record_firing(Firing(alert(1), 3600))
+    assert created
+    again, created_again = repo.record_firing(Firing(alert(2), 3600))
+    assert not created_again
+    assert again.alert_id == first.alert_id
+    assert (again.occurrences, again.match_count, again.last_seen) == (2, 3, "2026-11-27T10:00:02Z")
+    other_group, created_other = repo.record_firing(Firing(alert(3, {"user": "bob"}), 3600))
+    assert created_other
+    listed = repo.list_alerts("alice").items
+    assert {a.alert_id for a in listed} == {first.alert_id, other_group.alert_id}
+    assert [a.alert_id for a in listed] == sorted((a.alert_id for a in listed), reverse=True)
+    assert {a.alert_id for a in repo.pending_delivery().items} == {first.alert_id, other_group.alert_id}
+
+
+def test_no_suppression_means_every_firing_is_an_alert(backend: StateBackend) -> None:
+    repo = AlertRepository(backend)
+    ids = {repo.record_firing(Firing(alert(i), 0))[0].alert_id for i in range(1, 4)}
+    assert len(ids) == 3
+
+
+def test_concurrent_firings_open_one_alert(backend: StateBackend) -> None:
+    repo = AlertRepository(backend)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda i: repo.record_firing(Firing(alert(i % 9 + 1), 3600)), range(12)))
+    assert sum(created for _, created in results) == 1
+    stored = repo.list_alerts("alice").items
+    assert len(stored) == 1
+    assert stored[0].occurrences == 12
+
+
+def test_lease_is_exclusive_until_released_or_expired(backend: StateBackend) -> None:
+    runs = RuleRunRepository(backend)
+    assert runs.acquire("alice", "r1", "w1", now=1000.0, lease_seconds=60)
+    assert not runs.acquire("alice", "r1", "w2", now=1010.0, lease_seconds=60)
+    assert runs.acquire("alice", "r1", "w1", now=1020.0, lease_seconds=60)  # re-entrant for the holder
+    runs.complete("alice", "r1", "w1", watermark="2026-11-27T10:00:00.000000Z", next_due=2000.0)
+    state = runs.state("alice", "r1")
+    assert state["watermark"] == "2026-11-27T10:00:00.000000Z"
+    assert "lease_owner" not in state
+    assert runs.acquire("alice", "r1", "w2", now=1030.0, lease_seconds=60)
+    assert runs.acquire("alice", "r1", "w3", now=1100.0, lease_seconds=60)  # w2's lease expired
+    import pytest
+
+    from mantissa_log.errors import Conflict
+
+    with pytest.raises(Conflict):
+        runs.complete("alice", "r1", "w2", watermark="2030-01-01T00:00:00.000000Z", next_due=None)
+    assert runs.state("alice", "r1")["watermark"] == "2026-11-27T10:00:00.000000Z"
