@@ -10,11 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from mantissa_log import __version__
 from mantissa_log.api.errors import error_response, install_error_handlers
-from mantissa_log.api.routes import admin, health, integrations, settings
+from mantissa_log.api.routes import admin, alerts, health, integrations, lake, rules, settings
 from mantissa_log.config import Settings, load_settings
 from mantissa_log.services.container import Services, build_services
 
 MAX_BODY_BYTES = 1_048_576
+# Log ingestion takes bigger bodies (a CloudTrail delivery file, a batch of JSON lines).
+MAX_INGEST_BYTES = 256 * 1_048_576
 
 
 def _route_template(request: Request) -> str:
@@ -37,14 +39,23 @@ def create_app(config: Settings | None = None, services: Services | None = None)
     app = FastAPI(title="Mantissa Log", version=__version__, lifespan=lifespan)
     app.state.services = services
     install_error_handlers(app)
-    for router in (health.router, settings.router, integrations.router, admin.router):
+    for router in (
+        health.router,
+        settings.router,
+        integrations.router,
+        rules.router,
+        alerts.router,
+        lake.router,
+        admin.router,
+    ):
         app.include_router(router)
 
     @app.middleware("http")
     async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            response: Response = error_response(413, "too_large", f"body over {MAX_BODY_BYTES} bytes")
+        limit = MAX_INGEST_BYTES if request.url.path.startswith("/api/v1/ingest/") else MAX_BODY_BYTES
+        if length and length.isdigit() and int(length) > limit:
+            response: Response = error_response(413, "too_large", f"body over {limit} bytes")
         else:
             response = await call_next(request)
         if request.url.path == "/healthz":

@@ -9,6 +9,7 @@ import uvicorn
 
 from mantissa_log.api.app import create_app
 from mantissa_log.cli.context import friendly_errors
+from mantissa_log.cli.worker import scheduler_loop
 from mantissa_log.clock import epoch_seconds
 from mantissa_log.config import load_settings
 from mantissa_log.services.container import Services, build_services
@@ -46,6 +47,8 @@ def serve_command(
     _first_run_admin(services)
     stop = threading.Event()
     threading.Thread(target=_purge_loop, args=(services, stop), daemon=True).start()
+    # The embedded default schedules in-process; `mantissa-log worker` adds more workers.
+    threading.Thread(target=scheduler_loop, args=(services, stop), daemon=True).start()
     typer.echo(f"Mantissa Log on http://{host}:{port} (state: {config.state_backend}, data home: {config.home})")
     try:
         uvicorn.run(create_app(config, services), host=host, port=port, log_level="info")

@@ -103,14 +103,15 @@ def evaluate_correlation(
     group_cols = ", ".join(f"({expr}) AS g{i}" for i, expr in enumerate(groups))
     partition = ", ".join(f"g{i}" for i in range(len(groups))) or "1"
     op = {"gte": ">=", "gt": ">", "eq": "=", "lte": "<=", "lt": "<", "neq": "<>"}[correlation.condition_op]
+    new = f"count(*) FILTER (WHERE ingest_time > {ts(window.watermark)})"
     sql = (
         f"WITH m AS (SELECT ingest_time, {EVENT_TIME} AS t, raw{', ' + group_cols if groups else ''} "
         f"  FROM {relation} AS ev WHERE ingest_time > {ts(window.start)} AND ({rule.predicate})), "
-        f"w AS (SELECT *, count(*) OVER (PARTITION BY {partition} ORDER BY t "
-        f"  RANGE BETWEEN INTERVAL {int(correlation.timespan_seconds)} SECOND PRECEDING AND CURRENT ROW) AS c FROM m) "
-        f"SELECT {partition + ',' if groups else ''} max(c), count(*) FILTER (WHERE ingest_time > {ts(window.watermark)}), "
-        f"list(raw ORDER BY t)[1:{MAX_SAMPLES}], min(t), max(t) FROM w "
-        f"GROUP BY {partition if groups else '()'} HAVING max(c) {op} {int(correlation.condition_count)}"
+        f"w AS (SELECT *, count(*) OVER (PARTITION BY {partition} ORDER BY t RANGE BETWEEN "
+        f"  INTERVAL {int(correlation.timespan_seconds)} SECOND PRECEDING AND CURRENT ROW) AS c FROM m) "
+        f"SELECT {partition + ',' if groups else ''} max(c), {new}, list(raw ORDER BY t)[1:{MAX_SAMPLES}], "
+        f"min(t), max(t) FROM w {'GROUP BY ' + partition if groups else ''} "
+        f"HAVING max(c) {op} {int(correlation.condition_count)}"
     )
     results = []
     for row in con.execute(sql).fetchall():

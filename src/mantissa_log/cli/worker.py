@@ -1,0 +1,45 @@
+"""`mantissa-log worker`: the scheduler loop as its own process (run several against one store)."""
+
+from __future__ import annotations
+
+import threading
+
+import typer
+
+from mantissa_log.cli.context import friendly_errors, open_services
+from mantissa_log.services.container import Services
+
+TICK_SECONDS = 15.0
+
+
+def scheduler_loop(services: Services, stop: threading.Event, every: float = TICK_SECONDS) -> None:
+    """Tick until stopped; a failing tick is logged by the scheduler and the loop goes on."""
+    while not stop.is_set():
+        try:
+            services.scheduler.tick()
+        except Exception:
+            import logging
+
+            logging.getLogger("mantissa_log.scheduler").exception("scheduler tick failed")
+        stop.wait(every)
+
+
+@friendly_errors
+def worker_command(
+    once: bool = typer.Option(False, "--once", help="run what is due now, then exit"),
+    every: float = typer.Option(TICK_SECONDS, "--every", min=1.0, help="seconds between ticks"),
+) -> None:
+    """Run due rules on a loop; any number of workers can share one state store (leases)."""
+    with open_services() as services:
+        if once:
+            for result in services.scheduler.tick():
+                typer.echo(
+                    f"{result.user_id}/{result.rule_name}: {result.status} matches={result.matches} alerts={len(result.alerts_created)}"
+                )
+            return
+        stop = threading.Event()
+        typer.echo(f"worker {services.scheduler.owner} ticking every {every:.0f}s (Ctrl-C to stop)")
+        try:
+            scheduler_loop(services, stop, every)
+        except KeyboardInterrupt:
+            stop.set()

@@ -1,0 +1,62 @@
+"""Detection fixtures: a service container on SQLite, events ingested at chosen ingest times."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mantissa_log.lake import parse
+from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.detection.rules import RuleWrite
+from mantissa_log.services.identity import Principal
+from tests.fixtures_api import make_config
+
+T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
+ALICE = Principal("alice")
+
+
+@pytest.fixture
+def det(tmp_path: Path, environment_name: str) -> Iterator[Services]:
+    services = build_services(make_config("sqlite", tmp_path / "home", environment_name, None))
+    services.users.create_user("alice")
+    yield services
+    services.close()
+
+
+def ct_event(name: str = "ConsoleLogin", *, user: str = "alice", when: datetime = T0, **extra: Any) -> dict[str, Any]:
+    return {
+        "eventVersion": "1.08",
+        "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": "signin.amazonaws.com",
+        "eventName": name,
+        "userIdentity": {"type": "IAMUser", "userName": user, "arn": f"arn:aws:iam::123456789012:user/{user}"},
+        "sourceIPAddress": "198.51.100.7",
+        **extra,
+    }
+
+
+Ingest = Callable[..., None]
+
+
+@pytest.fixture
+def ingest(det: Services) -> Ingest:
+    def _ingest(events: list[dict[str, Any]], at: datetime, source: str = "cloudtrail") -> None:
+        data = "\n".join(json.dumps(e) for e in events).encode()
+        result = parse(source, data)
+        assert not result.rejected, result.rejected
+        det.lake.ingest(source, result, ingest_time=at)
+
+    return _ingest
+
+
+def add_rule(services: Services, name: str, body: str, **fields: Any) -> None:
+    services.rule_service.create(ALICE, RuleWrite(rule_name=name, body=body, **fields), "api")
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
