@@ -38,10 +38,14 @@ STATUS: list[tuple[type[MantissaError], int]] = [
 ]
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, field: str | None = None, line: int | None = None
+) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
+    if line is not None:
+        body["line"] = line
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -53,7 +57,7 @@ async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
         # Backend failures are logged by type only: their text may quote stored data.
         log.error("backend failure: %s", type(exc).__name__)
         return error_response(status, exc.code, "the state store or secret store is unavailable")
-    return error_response(status, exc.code, exc.message, exc.field)
+    return error_response(status, exc.code, exc.message, exc.field, exc.line)
 
 
 async def on_request_validation(_: Request, exc: Exception) -> JSONResponse:

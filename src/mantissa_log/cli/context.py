@@ -17,7 +17,7 @@ from mantissa_log.services.container import Services, build_services
 
 P = ParamSpec("P")
 R = TypeVar("R")
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager

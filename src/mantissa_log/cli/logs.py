@@ -15,7 +15,7 @@ from mantissa_log.cli.rules import rule_files
 from mantissa_log.services.detection.hunt import hunt
 from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_bytes
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 
 
 def _event_files(paths: list[Path]) -> list[Path]:

@@ -18,7 +18,7 @@ from mantissa_log.services.detection.validation import validate_rule_text
 from mantissa_log.services.identity import Principal
 
 app = typer.Typer(help="Detection rules.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # long paths stay on one line: greppable
 RULE_SUFFIXES = (".yml", ".yaml")
 
 

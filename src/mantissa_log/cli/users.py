@@ -9,7 +9,7 @@ from rich.table import Table
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 
 app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
-console = Console()
+console = Console(soft_wrap=True)  # long paths stay on one line: greppable
 
 
 @app.command("create")

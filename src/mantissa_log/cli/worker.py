@@ -33,9 +33,8 @@ def worker_command(
     with open_services() as services:
         if once:
             for result in services.scheduler.tick():
-                typer.echo(
-                    f"{result.user_id}/{result.rule_name}: {result.status} matches={result.matches} alerts={len(result.alerts_created)}"
-                )
+                alerts = len(result.alerts_created)
+                typer.echo(f"{result.user_id}/{result.rule_name}: {result.status} {result.matches=} {alerts=}")
             return
         stop = threading.Event()
         typer.echo(f"worker {services.scheduler.owner} ticking every {every:.0f}s (Ctrl-C to stop)")

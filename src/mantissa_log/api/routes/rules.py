@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
-from pydantic import Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from mantissa_log.api.deps import CurrentUser, Cursor, Limit, ServicesDep, decode_cursor, encode_cursor
 from mantissa_log.domain.common import Severity, StrictModel
@@ -22,9 +21,12 @@ class ValidateBody(StrictModel):
     schedule: str | None = None
 
 
-class RunWindow(StrictModel):
-    since: datetime | None = None
-    until: datetime | None = None
+class RunWindow(BaseModel):
+    # Not strict: ISO 8601 strings from JSON become datetimes; a time zone is required (e.g. Z).
+    model_config = ConfigDict(extra="forbid")
+
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
 
 
 class TestBody(StrictModel):

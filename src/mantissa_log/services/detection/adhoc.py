@@ -79,7 +79,8 @@ class AdhocRuns:
             self.rules.validate(view.body, view.rule.schedule)  # raises the precise error
             raise ValidationFailed("the stored rule does not compile", field="body")
         checked = view.validated
-        until = (until or default_until(self.runner.lake)).astimezone(UTC)
+        # Interactive runs need no settle delay: in-flight ingests are excluded by the lake itself.
+        until = (until or default_until(self.runner.lake, settle_seconds=0)).astimezone(UTC)
         if since is not None and since.astimezone(UTC) >= until:
             raise ValidationFailed("must be before `until`", field="since")
         owner = f"run-now:{who.user_id}"
