@@ -21,8 +21,10 @@ ALICE = Principal("alice")
 
 
 @pytest.fixture
-def det(tmp_path: Path, environment_name: str) -> Iterator[Services]:
-    services = build_services(make_config("sqlite", tmp_path / "home", environment_name, None))
+def det(tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest) -> Iterator[Services]:
+    """Every detection test runs on both state backends (statistics, leases and alerts live there)."""
+    endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
+    services = build_services(make_config(backend_kind, tmp_path / "home", environment_name, endpoint))
     services.users.create_user("alice")
     yield services
     services.close()
