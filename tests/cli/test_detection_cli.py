@@ -91,3 +91,14 @@ def test_sigmahq_directory_imports(tmp_path: Path) -> None:
     imported = run(home, "rules", "import", "--user", "alice", str(aws))
     assert imported.returncode == 0, imported.stderr
     assert "imported 12 rules, refused 0" in imported.stdout
+
+
+def test_starter_pack_imports(tmp_path: Path) -> None:
+    from mantissa_log.starter_rules import starter_rule_files
+
+    home = tmp_path / "home"
+    assert run(home, "users", "create", "alice").returncode == 0
+    imported = run(home, "rules", "import", "--user", "alice", "--starter")
+    assert imported.returncode == 0, imported.stderr
+    assert f"imported {len(starter_rule_files())} rules, refused 0" in imported.stdout
+    assert run(home, "rules", "import", "--user", "alice").returncode == 2  # nothing named

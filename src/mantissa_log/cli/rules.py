@@ -79,11 +79,17 @@ def test(paths: list[Path]) -> None:
 @app.command("import")
 @friendly_errors
 def import_rules(
-    paths: list[Path],
+    paths: list[Path] = typer.Argument(None),
     user: str = typer.Option(..., "--user", help="owner of the imported rules"),
     enable: bool = typer.Option(True, "--enable/--disable", help="schedule them right away"),
+    starter: bool = typer.Option(False, "--starter", help="also import Mantissa Log's own starter rule pack"),
 ) -> None:
     """Import Sigma rule files or directories (plain SigmaHQ rules work); report what was refused."""
+    from mantissa_log.starter_rules import starter_rule_files
+
+    paths = list(paths or []) + (starter_rule_files() if starter else [])
+    if not paths:
+        raise typer.BadParameter("name rule files or directories, or use --starter")
     imported = refused = 0
     with open_services() as services:
         who = Principal(user)
