@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_starttls: bool = True
+    smtp_username: str | None = None
+    # A secret-store reference (ARN) for the SMTP password; never the password itself.
+    smtp_password_secret: str | None = None
+    smtp_timeout_seconds: float = 30.0
+    # Where alert links in messages point (the web UI of this installation).
+    public_url: str = "http://127.0.0.1:8000"
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    # Delivery retries: attempts before a delivery is dead, and the backoff base in seconds.
+    delivery_max_attempts: int = 8
+    delivery_backoff_seconds: float = 2.0
+    delivery_backoff_max_seconds: float = 600.0
     config_file: Path | None = None
 
     @classmethod
