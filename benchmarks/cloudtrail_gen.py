@@ -356,7 +356,18 @@ def _function_configuration(ev: Event, rng: random.Random, identity: Event) -> N
     ev["requestParameters"] = parameters if rng.random() < 0.9 else None
 
 
+def _s3_browser(ev: Event, rng: random.Random, identity: Event) -> None:
+    if rng.random() < 0.15:
+        ev["userAgent"] = RARE_USER_AGENTS[1]
+
+
+def _caller_identity(ev: Event, rng: random.Random, identity: Event) -> None:
+    if rng.random() < 0.1:
+        ev["userAgent"] = RARE_USER_AGENTS[0]
+
+
 def _create_access_key(ev: Event, rng: random.Random, identity: Event) -> None:
+    _s3_browser(ev, rng, identity)
     user = identity.get("userName") if rng.random() < 0.5 else rng.choice(USER_NAMES)
     ev["requestParameters"] = {"userName": user}
     ev["responseElements"] = {
@@ -408,6 +419,10 @@ MUTATORS: dict[str, Mutator] = {
     "GetSigninToken": _signin_token,
     "ModifyInstanceAttribute": _instance_attribute,
     "PutUserPolicy": _put_user_policy,
+    "CreateUser": _s3_browser,
+    "GetLoginProfile": _s3_browser,
+    "CreateLoginProfile": _s3_browser,
+    "GetCallerIdentity": _caller_identity,
 }
 
 

@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = 8
     delivery_backoff_seconds: float = 2.0
     delivery_backoff_max_seconds: float = 600.0
+    # A worker that dies mid-delivery loses its claim after this; another worker then resends.
+    delivery_lease_seconds: float = 120.0
     config_file: Path | None = None
 
     @classmethod

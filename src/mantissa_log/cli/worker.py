@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import typer
@@ -35,6 +36,8 @@ def worker_command(
             for result in services.scheduler.tick():
                 alerts = len(result.alerts_created)
                 typer.echo(f"{result.user_id}/{result.rule_name}: {result.status} {result.matches=} {alerts=}")
+            report = services.outbox.tick()
+            typer.echo(f"outbox: routed={report.routed} sent={report.sent} retried={report.retried} dead={report.dead}")
             return
         stop = threading.Event()
         typer.echo(f"worker {services.scheduler.owner} ticking every {every:.0f}s (Ctrl-C to stop)")

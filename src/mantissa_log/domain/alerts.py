@@ -36,6 +36,44 @@ class Alert(StrictModel):
     alert_destinations: list[str] = Field(default_factory=list)
     # Hand-off to delivery (issue 4): "pending" alerts are waiting for the outbox workers.
     delivery_status: DeliveryStatus = "pending"
+    # Set once a delivery record exists for every destination (the router ran for this alert).
+    routed: bool = False
+
+
+DeliveryState = Literal["pending", "delivered", "dead", "skipped"]
+
+
+class Delivery(StrictModel):
+    """One (alert, integration) pair of the outbox; retried alone when it fails."""
+
+    alert_key: str  # "<user_id>/<alert_id>"
+    integration_id: Name
+    user_id: Name
+    alert_id: str
+    integration_type: str
+    status: DeliveryState = "pending"
+    attempts: int = Field(default=0, ge=0)
+    max_attempts: int = Field(default=8, ge=1)
+    # In the due queue while pending: `queue` = "due", `due_at` = zero-padded epoch ms.
+    queue: Literal["due"] | None = "due"
+    due_at: str | None = None
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    last_error: str | None = None
+    last_status_code: int | None = None
+    reference: str | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+    delivered_at: Timestamp | None = None
+
+
+def alert_key(user_id: str, alert_id: str) -> str:
+    return f"{user_id}/{alert_id}"
+
+
+def due_at(epoch_seconds: float) -> str:
+    """Sortable as a string (GSI range keys here are strings): zero-padded milliseconds."""
+    return f"{int(epoch_seconds * 1000):015d}"
 
 
 def dedup_key(user_id: str, rule_name: str, group: dict[str, str | None] | None) -> str:

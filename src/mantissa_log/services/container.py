@@ -12,16 +12,20 @@ from mantissa_log.secrets.base import SecretStore
 from mantissa_log.secrets.envelope import EnvelopeCipher, KeyWrapper, KmsKeyWrapper, LocalKeyWrapper
 from mantissa_log.secrets.keyring import Keyring
 from mantissa_log.services.audit import AuditService
+from mantissa_log.services.delivery.outbox import Outbox
+from mantissa_log.services.delivery.router import AlertRouter
+from mantissa_log.services.delivery.testsend import IntegrationTester
 from mantissa_log.services.detection.adhoc import AdhocRuns
 from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
-from mantissa_log.services.detection.scheduler import Scheduler
+from mantissa_log.services.detection.scheduler import Scheduler, worker_id
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.state.backend import StateBackend
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
+from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
@@ -51,6 +55,10 @@ class Services:
     runner: DetectionRunner
     scheduler: Scheduler
     adhoc: AdhocRuns
+    deliveries: DeliveryRepository
+    router: AlertRouter
+    outbox: Outbox
+    tester: IntegrationTester
 
     def close(self) -> None:
         self.backend.close()
@@ -117,7 +125,12 @@ def build_services(config: Settings) -> Services:
     rule_service = RuleService(rules, rule_bodies, rule_runs)
     alerts = AlertRepository(backend)
     lake = LogLake(config.lake_dir)
-    runner = DetectionRunner(lake, rules, alerts)
+    deliveries = DeliveryRepository(backend)
+    ledger = JiraLedgerRepository(backend)
+    router = AlertRouter(config, integrations_repo, deliveries, alerts)
+    runner = DetectionRunner(lake, rules, alerts, on_alert=router.route)
+    integrations = IntegrationService(integrations_repo, secrets)
+    owner = worker_id()
     return Services(
         config=config,
         backend=backend,
@@ -129,13 +142,17 @@ def build_services(config: Settings) -> Services:
         integrations_repo=integrations_repo,
         users=UserService(UserRepository(backend)),
         user_settings=UserSettingsService(UserSettingsRepository(backend), secrets),
-        integrations=IntegrationService(integrations_repo, secrets),
+        integrations=integrations,
         audit=AuditService(AuditRepository(backend)),
         lake=lake,
         rule_service=rule_service,
         rule_runs=rule_runs,
         alerts=alerts,
         runner=runner,
-        scheduler=Scheduler(rules, rule_service, rule_runs, runner),
+        scheduler=Scheduler(rules, rule_service, rule_runs, runner, owner=owner),
         adhoc=AdhocRuns(rule_service, rule_runs, runner),
+        deliveries=deliveries,
+        router=router,
+        outbox=Outbox(config, alerts, deliveries, integrations_repo, router, secrets, ledger, owner),
+        tester=IntegrationTester(config, integrations, secrets, ledger),
     )

@@ -40,5 +40,28 @@ ALERT_DEDUP = TableSpec(name="alert-dedup", hash_key="dedup_key")
 # Per-rule run state: watermark over ingest time, lease for multi-worker safety, next due time.
 RULE_RUNS = TableSpec(name="rule-runs", hash_key="rule_key")
 
+# The delivery outbox: one item per (alert, integration). Due items sit in a sparse index
+# (`queue` = "due", ordered by `due_at`); delivered and dead ones leave it.
+DUE_DELIVERIES_INDEX = "DueDeliveriesIndex"
+DELIVERIES = TableSpec(
+    name="deliveries",
+    hash_key="alert_key",
+    range_key="integration_id",
+    indexes=(IndexSpec(DUE_DELIVERIES_INDEX, "queue", "due_at"),),
+)
+# Which Jira issue holds a dedup key (repeats comment on it while it is open).
+JIRA_ISSUES = TableSpec(name="jira-issues", hash_key="ledger_key")
+
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
-ALL_TABLES = (*SEED_TABLES, USERS, API_TOKENS, AUDIT_LOG, VAULT_SECRETS, ALERTS, ALERT_DEDUP, RULE_RUNS)
+ALL_TABLES = (
+    *SEED_TABLES,
+    USERS,
+    API_TOKENS,
+    AUDIT_LOG,
+    VAULT_SECRETS,
+    ALERTS,
+    ALERT_DEDUP,
+    RULE_RUNS,
+    DELIVERIES,
+    JIRA_ISSUES,
+)

@@ -72,3 +72,17 @@ def delete_integration(integration_id: str, user: CurrentUser, services: Service
     services.integrations.delete(user, integration_id)
     services.audit.record(actor=user.user_id, action="integration.delete", target=integration_id, client=user.client)
     return Response(status_code=204)
+
+
+@router.post("/{integration_id}/test")
+def test_integration(integration_id: str, user: CurrentUser, services: ServicesDep) -> dict[str, Any]:
+    """Send a clearly marked test alert through the real transport; records the last_test fields."""
+    result = services.tester.send_test(user, integration_id)
+    services.audit.record(
+        actor=user.user_id,
+        action="integration.test",
+        target=integration_id,
+        outcome="success" if result.status == "success" else "failure",
+        client=user.client,
+    )
+    return result.public()

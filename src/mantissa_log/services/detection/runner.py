@@ -12,8 +12,9 @@ Window semantics (documented in docs/DETECTION.md):
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,9 @@ from mantissa_log.services.detection.engine import GroupResult, RuleWindow, eval
 from mantissa_log.services.detection.validation import ValidatedRule
 from mantissa_log.state.repositories.alerts import AlertRepository, Firing, new_alert_id
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
+
+
+log = logging.getLogger("mantissa_log.runner")
 
 
 def iso_us(value: datetime) -> str:
@@ -72,10 +76,18 @@ def plan_window(checked: ValidatedRule, until: datetime, watermark: str | None, 
 
 
 class DetectionRunner:
-    def __init__(self, lake: LogLake, stats: DetectionRuleRepository, alerts: AlertRepository) -> None:
+    def __init__(
+        self,
+        lake: LogLake,
+        stats: DetectionRuleRepository,
+        alerts: AlertRepository,
+        on_alert: Callable[[Alert], object] | None = None,
+    ) -> None:
         self.lake = lake
         self.stats = stats
         self.alerts = alerts
+        # Called with each new alert (the delivery router); if it fails the outbox routes later.
+        self.on_alert = on_alert
 
     def run_source(self, source: str, planned: Sequence[PlannedRun], until: datetime) -> list[RunResult]:
         """Evaluate every planned rule of one source over one scan; never let one rule stop the others."""
@@ -172,6 +184,11 @@ class DetectionRunner:
         )
         stored, created = self.alerts.record_firing(Firing(alert, int(checked.suppression.total_seconds())))
         (result.alerts_created if created else result.alerts_folded).append(stored.alert_id)
+        if created and self.on_alert is not None:
+            try:
+                self.on_alert(stored)
+            except Exception:  # noqa: BLE001 - stored already; the outbox worker will route it
+                log.exception("routing alert %s failed; the outbox will retry", stored.alert_id)
 
 
 def default_until(lake: LogLake, settle_seconds: float = 2.0) -> datetime:

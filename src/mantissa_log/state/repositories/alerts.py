@@ -79,6 +79,17 @@ class AlertRepository:
             return None
         return Alert.model_validate(item)
 
+    def set_delivery_state(self, user_id: str, alert_id: str, *, status: str, routed: bool | None = None) -> None:
+        values: dict[str, Any] = {"delivery_status": status}
+        if routed is not None:
+            values["routed"] = routed
+        self.backend.update(
+            ALERTS,
+            {"user_id": user_id, "alert_id": alert_id},
+            set_values=values,
+            condition=Compare("alert_id", "=", alert_id),
+        )
+
     def get_alert(self, user_id: str, alert_id: str) -> Alert | None:
         item = self.backend.get(ALERTS, {"user_id": user_id, "alert_id": alert_id})
         return None if item is None else Alert.model_validate(item)

@@ -1,0 +1,24 @@
+"""`mantissa-log integrations test ID --user NAME`: a test alert through the real transport."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
+from mantissa_log.services.identity import Principal
+
+app = typer.Typer(help="Alert integrations.", no_args_is_help=True)
+
+
+@app.command("test")
+@friendly_errors
+def test(integration_id: str, user: str = typer.Option(..., "--user", help="owner of the integration")) -> None:
+    """Send a clearly marked test alert; prints status, HTTP status and message; exit 1 on failure."""
+    with open_services() as services:
+        result = services.tester.send_test(Principal(user), integration_id)
+        audit_cli(services, "integration.test", f"{user}/{integration_id}")
+    typer.echo(json.dumps(result.public()))
+    if result.status != "success":
+        raise typer.Exit(1)

@@ -1,0 +1,1 @@
+"""Alert outputs: one module per integration type, each `send(alert, integration, ctx) -> DeliveryResult`."""

@@ -1,0 +1,182 @@
+"""The outbox worker: route new alerts, send due deliveries, retry only what failed.
+
+Retries: network errors, timeouts, 5xx, 408 and 429 are retried with exponential backoff and
+full jitter (Retry-After honoured when the receiver sends it); any other 4xx is permanent.
+After `max_attempts` a delivery is dead, with its last error kept on the record and shown in
+the alert. Integrations flip to `status: error` when their deliveries start failing and back
+to `configured` when one succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+
+from mantissa_log.clock import epoch_seconds, now_iso
+from mantissa_log.config import Settings
+from mantissa_log.domain.alerts import Delivery, due_at
+from mantissa_log.outputs.base import DeliveryResult
+from mantissa_log.outputs.registry import OUTPUTS
+from mantissa_log.secrets.base import SecretStore
+from mantissa_log.services.delivery.context import output_context
+from mantissa_log.services.delivery.router import AlertRouter
+from mantissa_log.state.repositories.alerts import AlertRepository
+from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
+from mantissa_log.state.repositories.integrations import IntegrationRepository
+
+log = logging.getLogger("mantissa_log.outbox")
+
+
+@dataclass
+class OutboxReport:
+    routed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Full jitter over an exponential ceiling; a receiver's Retry-After is a floor we respect."""
+    ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+    return min(cap, max(delay, retry_after or 0.0))
+
+
+class Outbox:
+    def __init__(
+        self,
+        config: Settings,
+        alerts: AlertRepository,
+        deliveries: DeliveryRepository,
+        integrations: IntegrationRepository,
+        router: AlertRouter,
+        secrets: SecretStore,
+        ledger: JiraLedgerRepository,
+        owner: str,
+    ) -> None:
+        self.config = config
+        self.alerts = alerts
+        self.deliveries = deliveries
+        self.integrations = integrations
+        self.router = router
+        self.secrets = secrets
+        self.ledger = ledger
+        self.owner = owner
+
+    def route_pending(self, report: OutboxReport) -> None:
+        """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
+        start = None
+        while True:
+            page = self.alerts.pending_delivery(limit=200, start_key=start)
+            for alert in page.items:
+                if not alert.routed:
+                    self.router.route(alert)
+                    report.routed += 1
+            if page.next_key is None:
+                return
+            start = page.next_key
+
+    def tick(self, *, limit: int = 500) -> OutboxReport:
+        report = OutboxReport()
+        self.route_pending(report)
+        due = self.deliveries.due(due_at(epoch_seconds()), limit=limit).items
+        for delivery in due:
+            claimed = self.deliveries.claim(delivery, self.owner, epoch_seconds(), self.config.delivery_lease_seconds)
+            if claimed is not None:
+                self._deliver(claimed, report)
+        return report
+
+    def _deliver(self, delivery: Delivery, report: OutboxReport) -> None:
+        alert = self.alerts.get_alert(delivery.user_id, delivery.alert_id)
+        integration = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
+        if alert is None or integration is None or not integration.enabled:
+            why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
+            self._close(delivery, "dead", why, None, report)
+            return
+        ctx = output_context(self.config, self.secrets, self.ledger)
+        ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
+        try:
+            result = OUTPUTS[integration.integration_type](alert, integration, ctx)
+        except Exception as exc:  # noqa: BLE001 - an output bug must not kill the worker; retry it
+            log.exception("output %s crashed", integration.integration_type)
+            result = DeliveryResult(ok=False, retryable=True, message=f"output error: {type(exc).__name__}")
+        attempts = delivery.attempts + 1
+        if result.ok:
+            status = "skipped" if result.skipped else "delivered"
+            self._close(delivery, status, result.message if result.skipped else None, result, report, attempts)
+            if not result.skipped:
+                self._integration_ok(delivery)
+            return
+        self._integration_failing(delivery)
+        if result.retryable and attempts < delivery.max_attempts:
+            wait = backoff_seconds(
+                attempts, self.config.delivery_backoff_seconds, self.config.delivery_backoff_max_seconds, result.retry_after
+            )
+            self.deliveries.finish(
+                delivery,
+                self.owner,
+                {
+                    "attempts": attempts,
+                    "due_at": due_at(epoch_seconds() + wait),
+                    "last_error": result.message[:1000],
+                    "last_status_code": result.status_code,
+                    "updated_at": now_iso(),
+                },
+            )
+            report.retried += 1
+            return
+        self._close(delivery, "dead", result.message, result, report, attempts)
+
+    def _close(
+        self,
+        delivery: Delivery,
+        status: str,
+        error: str | None,
+        result: DeliveryResult | None,
+        report: OutboxReport,
+        attempts: int | None = None,
+    ) -> None:
+        changes: dict[str, object] = {"status": status, "updated_at": now_iso()}
+        if attempts is not None:
+            changes["attempts"] = attempts
+        if error:
+            changes["last_error"] = error[:1000]
+        if result is not None and result.status_code is not None:
+            changes["last_status_code"] = result.status_code
+        if result is not None and result.reference:
+            changes["reference"] = result.reference
+        if status == "delivered":
+            changes["delivered_at"] = now_iso()
+        self.deliveries.finish(delivery, self.owner, changes, remove=("queue", "due_at"))
+        if status == "delivered":
+            report.sent += 1
+        elif status == "skipped":
+            report.skipped += 1
+        else:
+            report.dead += 1
+        self._refresh_alert(delivery)
+
+    def _refresh_alert(self, delivery: Delivery) -> None:
+        states = {d.status for d in self.deliveries.for_alert(delivery.user_id, delivery.alert_id)}
+        if "pending" in states:
+            return
+        if states <= {"delivered", "skipped"}:
+            status = "delivered" if "delivered" in states else "none"
+        elif "delivered" in states:
+            status = "partial"
+        else:
+            status = "dead"
+        self.alerts.set_delivery_state(delivery.user_id, delivery.alert_id, status=status)
+
+    def _integration_failing(self, delivery: Delivery) -> None:
+        current = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
+        if current is not None and current.status != "error":
+            self.integrations.set_status(delivery.user_id, delivery.integration_id, "error", now_iso())
+
+    def _integration_ok(self, delivery: Delivery) -> None:
+        current = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
+        if current is not None and current.status == "error":
+            self.integrations.set_status(delivery.user_id, delivery.integration_id, "configured", now_iso())

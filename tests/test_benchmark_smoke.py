@@ -1,0 +1,38 @@
+"""The detection benchmark runs end to end on a small N: both engines, the comparison, the ratio line."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_runs_and_reports_identical_matches() -> None:
+    env = {**os.environ, "BENCH_EVENTS": "2000", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_detection"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout
+    assert done.returncode == 0, output + done.stderr
+    lines = output.strip().splitlines()
+    assert re.fullmatch(r"ratio: \d+\.\d", lines[-1]), lines[-1]
+    identical = next(line for line in lines if line.startswith("identical: "))
+    assert identical.startswith("identical: yes ("), identical
+    compared = re.search(r"(\d+) of (\d+) rules compared agree", identical)
+    assert compared is not None
+    assert compared.group(1) == compared.group(2)
+    assert int(compared.group(2)) >= 50  # at most a few rules are excluded as known baseline limitations
+    assert "2,000 events" in lines[0]
+    matching = re.search(r"events matching any rule \(ours\): ([\d,]+)", output)
+    assert matching is not None
+    assert int(matching.group(1).replace(",", "")) > 0
+    assert re.search(r"total [\d.]+ s = [\d,]+ events/s; peak memory [\d,]+ MB", output)
