@@ -17,7 +17,7 @@ EVENTS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "events"
 def corpus_files() -> list[Path]:
     files = sorted(EVENTS.glob("*.jsonl"))
     if not files:
-        pytest.skip(f"corpus not found at {EVENTS}")
+        pytest.fail(f"corpus not found at {EVENTS} (expected ../shared/corpus beside the repo)")
     return files
 
 

@@ -33,7 +33,8 @@ def compile_corpus_rule(text: str) -> tuple[list[CompiledRule], bool]:
 @pytest.fixture(scope="session")
 def corpus() -> CorpusResult:
     if not (CORPUS / "rules").is_dir():
-        pytest.skip(f"conformance corpus not found at {CORPUS}")
+        # Fail, never skip: a missing corpus must not pass as a green conformance run.
+        pytest.fail(f"conformance corpus not found at {CORPUS} (expected ../shared/corpus beside the repo)")
     result = CorpusResult()
     for path in sorted((CORPUS / "rules").glob("*.yml")):
         name = f"rules/{path.name}"
