@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck unit clean
+.PHONY: run test install install-dev lint typecheck unit clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ unit: install-dev
 
 # The whole gate: style, layering, types, then every test (the tests start moto_server themselves).
 test: lint typecheck unit
+
+# The detection benchmark (benchmarks/README.md): BENCH_EVENTS events (default 1,000,000); last line `ratio: X`.
+bench: install-dev
+	$(BIN)/python -m benchmarks.bench_detection
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -260,7 +260,7 @@ def known_broken(fields: Iterable[str], columns: set[str], lists: set[str]) -> l
 
 
 def run_baseline(source: Path) -> Result:
-    from sigma.backends.sqlite import sqliteBackend
+    from sigma.backends.sqlite.sqlite import sqliteBackend
     from sigma.collection import SigmaCollection
 
     timings: dict[str, float] = {}
@@ -271,7 +271,7 @@ def run_baseline(source: Path) -> Result:
     rss_after_load = peak_rss_mb()
 
     started = time.perf_counter()
-    backend = sqliteBackend(table="logs")
+    backend = sqliteBackend(table="logs")  # type: ignore[no-untyped-call]
     queries: list[tuple[str, str]] = []
     fields: dict[str, set[str]] = {}
     for path in rule_files():

@@ -164,12 +164,12 @@ def load_templates(corpus: Path = CORPUS) -> tuple[list[list[Template]], list[li
     for (source, _), group in sorted(groups.items()):
         by_source.setdefault(source, group[0])
     generic = groups[("ec2.amazonaws.com", "CreateRoute")][0]
-    for source, name, prefix in sorted(pairs, key=lambda p: (p[0] or "", p[1])):
-        if source is None or prefix or (source, name) in hot:
+    for wanted, name, prefix in sorted(pairs, key=lambda p: (p[0] or "", p[1])):
+        if wanted is None or prefix or (wanted, name) in hot:
             continue
-        base = by_source.get(source, generic)
-        head = {**base.head, "eventSource": source, "eventName": name}
-        hot[(source, name)] = [Template(source, name, base.body, head, base.user_agent)]
+        base = by_source.get(wanted, generic)
+        head = {**base.head, "eventSource": wanted, "eventName": name}
+        hot[(wanted, name)] = [Template(wanted, name, base.body, head, base.user_agent)]
     return [hot[key] for key in sorted(hot)], background
 
 

@@ -38,11 +38,15 @@ class OutboxReport:
     errors: list[str] = field(default_factory=list)
 
 
+RETRY_AFTER_MAX = 3600.0  # a receiver asking for more than an hour is asking too much
+
+
 def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | None) -> float:
-    """Full jitter over an exponential ceiling; a receiver's Retry-After is a floor we respect."""
+    """Jitter over an exponential ceiling; a receiver's Retry-After is a floor we respect
+    (even above our own cap, up to an hour)."""
     ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
-    return min(cap, max(delay, retry_after or 0.0))
+    return max(delay, min(retry_after or 0.0, RETRY_AFTER_MAX))
 
 
 class Outbox:

@@ -1,0 +1,200 @@
+"""Email over SMTP: a text body and an escaped HTML alternative.
+
+Server, port, STARTTLS and credentials come from process configuration (`OutputContext`).
+The SMTP host passes the same guard as HTTP targets and the connection goes to the checked
+address. Credentials are never sent in clear: with STARTTLS required and not offered the
+delivery fails; with STARTTLS turned off, login is only done to a loopback relay.
+"""
+
+from __future__ import annotations
+
+import html
+import ipaddress
+import smtplib
+import socket
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.integrations import EmailIntegration, Integration
+from mantissa_log.domain.integrations.email import EmailConfig
+from mantissa_log.errors import ValidationFailed
+from mantissa_log.outputs import netguard
+from mantissa_log.outputs.base import DeliveryResult, OutputContext
+from mantissa_log.outputs.common import (
+    alert_link,
+    failed,
+    fetch_secret,
+    flatten,
+    group_text,
+    one_line,
+    title,
+    truncate,
+    window_text,
+)
+from mantissa_log.outputs.filters import passes_filter, skipped, wrong_type
+
+SUBJECT_LIMIT = 200
+VALUE_LIMIT = 2000
+
+
+def _facts(alert: Alert, ctx: OutputContext) -> list[tuple[str, str]]:
+    facts = [
+        ("Rule", f"{alert.rule_title} ({alert.rule_name})"),
+        ("Severity", alert.severity),
+        ("Window", window_text(alert)),
+        ("Matches", str(alert.match_count)),
+        ("Source", alert.source),
+    ]
+    group = group_text(alert)
+    if group:
+        facts.append(("Group", group))
+    if alert.occurrences > 1:
+        facts.append(("Occurrences", f"{alert.occurrences} (last seen {alert.last_seen})"))
+    facts.append(("Alert", alert_link(alert, ctx)))
+    return facts
+
+
+def _rows(alert: Alert, config: EmailConfig) -> list[list[tuple[str, str]]]:
+    if not config.include_query_results:
+        return []
+    return [
+        [(k, truncate(v, VALUE_LIMIT)) for k, v in flatten(row)] for row in alert.samples[: config.max_results_in_email]
+    ]
+
+
+def text_body(alert: Alert, config: EmailConfig, ctx: OutputContext) -> str:
+    lines = [title(alert, ctx), ""]
+    lines += [f"{name}: {value}" for name, value in _facts(alert, ctx)]
+    rows = _rows(alert, config)
+    if rows:
+        lines += ["", f"Sample events ({len(rows)} of {alert.match_count}):"]
+        for number, row in enumerate(rows, start=1):
+            lines.append(f"#{number}")
+            lines += [f"  {k}: {v}" for k, v in row]
+    return "\n".join(lines) + "\n"
+
+
+def html_body(alert: Alert, config: EmailConfig, ctx: OutputContext) -> str:
+    """Every interpolated value goes through html.escape: sample values come from logs."""
+    e = html.escape
+    facts = "".join(
+        f'<tr><th align="left">{e(n)}</th><td>{e(v)}</td></tr>' for n, v in _facts(alert, ctx) if n != "Alert"
+    )
+    link = alert_link(alert, ctx)
+    parts = [
+        "<!DOCTYPE html><html><body>",
+        f"<h2>{e(title(alert, ctx))}</h2>",
+        f"<table>{facts}</table>",
+        f'<p><a href="{e(link)}">View alert in Mantissa Log</a></p>',
+    ]
+    rows = _rows(alert, config)
+    if rows:
+        parts.append(f"<h3>Sample events ({len(rows)} of {alert.match_count})</h3>")
+        for number, row in enumerate(rows, start=1):
+            cells = "".join(f'<tr><th align="left">{e(k)}</th><td>{e(v)}</td></tr>' for k, v in row)
+            parts.append(f"<h4>#{number}</h4><table>{cells}</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def subject(alert: Alert, ctx: OutputContext) -> str:
+    return truncate(one_line(title(alert, ctx)), SUBJECT_LIMIT)
+
+
+def build_message(alert: Alert, config: EmailConfig, ctx: OutputContext) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = subject(alert, ctx)
+    message["From"] = config.from_address
+    message["To"] = ", ".join(config.recipients)
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=config.from_address.rsplit("@", 1)[1])
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Mantissa-Alert-Id"] = alert.alert_id
+    message.set_content(text_body(alert, config, ctx))
+    message.add_alternative(html_body(alert, config, ctx), subtype="html")
+    return message
+
+
+class _PinnedSMTP(smtplib.SMTP):
+    """Connects to the checked address while keeping the host name for EHLO and TLS checks."""
+
+    def __init__(self, addresses: tuple[str, ...], timeout: float) -> None:
+        self._pinned_addresses = addresses
+        super().__init__(timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        for address in self._pinned_addresses[:-1]:
+            try:
+                return socket.create_connection((address, port), timeout, self.source_address)
+            except OSError:
+                continue
+        return socket.create_connection((self._pinned_addresses[-1], port), timeout, self.source_address)
+
+
+def _smtp_failure(exc: Exception, secrets: tuple[str, ...]) -> DeliveryResult:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        every_transient = bool(codes) and all(400 <= c < 500 for c in codes)
+        listed = ", ".join(f"{addr} ({code})" for addr, (code, _) in exc.recipients.items())
+        return failed(f"SMTP server refused every recipient: {listed}", retryable=every_transient, secrets=secrets)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return DeliveryResult(
+            ok=False,
+            retryable=400 <= exc.smtp_code < 500,
+            status_code=exc.smtp_code,
+            message=failed(f"SMTP server answered {exc.smtp_code}: {one_line(text)}", secrets=secrets).message,
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError | ssl.SSLError):
+        return failed(f"SMTP TLS or command failure: {type(exc).__name__}: {exc}", secrets=secrets)
+    # Disconnects, timeouts, refused connections: the server may be back shortly.
+    return failed(f"SMTP connection failed: {type(exc).__name__}: {exc}", retryable=True, secrets=secrets)
+
+
+def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
+    if not isinstance(integration, EmailIntegration):
+        return wrong_type(integration, "email")
+    config = integration.config
+    if not passes_filter(alert, integration):
+        return skipped(alert, integration)
+    if not ctx.smtp_host:
+        return failed("SMTP is not configured (MANTISSA_SMTP_HOST)")
+    host = ctx.smtp_host
+    try:
+        addresses = netguard.check_host(host, ctx.smtp_port, allow_private=ctx.allow_private_targets, what="smtp_host")
+    except ValidationFailed as exc:
+        return failed(exc.message, retryable=isinstance(exc, netguard.ResolutionFailed))
+    password: str | None = None
+    if ctx.smtp_username and ctx.smtp_password_secret:
+        fetched = fetch_secret(ctx, ctx.smtp_password_secret, "SMTP password")
+        if isinstance(fetched, DeliveryResult):
+            return fetched
+        password = fetched
+    secrets = (password,) if password else ()
+    message = build_message(alert, config, ctx)
+    try:
+        with _PinnedSMTP(addresses, ctx.smtp_timeout_seconds) as smtp:
+            smtp.connect(host, ctx.smtp_port)
+            smtp.ehlo_or_helo_if_needed()
+            encrypted = False
+            if ctx.smtp_starttls:
+                if not smtp.has_extn("starttls"):
+                    return failed(
+                        f"SMTP server {host} does not offer STARTTLS, which is required (MANTISSA_SMTP_STARTTLS)"
+                    )
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+                encrypted = True
+            if password and ctx.smtp_username:
+                if not encrypted and not all(ipaddress.ip_address(a).is_loopback for a in addresses):
+                    return failed(f"refusing to send SMTP credentials to {host} without STARTTLS")
+                smtp.login(ctx.smtp_username, password)
+            refused = smtp.send_message(message, from_addr=config.from_address, to_addrs=list(config.recipients))
+    except (smtplib.SMTPException, OSError) as exc:
+        return _smtp_failure(exc, secrets)
+    if refused:
+        listed = ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
+        return DeliveryResult(ok=True, message=f"sent; refused recipients: {listed}")
+    return DeliveryResult(ok=True, message=f"sent to {len(config.recipients)} recipient(s)")

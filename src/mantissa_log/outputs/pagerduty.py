@@ -1,0 +1,106 @@
+"""PagerDuty Events API v2 `trigger`. The routing (integration) key is the secret.
+
+The dedup key is stable per alert (prefix + alert dedup key), so repeats of the same detection
+update one PagerDuty incident instead of paging again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.integrations import Integration, PagerDutyIntegration
+from mantissa_log.domain.integrations.pagerduty import PagerDutyConfig
+from mantissa_log.outputs.base import DeliveryResult, OutputContext
+from mantissa_log.outputs.common import alert_link, fetch_secret, group_text, title, truncate
+from mantissa_log.outputs.filters import passes_filter, skipped, wrong_type
+from mantissa_log.outputs.http import request
+
+SEVERITY_MAP = {"critical": "critical", "high": "error", "medium": "warning", "low": "info", "info": "info"}
+DEDUP_KEY_LIMIT = 255
+SUMMARY_LIMIT = 1024
+SAMPLES_SENT = 5
+# PagerDuty refuses events over 512 KB; stay well under it.
+MAX_EVENT_BYTES = 400_000
+TIMEOUT_SECONDS = 10.0
+
+
+def dedup_key_for(alert: Alert, config: PagerDutyConfig) -> str:
+    key = f"{config.dedup_key_prefix}-{alert.dedup_key}" if config.dedup_key_prefix else alert.dedup_key
+    return key[:DEDUP_KEY_LIMIT]
+
+
+def build_payload(alert: Alert, config: PagerDutyConfig, ctx: OutputContext, routing_key: str) -> dict[str, Any]:
+    """The exact Events API v2 body."""
+    link = alert_link(alert, ctx)
+    group = group_text(alert)
+    summary = f"{title(alert, ctx)}: {alert.match_count} matching events from {alert.source}"
+    if group:
+        summary += f" ({group})"
+    details: dict[str, Any] = {
+        "rule_name": alert.rule_name,
+        "rule_title": alert.rule_title,
+        "window": {"start": alert.window_start, "end": alert.window_end},
+        "match_count": alert.match_count,
+        "occurrences": alert.occurrences,
+        "group": alert.group,
+        "samples": alert.samples[:SAMPLES_SENT],
+        "alert_id": alert.alert_id,
+        "link": link,
+        "test": ctx.test,
+    }
+    if len(json.dumps(details, default=str)) > MAX_EVENT_BYTES:
+        details["samples"] = f"{len(alert.samples)} samples omitted (too large); see {link}"
+    return {
+        "routing_key": routing_key,
+        "event_action": "trigger",
+        "dedup_key": dedup_key_for(alert, config),
+        "payload": {
+            "summary": truncate(summary, SUMMARY_LIMIT),
+            "source": alert.source,
+            "severity": SEVERITY_MAP[alert.severity],
+            "timestamp": alert.last_seen,
+            "component": alert.source,
+            "group": alert.rule_name,
+            "class": "mantissa-log-detection",
+            "custom_details": details,
+        },
+        "links": [{"href": link, "text": "View alert in Mantissa Log"}],
+        "client": "Mantissa Log",
+        "client_url": link,
+    }
+
+
+def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
+    if not isinstance(integration, PagerDutyIntegration):
+        return wrong_type(integration, "pagerduty")
+    config = integration.config
+    if not passes_filter(alert, integration):
+        return skipped(alert, integration)
+    routing_key = fetch_secret(ctx, integration.secret_arn or config.service_key, "PagerDuty routing key")
+    if isinstance(routing_key, DeliveryResult):
+        return routing_key
+    body = json.dumps(build_payload(alert, config, ctx, routing_key), default=str).encode()
+    response = request(
+        "POST",
+        ctx.pagerduty_events_url,
+        ctx=ctx,
+        headers={"Content-Type": "application/json"},
+        content=body,
+        timeout=TIMEOUT_SECONDS,
+        secrets=[routing_key],
+    )
+    if isinstance(response, DeliveryResult):
+        return response
+    dedup = dedup_key_for(alert, config)
+    try:
+        answered = response.json().get("dedup_key")
+    except (ValueError, AttributeError):
+        answered = None
+    return DeliveryResult(
+        ok=True,
+        status_code=response.status_code,
+        message="event accepted by PagerDuty",
+        reference=answered if isinstance(answered, str) and answered else dedup,
+    )

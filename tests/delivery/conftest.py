@@ -1,0 +1,60 @@
+"""Delivery fixtures: services that may reach loopback, a user with a webhook, a real receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mantissa_log.config import Settings
+from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
+from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.identity import Principal
+from tests.delivery.receiver import Receiver
+
+ALICE = Principal("alice")
+
+
+def delivery_config(kind: str, home: Path, environment: str, endpoint: str | None, **extra: Any) -> Settings:
+    return Settings(
+        home=home,
+        environment=environment,
+        state_backend=kind,  # type: ignore[arg-type]
+        dynamodb_endpoint_url=endpoint,
+        allow_private_targets=True,  # the receivers live on loopback
+        delivery_backoff_seconds=0.05,
+        delivery_backoff_max_seconds=0.2,
+        delivery_lease_seconds=1.0,
+        **extra,
+    )
+
+
+@pytest.fixture
+def dlv(tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest) -> Iterator[Services]:
+    endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
+    services = build_services(delivery_config(backend_kind, tmp_path / "home", environment_name, endpoint))
+    services.users.create_user("alice")
+    services.users.create_user("bob")
+    yield services
+    services.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    yield server
+    server.stop()
+
+
+def add_webhook(services: Services, integration_id: str, url: str, user: str = "alice", **config: Any) -> None:
+    body = INTEGRATION_WRITE_ADAPTER.validate_python(
+        {
+            "integration_id": integration_id,
+            "integration_type": "webhook",
+            "config": {"url": url, "headers": {"Authorization": "Bearer ${SECRET}"}, **config},
+            "secret": "whsec_0123456789abcdefABCDEF",
+        }
+    )
+    services.integrations.create(Principal(user), body)
