@@ -42,7 +42,9 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                got = Received(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
+                got = Received(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length)
+                )
                 with receiver._lock:
                     receiver.requests.append(got)
                     reply = receiver.script.pop(0) if receiver.script else receiver.default

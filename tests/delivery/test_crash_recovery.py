@@ -48,7 +48,9 @@ def test_worker_killed_after_sending_resends_on_restart(tmp_path: Path, environm
 
         receiver.on_request = None
         time.sleep(1.2)  # the dead worker's claim expires
-        again = subprocess.run([EXE, "worker", "--once"], env=env, capture_output=True, text=True, timeout=120, check=False)
+        again = subprocess.run(
+            [EXE, "worker", "--once"], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
         assert again.returncode == 0, again.stderr
         assert "sent=1" in again.stdout
         assert len(receiver.requests) == 2

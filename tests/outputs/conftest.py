@@ -43,13 +43,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = _serve  # noqa: N815
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    handler = type("Handler", (_Handler,), {})
+    handler: type[_Handler] = type("Handler", (_Handler,), {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     rec = Receiver(int(server.server_address[1]))
@@ -68,8 +68,8 @@ def smtp_server() -> Iterator[SmtpServer]:
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         if isinstance(auth_data, LoginPassword):
             mailbox.auth.append((auth_data.login.decode(), auth_data.password.decode()))
-            return AuthResult(success=auth_data.password == SMTP_PASSWORD.encode())
-        return AuthResult(success=False)
+            return AuthResult(success=auth_data.password == SMTP_PASSWORD.encode(), handled=False)
+        return AuthResult(success=False, handled=False)
 
     port = free_port()
     controller = Controller(

@@ -70,7 +70,7 @@ def test_any_bad_answer_refuses_the_name(monkeypatch: pytest.MonkeyPatch) -> Non
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.5", port)),
         ]
 
-    monkeypatch.setattr(netguard.socket, "getaddrinfo", fake)
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
     with pytest.raises(ValidationFailed, match=r"10\.0\.0\.5"):
         check_url("https://rebind.example/", allow_private=False)
 
@@ -84,7 +84,8 @@ def test_request_to_loopback_refused_without_allow_private(receiver: Receiver) -
     result = request("POST", receiver.url + "/tok3n", ctx=make_ctx(allow_private_targets=False), content=b"{}")
     assert isinstance(result, DeliveryResult)
     assert (result.ok, result.retryable) == (False, False)
-    assert "loopback" in result.message and "tok3n" not in result.message
+    assert "loopback" in result.message
+    assert "tok3n" not in result.message
     assert receiver.requests == []
 
 
@@ -112,16 +113,21 @@ def test_fault_mapping(receiver: Receiver) -> None:
     assert fails[1].retry_after == 7.0
     assert fails[2].retry_after == 0.0  # a date in the past: retry now
     assert '{"error": "bad"}' in fails[4].message
-    assert isinstance(results[-1], httpx.Response) and results[-1].text == "ok"
+    assert isinstance(results[-1], httpx.Response)
+    assert results[-1].text == "ok"
 
 
 def test_connection_refused_and_timeout_are_retryable(receiver: Receiver) -> None:
     ctx = make_ctx()
     refused = request("POST", f"http://127.0.0.1:{free_port()}/x", ctx=ctx, content=b"x", timeout=0.5)
-    assert isinstance(refused, DeliveryResult) and refused.retryable and not refused.ok
+    assert isinstance(refused, DeliveryResult)
+    assert refused.retryable
+    assert not refused.ok
     receiver.script = [Reply(200, delay=0.6)]
     slow = request("POST", receiver.url + "/slow", ctx=ctx, content=b"x", timeout=0.2)
-    assert isinstance(slow, DeliveryResult) and slow.retryable and "timed out" in slow.message
+    assert isinstance(slow, DeliveryResult)
+    assert slow.retryable
+    assert "timed out" in slow.message
 
 
 def test_retry_after_parsing() -> None:
@@ -136,7 +142,8 @@ def test_retry_after_parsing() -> None:
 def test_307_is_followed_with_method_and_body(receiver: Receiver) -> None:
     receiver.script = [Reply(307, "", {"Location": "/final"}), Reply(200, "done")]
     result = request("PUT", receiver.url + "/start", ctx=make_ctx(), content=b'{"a":1}')
-    assert isinstance(result, httpx.Response) and result.text == "done"
+    assert isinstance(result, httpx.Response)
+    assert result.text == "done"
     assert [(r.method, r.path, r.body) for r in receiver.requests] == [
         ("PUT", "/start", b'{"a":1}'),
         ("PUT", "/final", b'{"a":1}'),
@@ -146,22 +153,28 @@ def test_307_is_followed_with_method_and_body(receiver: Receiver) -> None:
 def test_302_for_a_post_is_not_silently_turned_into_a_get(receiver: Receiver) -> None:
     receiver.script = [Reply(302, "", {"Location": "/landing"})]
     result = request("POST", receiver.url + "/start", ctx=make_ctx(), content=b"x")
-    assert isinstance(result, DeliveryResult) and not result.ok and not result.retryable
-    assert "302" in result.message and len(receiver.requests) == 1
+    assert isinstance(result, DeliveryResult)
+    assert not result.ok
+    assert not result.retryable
+    assert "302" in result.message
+    assert len(receiver.requests) == 1
 
 
 def test_too_many_redirects(receiver: Receiver) -> None:
     receiver.default = Reply(307, "", {"Location": "/again"})
     result = request("POST", receiver.url + "/loop", ctx=make_ctx(), content=b"x")
-    assert isinstance(result, DeliveryResult) and "too many redirects" in result.message
+    assert isinstance(result, DeliveryResult)
+    assert "too many redirects" in result.message
     assert len(receiver.requests) == http.MAX_REDIRECTS + 1
 
 
 def test_redirect_to_metadata_is_refused(receiver: Receiver) -> None:
     receiver.script = [Reply(307, "", {"Location": "http://169.254.169.254/latest/meta-data/iam"})]
     result = request("POST", receiver.url + "/start", ctx=make_ctx(), content=b"x")
-    assert isinstance(result, DeliveryResult) and not result.retryable
-    assert "metadata" in result.message and len(receiver.requests) == 1
+    assert isinstance(result, DeliveryResult)
+    assert not result.retryable
+    assert "metadata" in result.message
+    assert len(receiver.requests) == 1
 
 
 def test_every_redirect_hop_is_checked(receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -171,10 +184,11 @@ def test_every_redirect_hop_is_checked(receiver: Receiver, monkeypatch: pytest.M
     def trust_first_hop(url: str, *, allow_private: bool) -> netguard.Target:
         return real(url, allow_private=url.endswith("/start"))
 
-    monkeypatch.setattr(http.netguard, "resolve_target", trust_first_hop)
+    monkeypatch.setattr(netguard, "resolve_target", trust_first_hop)
     receiver.script = [Reply(308, "", {"Location": f"http://localhost:{receiver.url.rsplit(':', 1)[1]}/inner"})]
     result = request("POST", receiver.url + "/start", ctx=make_ctx(allow_private_targets=False), content=b"x")
-    assert isinstance(result, DeliveryResult) and "loopback" in result.message
+    assert isinstance(result, DeliveryResult)
+    assert "loopback" in result.message
     assert [r.path for r in receiver.requests] == ["/start"]
 
 
@@ -186,7 +200,8 @@ def test_cross_origin_redirect_drops_credentials(receiver: Receiver) -> None:
     assert isinstance(result, httpx.Response)
     first, second = receiver.requests
     assert first.headers["authorization"] == "Bearer s3cret"
-    assert "authorization" not in second.headers and "x-api-key" not in second.headers
+    assert "authorization" not in second.headers
+    assert "x-api-key" not in second.headers
     assert second.headers["content-type"] == "application/json"
     assert second.headers["host"] == f"localhost:{port}"
 
@@ -194,4 +209,16 @@ def test_cross_origin_redirect_drops_credentials(receiver: Receiver) -> None:
 def test_secrets_are_scrubbed_from_error_bodies(receiver: Receiver) -> None:
     receiver.script = [Reply(401, "bad token s3cret-value")]
     result = request("GET", receiver.url + "/x", ctx=make_ctx(), secrets=["s3cret-value"])
-    assert isinstance(result, DeliveryResult) and "s3cret-value" not in result.message and "***" in result.message
+    assert isinstance(result, DeliveryResult)
+    assert "s3cret-value" not in result.message
+    assert "***" in result.message
+
+
+def test_caller_cannot_set_transport_headers(receiver: Receiver) -> None:
+    headers = {"host": "evil.example", "Content-Length": "999", "X-Ok": "1"}
+    assert isinstance(
+        request("POST", receiver.url + "/h", ctx=make_ctx(), headers=headers, content=b"abc"), httpx.Response
+    )
+    (req,) = receiver.requests
+    assert req.headers["host"] == receiver.url.removeprefix("http://")
+    assert (req.headers["content-length"], req.body, req.headers["x-ok"]) == ("3", b"abc", "1")

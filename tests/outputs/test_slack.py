@@ -30,7 +30,8 @@ def test_critical_test_alert_exact_body(receiver: Receiver) -> None:
     ctx.test = True
     alert = make_alert(severity="critical")
     result = slack.send(alert, integration, ctx)
-    assert result.ok and not result.skipped, result
+    assert result.ok, result
+    assert not result.skipped
     (req,) = receiver.requests
     assert (req.method, req.path) == ("POST", "/services/T000/B000/XXXXsecretXXXX")
     assert req.headers["content-type"] == "application/json; charset=utf-8"
@@ -70,15 +71,19 @@ def test_critical_test_alert_exact_body(receiver: Receiver) -> None:
 def test_no_mention_below_critical_and_at_name_sets_link_names() -> None:
     config = SlackConfig.model_validate(CONFIG | {"mention_user": "@oncall"})
     high = build_payload(make_alert(), config, make_ctx())
-    assert "@oncall" not in high["text"] and "link_names" not in high
+    assert "@oncall" not in high["text"]
+    assert "link_names" not in high
     crit = build_payload(make_alert(severity="critical"), config, make_ctx())
-    assert crit["text"].startswith("@oncall ") and crit["link_names"] is True
+    assert crit["text"].startswith("@oncall ")
+    assert crit["link_names"] is True
 
 
 def test_severity_filter_skips_without_sending(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver)
     result = slack.send(make_alert(severity="low"), integration, ctx)
-    assert result.ok and result.skipped and "low" in result.message
+    assert result.ok
+    assert result.skipped
+    assert "low" in result.message
     assert receiver.requests == []
 
 
@@ -87,15 +92,19 @@ def test_log_values_cannot_inject_mentions_and_limits_hold() -> None:
     alert = make_alert(rule_title="T" * 400, samples=[sample] * 5, group={"user": "<!here>"})
     payload = build_payload(alert, SlackConfig.model_validate(CONFIG), make_ctx())
     text = str(payload)
-    assert "<!channel>" not in text and "<!here>" not in text and "<https://evil" not in text
+    assert "<!channel>" not in text
+    assert "<!here>" not in text
+    assert "<https://evil" not in text
     assert "&lt;!channel&gt; &amp; &lt;https://evil|click&gt;" in text
     header = payload["blocks"][0]["text"]["text"]
-    assert len(header) == 150 and header.endswith("…")
+    assert len(header) == 150
+    assert header.endswith("…")
     samples = [b for b in payload["blocks"] if b.get("text", {}).get("text", "").startswith("*Sample")]
     assert len(samples) == 3
     for block in payload["blocks"]:
         if "fields" in block:
-            assert len(block["fields"]) <= 10 and all(len(f["text"]) <= 2000 for f in block["fields"])
+            assert len(block["fields"]) <= 10
+            assert all(len(f["text"]) <= 2000 for f in block["fields"])
         elif block["type"] == "section":
             assert len(block["text"]["text"]) <= 3000
 
@@ -114,10 +123,13 @@ def test_failures_never_show_the_webhook_url(receiver: Receiver) -> None:
     second = slack.send(make_alert(), integration, ctx)
     assert (first.retryable, first.status_code, second.retryable) == (False, 404, True)
     for result in (first, second):
-        assert "XXXXsecretXXXX" not in result.message and "/services" not in result.message
+        assert "XXXXsecretXXXX" not in result.message
+        assert "/services" not in result.message
 
 
 def test_missing_secret_is_a_permanent_failure() -> None:
     integration = make_integration("slack", CONFIG | {"webhook_url_secret": None})
     result = slack.send(make_alert(), integration, make_ctx())
-    assert not result.ok and not result.retryable and "webhook URL" in result.message
+    assert not result.ok
+    assert not result.retryable
+    assert "webhook URL" in result.message

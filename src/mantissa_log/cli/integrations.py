@@ -14,7 +14,7 @@ app = typer.Typer(help="Alert integrations.", no_args_is_help=True)
 
 @app.command("test")
 @friendly_errors
-def test(integration_id: str, user: str = typer.Option(..., "--user", help="owner of the integration")) -> None:
+def send_test(integration_id: str, user: str = typer.Option(..., "--user", help="owner of the integration")) -> None:
     """Send a clearly marked test alert; prints status, HTTP status and message; exit 1 on failure."""
     with open_services() as services:
         result = services.tester.send_test(Principal(user), integration_id)

@@ -1,4 +1,4 @@
-"""`mantissa-log worker`: the scheduler loop as its own process (run several against one store)."""
+"""`mantissa-log worker`: the scheduler and the delivery outbox as their own process (run several)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,13 @@ TICK_SECONDS = 15.0
 
 
 def scheduler_loop(services: Services, stop: threading.Event, every: float = TICK_SECONDS) -> None:
-    """Tick until stopped; a failing tick is logged by the scheduler and the loop goes on."""
+    """Run due rules, then send due deliveries, until stopped; a failing tick is logged and the loop goes on."""
     while not stop.is_set():
-        try:
-            services.scheduler.tick()
-        except Exception:
-            import logging
-
-            logging.getLogger("mantissa_log.scheduler").exception("scheduler tick failed")
+        for name, tick in (("scheduler", services.scheduler.tick), ("outbox", services.outbox.tick)):
+            try:
+                tick()
+            except Exception:
+                logging.getLogger(f"mantissa_log.{name}").exception("%s tick failed", name)
         stop.wait(every)
 
 

@@ -55,7 +55,7 @@ class Delivery(StrictModel):
     attempts: int = Field(default=0, ge=0)
     max_attempts: int = Field(default=8, ge=1)
     # In the due queue while pending: `queue` = "due", `due_at` = zero-padded epoch ms.
-    queue: Literal["due"] | None = "due"
+    queue: Literal["due"] | None = None
     due_at: str | None = None
     lease_owner: str | None = None
     lease_until: float | None = None

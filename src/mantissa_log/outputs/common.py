@@ -146,18 +146,3 @@ def fetch_secret(ctx: OutputContext, ref: str | None, what: str) -> str | Delive
     if not value:
         return failed(f"the stored {what} is empty")
     return value
-
-
-def with_secrets_scrubbed(result: DeliveryResult, secrets: Iterable[str]) -> DeliveryResult:
-    clean = scrub(result.message, secrets)
-    if clean == result.message:
-        return result
-    return DeliveryResult(
-        ok=result.ok,
-        retryable=result.retryable,
-        status_code=result.status_code,
-        message=clean,
-        retry_after=result.retry_after,
-        reference=result.reference,
-        skipped=result.skipped,
-    )

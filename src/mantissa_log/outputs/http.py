@@ -24,7 +24,7 @@ import httpx
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs import netguard
 from mantissa_log.outputs.base import DeliveryResult, OutputContext
-from mantissa_log.outputs.common import scrub
+from mantissa_log.outputs.common import scrub, url_secrets
 from mantissa_log.outputs.netguard import redact_url
 
 MAX_REDIRECTS = 3
@@ -35,6 +35,8 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODY_KEEPING_REDIRECTS = frozenset({307, 308})
 # Headers that carry no credentials and may follow a redirect to another origin.
 CROSS_ORIGIN_SAFE = frozenset({"content-type", "accept", "user-agent"})
+# Set by the transport only: a second Host or a stray length would confuse the receiver.
+TRANSPORT_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -112,7 +114,8 @@ def _send_to(
 ) -> httpx.Response:
     """One request to one checked address; the body is read up to MAX_RESPONSE_BYTES."""
     pinned = url.copy_with(host=address)
-    sent = {"User-Agent": USER_AGENT, **headers, "Host": url.netloc.decode("ascii")}
+    own = {k: v for k, v in headers.items() if k.lower() not in TRANSPORT_HEADERS}
+    sent = {"User-Agent": USER_AGENT, **own, "Host": url.netloc.decode("ascii")}
     extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
     with client.stream(method, pinned, headers=sent, content=content, extensions=extensions) as streamed:
         chunks: list[bytes] = []
@@ -168,8 +171,12 @@ def request(
                 response = _send(client, current_method, current, target, sent_headers, body, deadline)
             except httpx.TimeoutException:
                 return DeliveryResult(ok=False, retryable=True, message=f"timed out contacting {shown}")
+            except (ValueError, httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:
+                # Our own request is malformed (e.g. a non-ASCII header value): retrying cannot help.
+                detail = scrub(f"{type(exc).__name__}: {exc}", secrets)
+                return DeliveryResult(ok=False, message=f"request to {shown} could not be built: {detail}")
             except httpx.HTTPError as exc:
-                detail = scrub(str(exc).replace(str(current), shown), secrets)
+                detail = scrub(str(exc), (*secrets, *url_secrets(str(current))))
                 return DeliveryResult(
                     ok=False, retryable=True, message=f"network error contacting {shown}: {type(exc).__name__} {detail}"
                 )

@@ -36,7 +36,7 @@ def api_base(config: JiraConfig) -> str:
     return f"{config.jira_url.rstrip('/')}/rest/api/{config.api_version or '2'}"
 
 
-def _facts(alert: Alert, ctx: OutputContext) -> list[tuple[str, str]]:
+def _facts(alert: Alert) -> list[tuple[str, str]]:
     facts = [
         ("Rule", f"{alert.rule_title} ({alert.rule_name})"),
         ("Severity", alert.severity),
@@ -65,7 +65,7 @@ def wiki_escape(value: str) -> str:
 
 def _wiki(alert: Alert, ctx: OutputContext, lead: str) -> str:
     lines = [lead, ""]
-    lines += [f"*{name}:* {wiki_escape(value)}" for name, value in _facts(alert, ctx)]
+    lines += [f"*{name}:* {wiki_escape(value)}" for name, value in _facts(alert)]
     lines.append(f"*Alert:* [View in Mantissa Log|{alert_link(alert, ctx)}]")
     samples = _samples_json(alert)
     if samples:
@@ -83,7 +83,7 @@ def _text(value: str, *marks: dict[str, Any]) -> dict[str, Any]:
 
 def _adf(alert: Alert, ctx: OutputContext, lead: str) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"type": "paragraph", "content": [_text(lead, {"type": "strong"})]}]
-    for name, value in _facts(alert, ctx):
+    for name, value in _facts(alert):
         content.append({"type": "paragraph", "content": [_text(f"{name}: ", {"type": "strong"}), _text(value)]})
     link = {"type": "link", "attrs": {"href": alert_link(alert, ctx)}}
     content.append({"type": "paragraph", "content": [_text("View in Mantissa Log", link)]})

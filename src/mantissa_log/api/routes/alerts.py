@@ -40,6 +40,16 @@ def get_alert(alert_id: str, user: CurrentUser, services: ServicesDep) -> dict[s
     if alert is None:
         raise NotFound(f"no alert {alert_id}", field="alert_id")
     deliveries = services.deliveries.for_alert(user.user_id, alert_id)
-    shown = ("integration_id", "integration_type", "status", "attempts", "max_attempts", "last_error",
-             "last_status_code", "reference", "delivered_at", "updated_at")
+    shown = (
+        "integration_id",
+        "integration_type",
+        "status",
+        "attempts",
+        "max_attempts",
+        "last_error",
+        "last_status_code",
+        "reference",
+        "delivered_at",
+        "updated_at",
+    )
     return alert.dump() | {"deliveries": [{k: v for k, v in d.dump().items() if k in shown} for d in deliveries]}

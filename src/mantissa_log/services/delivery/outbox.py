@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 
-from mantissa_log.clock import epoch_seconds, now_iso
+from mantissa_log.clock import now_iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Delivery, due_at
 from mantissa_log.outputs.base import DeliveryResult
@@ -86,9 +87,9 @@ class Outbox:
     def tick(self, *, limit: int = 500) -> OutboxReport:
         report = OutboxReport()
         self.route_pending(report)
-        due = self.deliveries.due(due_at(epoch_seconds()), limit=limit).items
+        due = self.deliveries.due(due_at(time.time()), limit=limit).items
         for delivery in due:
-            claimed = self.deliveries.claim(delivery, self.owner, epoch_seconds(), self.config.delivery_lease_seconds)
+            claimed = self.deliveries.claim(delivery, self.owner, time.time(), self.config.delivery_lease_seconds)
             if claimed is not None:
                 self._deliver(claimed, report)
         return report
@@ -104,7 +105,7 @@ class Outbox:
         ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
         try:
             result = OUTPUTS[integration.integration_type](alert, integration, ctx)
-        except Exception as exc:  # noqa: BLE001 - an output bug must not kill the worker; retry it
+        except Exception as exc:
             log.exception("output %s crashed", integration.integration_type)
             result = DeliveryResult(ok=False, retryable=True, message=f"output error: {type(exc).__name__}")
         attempts = delivery.attempts + 1
@@ -117,14 +118,17 @@ class Outbox:
         self._integration_failing(delivery)
         if result.retryable and attempts < delivery.max_attempts:
             wait = backoff_seconds(
-                attempts, self.config.delivery_backoff_seconds, self.config.delivery_backoff_max_seconds, result.retry_after
+                attempts,
+                self.config.delivery_backoff_seconds,
+                self.config.delivery_backoff_max_seconds,
+                result.retry_after,
             )
             self.deliveries.finish(
                 delivery,
                 self.owner,
                 {
                     "attempts": attempts,
-                    "due_at": due_at(epoch_seconds() + wait),
+                    "due_at": due_at(time.time() + wait),
                     "last_error": result.message[:1000],
                     "last_status_code": result.status_code,
                     "updated_at": now_iso(),

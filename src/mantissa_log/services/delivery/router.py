@@ -5,7 +5,9 @@ Never another user's integration: the lookup is the owner's own partition.
 
 from __future__ import annotations
 
-from mantissa_log.clock import epoch_seconds, now_iso
+import time
+
+from mantissa_log.clock import now_iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, Delivery, alert_key, due_at
 from mantissa_log.domain.integrations import Integration
@@ -53,7 +55,8 @@ class AlertRouter:
                 alert_id=alert.alert_id,
                 integration_type=integration.integration_type,
                 max_attempts=limit,
-                due_at=due_at(epoch_seconds()),
+                queue="due",
+                due_at=due_at(time.time()),
                 created_at=now,
                 updated_at=now,
             )

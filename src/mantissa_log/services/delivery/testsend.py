@@ -68,7 +68,7 @@ class IntegrationTester:
         ctx = output_context(self.config, self.secrets, None, test=True)
         try:
             result = OUTPUTS[integration.integration_type](alert, integration, ctx)
-        except Exception as exc:  # noqa: BLE001 - reported to the user as the test's error
+        except Exception as exc:
             result = DeliveryResult(ok=False, message=f"output error: {type(exc).__name__}")
         error = None if result.ok else (result.message or "delivery failed")
         self.integrations.record_test(who, integration_id, ok=result.ok, error=error)

@@ -28,7 +28,6 @@ from mantissa_log.services.detection.validation import ValidatedRule
 from mantissa_log.state.repositories.alerts import AlertRepository, Firing, new_alert_id
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 
-
 log = logging.getLogger("mantissa_log.runner")
 
 
@@ -187,7 +186,7 @@ class DetectionRunner:
         if created and self.on_alert is not None:
             try:
                 self.on_alert(stored)
-            except Exception:  # noqa: BLE001 - stored already; the outbox worker will route it
+            except Exception:
                 log.exception("routing alert %s failed; the outbox will retry", stored.alert_id)
 
 

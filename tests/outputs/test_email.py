@@ -1,0 +1,105 @@
+"""Email over real SMTP (aiosmtpd on loopback): recipients, subject, text + escaped HTML, limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mantissa_log.outputs import email as email_output
+from mantissa_log.outputs.base import OutputContext
+from tests.outputs.helpers import ARN, SMTP_PASSWORD, SmtpServer, free_port, make_alert, make_ctx, make_integration
+
+CONFIG: dict[str, Any] = {
+    "recipients": ["security@company.com", "oncall@company.com"],
+    "from_address": "mantissa-log@company.com",
+    "severity_filter": ["critical", "high"],
+    "include_query_results": True,
+    "max_results_in_email": 2,
+}
+
+
+def _ctx(server: SmtpServer, **kwargs: Any) -> OutputContext:
+    kwargs.setdefault("smtp_starttls", False)
+    return make_ctx(smtp_host=server.host, smtp_port=server.port, smtp_timeout_seconds=1, **kwargs)
+
+
+def _samples() -> list[dict[str, Any]]:
+    evil = {"eventName": "<script>alert(1)</script>", "userIdentity": {"arn": "a&b"}}
+    return [evil, {"eventName": "Second"}, {"eventName": "ThirdNotShown"}]
+
+
+def test_message_envelope_subject_and_bodies(smtp_server: SmtpServer) -> None:
+    integration = make_integration("email", CONFIG)
+    result = email_output.send(
+        make_alert(samples=_samples(), rule_title="Root\r\nBcc: x@evil.com"), integration, _ctx(smtp_server)
+    )
+    assert result.ok, result
+    (envelope,) = smtp_server.mailbox.envelopes
+    assert envelope.mail_from == "mantissa-log@company.com"
+    assert envelope.rcpt_tos == ["security@company.com", "oncall@company.com"]
+    msg = smtp_server.mailbox.message()
+    assert msg["Subject"] == "[HIGH] Root Bcc: x@evil.com"
+    assert msg["Bcc"] is None
+    assert (msg["From"], msg["To"]) == ("mantissa-log@company.com", "security@company.com, oncall@company.com")
+    text = msg.get_body("plain").get_content().replace("\r\n", "\n")  # type: ignore[union-attr]
+    html = msg.get_body("html").get_content()  # type: ignore[union-attr]
+    assert "Sample events (2 of 4):" in text
+    assert "  eventName: <script>alert(1)</script>\n  userIdentity.arn: a&b" in text
+    assert "ThirdNotShown" not in text
+    assert "ThirdNotShown" not in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "a&amp;b" in html
+    assert '<a href="https://mantissa.example/alerts/20261127T100000000000Z-abc123">' in html
+
+
+def test_rows_only_when_asked(smtp_server: SmtpServer) -> None:
+    integration = make_integration("email", CONFIG | {"include_query_results": False})
+    assert email_output.send(make_alert(samples=_samples()), integration, _ctx(smtp_server, test=True)).ok
+    msg = smtp_server.mailbox.message()
+    assert msg["Subject"] == "[TEST] [HIGH] Root console login"
+    assert "Sample events" not in msg.get_body("plain").get_content()  # type: ignore[union-attr]
+
+
+def test_severity_filter_skips(smtp_server: SmtpServer) -> None:
+    result = email_output.send(make_alert(severity="low"), make_integration("email", CONFIG), _ctx(smtp_server))
+    assert result.ok
+    assert result.skipped
+    assert smtp_server.mailbox.envelopes == []
+
+
+def test_login_with_stored_password(smtp_server: SmtpServer) -> None:
+    ctx = _ctx(smtp_server, smtp_username="mailer", smtp_password_secret=ARN + "smtp")
+    assert email_output.send(make_alert(), make_integration("email", CONFIG), ctx).ok
+    assert smtp_server.mailbox.auth == [("mailer", SMTP_PASSWORD)]
+
+
+def test_starttls_required_but_not_offered_fails_without_sending_credentials(smtp_server: SmtpServer) -> None:
+    ctx = _ctx(smtp_server, smtp_starttls=True, smtp_username="mailer", smtp_password_secret=ARN + "smtp")
+    result = email_output.send(make_alert(), make_integration("email", CONFIG), ctx)
+    assert (result.ok, result.retryable) == (False, False)
+    assert "does not offer STARTTLS" in result.message
+    assert smtp_server.mailbox.auth == []
+    assert smtp_server.mailbox.envelopes == []
+
+
+def test_configuration_and_transport_failures(smtp_server: SmtpServer) -> None:
+    integration = make_integration("email", CONFIG)
+    unset = email_output.send(make_alert(), integration, make_ctx())
+    assert (unset.ok, unset.retryable, unset.message) == (False, False, "SMTP is not configured (MANTISSA_SMTP_HOST)")
+    refused = email_output.send(make_alert(), integration, make_ctx(smtp_host="127.0.0.1", smtp_port=free_port()))
+    assert refused.retryable
+    assert not refused.ok
+    guarded = email_output.send(make_alert(), integration, _ctx(smtp_server, allow_private_targets=False))
+    assert not guarded.ok
+    assert not guarded.retryable
+    assert "loopback" in guarded.message
+    bad_login = _ctx(smtp_server, smtp_username="mailer", smtp_password_secret=ARN + "wrong")
+    wrong = email_output.send(
+        make_alert(), integration, make_ctx({ARN + "wrong": "nope-password"}, **vars_of(bad_login))
+    )
+    assert (wrong.ok, wrong.retryable, wrong.status_code) == (False, False, 535), wrong.message
+    assert "nope-password" not in wrong.message
+
+
+def vars_of(ctx: OutputContext) -> dict[str, Any]:
+    return {k: v for k, v in vars(ctx).items() if k != "secret"}

@@ -1,0 +1,127 @@
+"""Custom webhook: default body, secret headers, custom template, HMAC over the exact bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from mantissa_log.outputs import webhook
+from mantissa_log.outputs.webhook import max_attempts
+from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration
+
+SECRET = "hook-secret-value"
+LINK = "https://mantissa.example/alerts/20261127T100000000000Z-abc123"
+
+
+def _integration(receiver: Receiver, secret: str | None = "hook", **config: Any) -> Any:  # noqa: S107
+    base = {"url": receiver.url + "/api/alerts?tenant=1", "timeout_seconds": 1}
+    return make_integration("webhook", base | config, secret=secret)
+
+
+def test_default_body_headers_and_signature(receiver: Receiver) -> None:
+    headers = {"Authorization": "Bearer ${SECRET}", "X-Team": "sec"}
+    integration = _integration(receiver, method="PUT", headers=headers)
+    alert = make_alert()
+    before = int(time.time())
+    result = webhook.send(alert, integration, make_ctx())
+    assert (result.ok, result.status_code) == (True, 200)
+    (req,) = receiver.requests
+    assert (req.method, req.path) == ("PUT", "/api/alerts?tenant=1")
+    assert req.json() == {
+        "alert_id": alert.alert_id,
+        "rule_name": "root_login",
+        "rule_title": "Root console login",
+        "severity": "high",
+        "source": "cloudtrail",
+        "window": {"start": "2026-11-27T09:55:00Z", "end": "2026-11-27T10:00:00Z"},
+        "match_count": 4,
+        "group": {"user": "alice"},
+        "samples": alert.samples,
+        "link": LINK,
+        "dedup_key": alert.dedup_key,
+        "test": False,
+    }
+    assert req.headers["authorization"] == f"Bearer {SECRET}"
+    assert req.headers["x-team"] == "sec"
+    assert req.headers["content-type"] == "application/json"
+    assert req.headers["x-mantissa-delivery"] == f"{alert.alert_id}:webhook-main"
+    assert before <= int(req.headers["x-mantissa-timestamp"]) <= int(time.time())
+    expected = "sha256=" + hmac.new(SECRET.encode(), req.body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(req.headers["x-mantissa-signature"], expected)
+
+
+def test_custom_template_and_extra_headers(receiver: Receiver) -> None:
+    template = (
+        '{"summary": {{ (alert.rule_title ~ " on " ~ alert.group.user) | tojson }}, '
+        '"count": {{ alert.match_count }}, "first": {{ alert.samples[0].eventName | tojson }}}'
+    )
+    integration = _integration(
+        receiver, payload_template="custom", template=template, headers={"Content-Type": "text/plain"}
+    )
+    ctx = make_ctx(extra_headers={"X-Mantissa-Delivery": "delivery-42", "X-Mantissa-Signature": "forged"})
+    assert webhook.send(make_alert(), integration, ctx).ok
+    (req,) = receiver.requests
+    assert req.body == b'{"summary": "Root console login on alice", "count": 4, "first": "ConsoleLogin"}'
+    assert req.headers["content-type"] == "text/plain"
+    assert req.headers["x-mantissa-delivery"] == "delivery-42"
+    assert req.headers["x-mantissa-signature"] == webhook.sign(SECRET, req.body)
+
+
+def test_template_errors_are_permanent_and_name_the_template(receiver: Receiver) -> None:
+    cases = {
+        "{{ alert.no_such_field }}": "no_such_field",
+        "{% if %}": "syntax error on line 1",
+        "{{ alert.__class__.__mro__ }}": "render",
+        "{{ 'x' * 10000000 }}": "too long",
+        "{{ alert.samples.append(1) }}": "render",
+    }
+    for template, expected in cases.items():
+        result = webhook.send(
+            make_alert(), _integration(receiver, payload_template="custom", template=template), make_ctx()
+        )
+        assert (result.ok, result.retryable) == (False, False), template
+        assert "webhook template" in result.message
+        assert expected in result.message, result.message
+    assert receiver.requests == []
+
+
+def test_no_secret_means_no_signature_and_missing_secret_fails(receiver: Receiver) -> None:
+    assert webhook.send(make_alert(), _integration(receiver, secret=None), make_ctx()).ok
+    assert "x-mantissa-signature" not in receiver.requests[0].headers
+    needs = _integration(receiver, secret=None, headers={"X-Api-Key": "${SECRET}"})
+    result = webhook.send(make_alert(), needs, make_ctx())
+    assert not result.ok
+    assert not result.retryable
+    assert "webhook secret" in result.message
+    assert len(receiver.requests) == 1
+
+
+def test_faults_and_timeout(receiver: Receiver) -> None:
+    integration = _integration(receiver, timeout_seconds=0.2, headers={"Authorization": "Bearer ${SECRET}"})
+    receiver.script = [Reply(500, f"oops {SECRET}"), Reply(200, delay=0.6), Reply(422, "nope")]
+    results = [webhook.send(make_alert(), integration, make_ctx()) for _ in range(3)]
+    assert [(r.ok, r.retryable) for r in results] == [(False, True), (False, True), (False, False)]
+    assert "timed out" in results[1].message
+    assert all(SECRET not in r.message and "tenant" not in r.message for r in results)
+
+
+def test_max_attempts() -> None:
+    assert max_attempts(make_integration("webhook", {"url": "https://x.example/", "retry_count": 5})) == 6
+    assert max_attempts(make_integration("slack", {})) is None
+
+
+def test_test_flag_is_in_the_body(receiver: Receiver) -> None:
+    webhook.send(make_alert(), _integration(receiver), make_ctx(test=True))
+    assert json.loads(receiver.requests[0].body)["test"] is True
+
+
+def test_non_ascii_header_value_is_a_permanent_failure(receiver: Receiver) -> None:
+    integration = _integration(receiver, headers={"X-Token": "${SECRET}"})
+    result = webhook.send(make_alert(), integration, make_ctx({ARN + "hook": "clé-secrète"}))
+    assert (result.ok, result.retryable) == (False, False)
+    assert "could not be built" in result.message
+    assert "clé-secrète" not in result.message
+    assert receiver.requests == []
