@@ -11,7 +11,7 @@ from pathlib import Path
 
 from mantissa_log.services.container import build_services
 from tests.delivery.conftest import add_webhook, delivery_config
-from tests.delivery.receiver import Receiver, Received
+from tests.delivery.receiver import Received, Receiver
 from tests.delivery.test_outbox import fire
 
 EXE = str(Path(sys.executable).parent / "mantissa-log")
