@@ -58,3 +58,12 @@ def add_webhook(services: Services, integration_id: str, url: str, user: str = "
         }
     )
     services.integrations.create(Principal(user), body)
+
+
+@pytest.fixture
+def det(dlv: Services) -> Services:
+    """The detection fixtures (ingest) work on the delivery services too."""
+    return dlv
+
+
+from tests.detection.conftest import ingest  # noqa: E402,F401 - re-exported fixture

@@ -43,7 +43,7 @@ def test_repeats_fold_within_suppression(backend: StateBackend) -> None:
     listed = repo.list_alerts("alice").items
     assert {a.alert_id for a in listed} == {first.alert_id, other_group.alert_id}
     assert [a.alert_id for a in listed] == sorted((a.alert_id for a in listed), reverse=True)
-    assert {a.alert_id for a in repo.pending_delivery().items} == {first.alert_id, other_group.alert_id}
+    assert {a.alert_id for a in repo.with_delivery_status("routing").items} == {first.alert_id, other_group.alert_id}
 
 
 def test_no_suppression_means_every_firing_is_an_alert(backend: StateBackend) -> None:

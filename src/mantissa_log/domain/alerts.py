@@ -10,7 +10,8 @@ from pydantic import Field
 
 from mantissa_log.domain.common import Name, Severity, StrictModel, Timestamp
 
-DeliveryStatus = Literal["pending", "delivered", "partial", "dead", "none"]
+# routing: stored, destinations not yet resolved; pending: deliveries in flight; then the outcome.
+DeliveryStatus = Literal["routing", "pending", "delivered", "partial", "dead", "none"]
 MAX_SAMPLES = 10
 
 
@@ -34,8 +35,8 @@ class Alert(StrictModel):
     # How many firings were folded into this alert (1 = only the first).
     occurrences: int = Field(default=1, ge=1)
     alert_destinations: list[str] = Field(default_factory=list)
-    # Hand-off to delivery (issue 4): "pending" alerts are waiting for the outbox workers.
-    delivery_status: DeliveryStatus = "pending"
+    # Hand-off to delivery: "routing" alerts wait for the router, "pending" ones for the outbox.
+    delivery_status: DeliveryStatus = "routing"
     # Set once a delivery record exists for every destination (the router ran for this alert).
     routed: bool = False
 

@@ -51,6 +51,7 @@ class SqliteBackend(StateBackend):
         self.environment = environment
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self._write_lock = threading.Lock()
         self._known: set[str] = set()
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -74,8 +75,12 @@ class SqliteBackend(StateBackend):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """A serialised write transaction: BEGIN IMMEDIATE takes the write lock up front."""
-        with self._connection() as conn:
+        """A serialised write transaction: BEGIN IMMEDIATE takes the write lock up front.
+
+        Threads of this process queue on a Python lock first: SQLite's own busy handler backs
+        off with sleeps of up to 100 ms, which turns contention between threads into latency.
+        """
+        with self._write_lock, self._connection() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn

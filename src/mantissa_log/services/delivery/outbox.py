@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mantissa_log.clock import now_iso
@@ -37,6 +39,11 @@ class OutboxReport:
     dead: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, outcome: str) -> None:
+        with self._lock:  # deliveries finish on several threads
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
 
 RETRY_AFTER_MAX = 3600.0  # a receiver asking for more than an hour is asking too much
@@ -61,6 +68,7 @@ class Outbox:
         secrets: SecretStore,
         ledger: JiraLedgerRepository,
         owner: str,
+        concurrency: int = 8,
     ) -> None:
         self.config = config
         self.alerts = alerts
@@ -70,16 +78,16 @@ class Outbox:
         self.secrets = secrets
         self.ledger = ledger
         self.owner = owner
+        self.concurrency = concurrency
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
         start = None
         while True:
-            page = self.alerts.pending_delivery(limit=200, start_key=start)
+            page = self.alerts.with_delivery_status("routing", limit=200, start_key=start)
             for alert in page.items:
-                if not alert.routed:
-                    self.router.route(alert)
-                    report.routed += 1
+                self.router.route(alert)
+                report.count("routed")
             if page.next_key is None:
                 return
             start = page.next_key
@@ -88,11 +96,16 @@ class Outbox:
         report = OutboxReport()
         self.route_pending(report)
         due = self.deliveries.due(due_at(time.time()), limit=limit).items
-        for delivery in due:
-            claimed = self.deliveries.claim(delivery, self.owner, time.time(), self.config.delivery_lease_seconds)
-            if claimed is not None:
-                self._deliver(claimed, report)
+        # Receivers are slow compared with the store: send several at once. Each delivery is
+        # claimed by its own conditional write, so threads (and other workers) never share one.
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            list(pool.map(lambda d: self._claim_and_deliver(d, report), due))
         return report
+
+    def _claim_and_deliver(self, delivery: Delivery, report: OutboxReport) -> None:
+        claimed = self.deliveries.claim(delivery, self.owner, time.time(), self.config.delivery_lease_seconds)
+        if claimed is not None:
+            self._deliver(claimed, report)
 
     def _deliver(self, delivery: Delivery, report: OutboxReport) -> None:
         alert = self.alerts.get_alert(delivery.user_id, delivery.alert_id)
@@ -134,7 +147,7 @@ class Outbox:
                     "updated_at": now_iso(),
                 },
             )
-            report.retried += 1
+            report.count("retried")
             return
         self._close(delivery, "dead", result.message, result, report, attempts)
 
@@ -160,11 +173,11 @@ class Outbox:
             changes["delivered_at"] = now_iso()
         self.deliveries.finish(delivery, self.owner, changes, remove=("queue", "due_at"))
         if status == "delivered":
-            report.sent += 1
+            report.count("sent")
         elif status == "skipped":
-            report.skipped += 1
+            report.count("skipped")
         else:
-            report.dead += 1
+            report.count("dead")
         self._refresh_alert(delivery)
 
     def _refresh_alert(self, delivery: Delivery) -> None:

@@ -179,7 +179,7 @@ class DetectionRunner:
             created_at=now,
             last_seen=now,
             alert_destinations=list(rule.alert_destinations),
-            delivery_status="pending" if rule.alert_destinations else "none",
+            delivery_status="routing" if rule.alert_destinations else "none",
         )
         stored, created = self.alerts.record_firing(Firing(alert, int(checked.suppression.total_seconds())))
         (result.alerts_created if created else result.alerts_folded).append(stored.alert_id)
