@@ -55,6 +55,23 @@ def group_text(alert: Alert) -> str | None:
     return ", ".join(f"{k}={'' if v is None else v}" for k, v in sorted(alert.group.items()))
 
 
+def alert_facts(alert: Alert) -> list[tuple[str, str]]:
+    """The facts every human-readable output shows, in one order."""
+    facts = [
+        ("Rule", f"{alert.rule_title} ({alert.rule_name})"),
+        ("Severity", alert.severity),
+        ("Window", window_text(alert)),
+        ("Matches", str(alert.match_count)),
+        ("Source", alert.source),
+    ]
+    group = group_text(alert)
+    if group:
+        facts.append(("Group", group))
+    if alert.occurrences > 1:
+        facts.append(("Occurrences", f"{alert.occurrences} (last seen {alert.last_seen})"))
+    return facts
+
+
 def scalar_text(value: Any) -> str:
     if isinstance(value, str):
         return value

@@ -23,15 +23,14 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs import netguard
 from mantissa_log.outputs.base import DeliveryResult, OutputContext
 from mantissa_log.outputs.common import (
+    alert_facts,
     alert_link,
     failed,
     fetch_secret,
     flatten,
-    group_text,
     one_line,
     title,
     truncate,
-    window_text,
 )
 from mantissa_log.outputs.filters import passes_filter, skipped, wrong_type
 
@@ -40,20 +39,7 @@ VALUE_LIMIT = 2000
 
 
 def _facts(alert: Alert, ctx: OutputContext) -> list[tuple[str, str]]:
-    facts = [
-        ("Rule", f"{alert.rule_title} ({alert.rule_name})"),
-        ("Severity", alert.severity),
-        ("Window", window_text(alert)),
-        ("Matches", str(alert.match_count)),
-        ("Source", alert.source),
-    ]
-    group = group_text(alert)
-    if group:
-        facts.append(("Group", group))
-    if alert.occurrences > 1:
-        facts.append(("Occurrences", f"{alert.occurrences} (last seen {alert.last_seen})"))
-    facts.append(("Alert", alert_link(alert, ctx)))
-    return facts
+    return [*alert_facts(alert), ("Alert", alert_link(alert, ctx))]
 
 
 def _rows(alert: Alert, config: EmailConfig) -> list[list[tuple[str, str]]]:

@@ -19,7 +19,7 @@ from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.integrations import Integration, JiraIntegration
 from mantissa_log.domain.integrations.jira import JiraConfig
 from mantissa_log.outputs.base import DeliveryResult, OutputContext
-from mantissa_log.outputs.common import alert_link, fetch_secret, group_text, title, truncate, window_text
+from mantissa_log.outputs.common import alert_facts, alert_link, fetch_secret, title, truncate
 from mantissa_log.outputs.filters import wrong_type
 from mantissa_log.outputs.http import request
 
@@ -37,19 +37,7 @@ def api_base(config: JiraConfig) -> str:
 
 
 def _facts(alert: Alert) -> list[tuple[str, str]]:
-    facts = [
-        ("Rule", f"{alert.rule_title} ({alert.rule_name})"),
-        ("Severity", alert.severity),
-        ("Window", window_text(alert)),
-        ("Matches", str(alert.match_count)),
-        ("Source", alert.source),
-    ]
-    group = group_text(alert)
-    if group:
-        facts.append(("Group", group))
-    if alert.occurrences > 1:
-        facts.append(("Occurrences", f"{alert.occurrences} (last seen {alert.last_seen})"))
-    return facts
+    return alert_facts(alert)
 
 
 def _samples_json(alert: Alert) -> str | None:
