@@ -24,7 +24,7 @@ def _purge_loop(services: Services, stop: threading.Event) -> None:
             services.backend.purge_expired(spec, epoch_seconds())
 
 
-def _first_run_admin(services: Services) -> None:
+def _first_run_admin(services: Services, base_url: str) -> None:
     if services.users.has_users():
         typer.echo("Log in with an API token: `.venv/bin/mantissa-log users create NAME [--admin]` prints one.")
         return
@@ -33,7 +33,7 @@ def _first_run_admin(services: Services) -> None:
     typer.echo("First run: created user 'admin'. Its API token (shown once, keep it):")
     typer.echo(f"  {token}")
     typer.echo("Use it as `Authorization: Bearer <token>`, e.g.")
-    typer.echo(f"  curl -H 'Authorization: Bearer {token}' http://127.0.0.1:8000/api/v1/me")
+    typer.echo(f"  curl -H 'Authorization: Bearer {token}' {base_url}/api/v1/me")
 
 
 @friendly_errors
@@ -44,7 +44,7 @@ def serve_command(
     """Serve the HTTP API (and, later, the web UI) on the embedded default."""
     config = load_settings()
     services = build_services(config)
-    _first_run_admin(services)
+    _first_run_admin(services, f"http://{host}:{port}")
     stop = threading.Event()
     threading.Thread(target=_purge_loop, args=(services, stop), daemon=True).start()
     # The embedded default schedules in-process; `mantissa-log worker` adds more workers.
