@@ -26,7 +26,7 @@ run: install
 	$(BIN)/mantissa-log serve --host $(HOST) --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
 typecheck: install-dev

@@ -41,7 +41,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 alert_id = json.loads(body)["alert_id"]
                 with lock:
@@ -96,7 +96,10 @@ def run(count: int) -> dict[str, float]:
                 {
                     "integration_id": "hook",
                     "integration_type": "webhook",
-                    "config": {"url": f"http://127.0.0.1:{receiver.port}/in", "headers": {"Authorization": "Bearer ${SECRET}"}},
+                    "config": {
+                        "url": f"http://127.0.0.1:{receiver.port}/in",
+                        "headers": {"Authorization": "Bearer ${SECRET}"},
+                    },
                     "secret": "bench_token_0123456789",
                 }
             ),
@@ -140,11 +143,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=int(os.environ.get("DELIVERY_ALERTS", "10000")))
     args = parser.parse_args()
-    result = run(args.alerts)
-    print(f"alerts: {result['alerts']} delivered in {result['seconds']:.1f} s (stored in {result['produce_seconds']:.1f} s)")
-    print(f"receiver requests: {result['requests']} (duplicates: {result['requests'] - result['alerts']})")
-    print(f"delay creation->receipt: p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, max {result['max_ms']:.0f} ms")
-    print(f"alerts/s: {result['alerts_per_s']:.0f}")
+    r = run(args.alerts)
+    print(f"alerts: {r['alerts']} delivered in {r['seconds']:.1f} s (stored in {r['produce_seconds']:.1f} s)")
+    print(f"receiver requests: {r['requests']} (duplicates: {r['requests'] - r['alerts']})")
+    print(f"delay creation->receipt: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, max {r['max_ms']:.0f} ms")
+    print(f"alerts/s: {r['alerts_per_s']:.0f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from rich.table import Table
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.cli.rules import rule_files
 from mantissa_log.services.detection.hunt import hunt
-from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_bytes
+from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_path
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -35,7 +35,11 @@ def ingest_command(
     paths: list[Path],
     source: str = typer.Option(..., "--source", "-s", help="cloudtrail|okta|github|gcp_audit|vpcflow|json"),
 ) -> None:
-    """Parse log files (gzipped or not) into the lake; malformed records are counted with reasons."""
+    """Load log files (gzipped or not) into the lake; malformed records are counted with reasons.
+
+    JSON lines are read by DuckDB directly (fast); other layouts (JSON arrays, CloudTrail S3 files
+    spread over lines, VPC flow logs, invalid UTF-8) go through the Python parsers.
+    """
     check_source(source)
     files = _event_files(paths)
     report = IngestReport(source)
@@ -44,7 +48,7 @@ def ingest_command(
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task(f"ingesting {source}", total=sum(f.stat().st_size for f in files))
             for file in files:
-                ingest_bytes(services.lake, source, file.read_bytes(), filename=str(file), report=report)
+                ingest_path(services.lake, source, file, filename=str(file), report=report)
                 progress.advance(task, file.stat().st_size)
         audit_cli(services, "logs.ingest", f"{source}: {report.accepted} accepted, {report.rejected} rejected")
     for entry in report.reasons[:20]:

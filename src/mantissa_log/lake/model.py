@@ -60,6 +60,8 @@ class IngestResult:
     bytes_written: int
     seconds: float
     rejected: tuple[Rejection, ...] = ()  # carried over from the ParseResult, if one was given
+    repaired: int = 0  # events kept after replacing invalid Unicode by U+FFFD (see ParseResult)
+    native: bool = False  # read by DuckDB (`LogLake.ingest_file` on JSON lines), not by a Python parser
 
 
 @dataclass(frozen=True, slots=True)

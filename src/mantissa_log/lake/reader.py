@@ -87,23 +87,23 @@ def _json_error(exc: json.JSONDecodeError | RecursionError, first_line: int | No
     return f"invalid JSON: {exc.msg} (line {first_line + exc.lineno - 1}, column {exc.colno})"
 
 
-_NOT_JSON = object()
+NOT_JSON = object()
 
 
-def _parse_line(text: str, number: int, result: ParseResult) -> Any:
-    """The JSON value of one line, or _NOT_JSON after recording why not."""
+def parse_line(text: str, number: int, result: ParseResult) -> Any:
+    """The JSON value of one line, or NOT_JSON after recording why not."""
     try:
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         result.reject(number, None, _json_error(exc))
-        return _NOT_JSON
+        return NOT_JSON
 
 
-def _spread(value: Any, number: int) -> Iterator[tuple[Any, int, int | None]]:
+def spread(value: Any, number: int) -> Iterator[tuple[Any, int, int | None]]:
     if isinstance(value, list):
         for index, element in enumerate(value):
             yield element, number, index
-    elif value is not _NOT_JSON:
+    elif value is not NOT_JSON:
         yield value, number, None
 
 
@@ -121,19 +121,19 @@ def iter_values(data: bytes, result: ParseResult) -> Iterator[tuple[Any, int, in
             continue
         # An array, or an object that does not end on its first line (pretty-printed): read the
         # rest as one document. Otherwise it is JSON lines.
-        if text[0] == "[" or (text[0] == "{" and not _is_json(text)):
+        if text[0] == "[" or (text[0] == "{" and not is_json(text)):
             document = _rest_text(stream, data, line, number, result).lstrip("\ufeff")
             yield from _document_values(document, number, result)
             return
-        yield from _spread(_parse_line(text, number, result), number)
+        yield from spread(parse_line(text, number, result), number)
         for later, line_bytes in lines:
             later_text = decode(line_bytes).strip()
             if later_text:
-                yield from _spread(_parse_line(later_text, later, result), later)
+                yield from spread(parse_line(later_text, later, result), later)
         return
 
 
-def _is_json(text: str) -> bool:
+def is_json(text: str) -> bool:
     try:
         json.loads(text)
     except (json.JSONDecodeError, RecursionError):

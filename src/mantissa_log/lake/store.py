@@ -4,16 +4,19 @@ Layout: `<root>/source=<name>/date=YYYY-MM-DD/hour=HH/part-<ingest ts>-<uuid>.pa
 columns of docs/DETECTION.md ("Events at rest"). The `json` source has no structure, so its files
 have no `event` column (DuckDB has no empty STRUCT; its rules read fields from `raw`).
 
-Writes: each ingest call stamps one ingest time on all its rows, loads the raw texts into DuckDB
-as list parameters (one conversion, no per-row statements), derives `event` with `json_transform`
-against the source's explicit structure (no schema sampling: late keys are never dropped), and
-COPYs to hidden temporary files that are renamed into place only once every chunk is written.
+Writes: each ingest call stamps one ingest time on all its rows, derives `event` with
+`json_transform` against the source's explicit structure (no schema sampling: late keys are never
+dropped), and COPYs to hidden temporary files that are renamed into place only once every chunk is
+written. `ingest` takes parsed events (their raw texts cross into DuckDB as list parameters, one
+conversion, no per-row statements); `ingest_file` lets DuckDB read a file of JSON lines itself
+(`lake.native`: about 25 times faster than parsing in Python) and falls back to the parsers.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -26,14 +29,19 @@ import duckdb
 
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
 from mantissa_log.errors import StoreError, ValidationFailed
-from mantissa_log.lake import sql
+from mantissa_log.lake import native, sql
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
 from mantissa_log.lake.inflight import InFlight
-from mantissa_log.lake.model import ColumnInfo, IngestResult, ParsedEvent, ParseResult, SourceInfo
+from mantissa_log.lake.model import ColumnInfo, IngestResult, ParsedEvent, ParseResult, Rejection, SourceInfo
+from mantissa_log.lake.parsers import parse
+from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
 T = TypeVar("T")
 ROWS_PER_FILE = 200_000
+# Row groups of the native ingest: 25k rows write a 1M-event ingest ~0.6 s faster than DuckDB's default
+# 122,880 and scan about as fast (0.80 s against 0.73 s for all AWS rules over 1M events).
+_ROW_GROUP_ROWS = 25_000
 _MICRO = timedelta(microseconds=1)
 _HOUR = timedelta(hours=1)
 
@@ -61,6 +69,76 @@ def _fsync(path: Path, *, directory: bool = False) -> None:
         os.close(fd)
 
 
+class _Files:
+    """The Parquet files one ingest call writes (see `LogLake._files`)."""
+
+    def __init__(self, source: str, stamp: datetime, directory: Path, connection: duckdb.DuckDBPyConnection) -> None:
+        self.source = source
+        self.stamp = stamp
+        self.directory = directory
+        self.connection = connection
+        self.name = f"part-{stamp:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}"
+        self.written: list[tuple[Path, Path]] = []  # (temporary, final)
+        self.folders: list[Path] = []  # temporary directories of multi-file COPYs
+        self.rows = 0
+
+    def target(self) -> Path:
+        """A temporary path for the next file (renamed to its final name by `publish`)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        final = self.directory / f"{self.name}-{len(self.written)}.parquet"
+        temporary = self.directory / f".{final.name}.tmp"
+        self.written.append((temporary, final))
+        return temporary
+
+    def folder(self) -> Path:
+        """A hidden temporary directory for a COPY that writes several files (see `adopt`)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        folder = self.directory / f".{self.name}-{len(self.folders)}.tmp"
+        self.folders.append(folder)
+        return folder
+
+    def adopt(self, folder: Path) -> None:
+        """Take the files a COPY wrote into `folder` (named `data_<i>.parquet`), in order."""
+        produced = sorted(folder.glob("data_*.parquet"), key=lambda path: int(path.stem.rpartition("_")[2]))
+        for path in produced:
+            final = self.directory / f"{self.name}-{len(self.written)}.parquet"
+            self.written.append((path, final))
+
+    def publish(self) -> None:
+        for temporary, _ in self.written:
+            _fsync(temporary)
+        for temporary, final in self.written:
+            os.replace(temporary, final)
+        if self.written:
+            _fsync(self.directory, directory=True)
+        for folder in self.folders:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    def discard(self) -> None:
+        for temporary, _ in self.written:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+        for folder in self.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def result(
+        self, started: float, *, rejected: tuple[Rejection, ...] = (), repaired: int = 0, native: bool = False
+    ) -> IngestResult:
+        files = tuple(final for _, final in self.written)
+        return IngestResult(
+            source=self.source,
+            ingest_time=self.stamp,
+            rows=self.rows,
+            files=files,
+            bytes_written=sum(path.stat().st_size for path in files),
+            seconds=time.perf_counter() - started,
+            rejected=rejected,
+            repaired=repaired,
+            native=native,
+        )
+
+
 class LogLake:
     def __init__(self, root: Path, *, rows_per_file: int = ROWS_PER_FILE) -> None:
         self.root = Path(root)
@@ -86,44 +164,91 @@ class LogLake:
             raise ValidationFailed(f"events parsed as '{parsed.source}' cannot be stored as '{source}'", field="source")
         events = parsed.events if isinstance(parsed, ParseResult) else parsed
         rejected = tuple(parsed.rejected) if isinstance(parsed, ParseResult) else ()
+        repaired = parsed.repaired if isinstance(parsed, ParseResult) else 0
         started = time.perf_counter()
-        written: list[tuple[Path, Path]] = []  # (temporary, final)
-        rows = 0
-        with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:
-            directory = self._partition(source, stamp)
-            name = f"part-{stamp:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}"
-            connection = duckdb.connect(":memory:")
+        with self._files(source, ingest_time) as files:
+            for number, chunk in enumerate(_chunks(events, self.rows_per_file)):
+                self._write(files.connection, spec, chunk, files.stamp, files.target(), number * self.rows_per_file)
+                files.rows += len(chunk)
+        return files.result(started, rejected=rejected, repaired=repaired)
+
+    def ingest_file(self, source: str, path: Path, *, ingest_time: datetime | None = None) -> IngestResult:
+        """Store a file of events (gzipped or not): DuckDB reads JSON lines itself, else parse + ingest.
+
+        The native way (`lake.native`) is taken for the JSON sources when the file is JSON lines in
+        UTF-8; records DuckDB cannot vouch for are read by the source's Python parser, so events,
+        repairs and rejections (line, index, reason) are the Python path's. Anything else (vpcflow,
+        JSON arrays or multi-line documents, invalid UTF-8, damaged gzip) is read by `parse` whole.
+        """
+        spec = _spec(source)
+        parser = native.native_parser(source)
+        if parser is not None:
             try:
-                for number, chunk in enumerate(_chunks(events, self.rows_per_file)):
-                    directory.mkdir(parents=True, exist_ok=True)
-                    final = directory / f"{name}-{number}.parquet"
-                    temporary = directory / f".{final.name}.tmp"
-                    written.append((temporary, final))
-                    self._write(connection, spec, chunk, stamp, temporary, number * self.rows_per_file)
-                    rows += len(chunk)
-                for temporary, _ in written:
-                    _fsync(temporary)
-                for temporary, final in written:
-                    os.replace(temporary, final)
-                if written:
-                    _fsync(directory, directory=True)
+                return self._ingest_native(spec, parser, Path(path), ingest_time)
+            except native.NotNative:
+                pass  # nothing was written: read it the Python way
+        parsed = parse(source, Path(path).read_bytes(), filename=str(path))
+        return self.ingest(source, parsed, ingest_time=ingest_time)
+
+    def _ingest_native(
+        self, spec: LogSource, parser: JsonSourceParser, path: Path, ingest_time: datetime | None
+    ) -> IngestResult:
+        started = time.perf_counter()
+        rejected: list[Rejection] = []
+        repaired = 0
+        first_line: int | None = None
+        with native.staged(path, self.root / "_staging") as pieces, self._files(spec.name, ingest_time) as files:
+            for piece in pieces:
+                try:
+                    outcome = native.read_piece(files.connection, spec.name, parser, piece, first_line)
+                except duckdb.Error as exc:
+                    raise native.NotNative(f"DuckDB cannot read it: {exc}") from exc
+                first_line = outcome.first_line
+                rejected += outcome.rejected
+                repaired += outcome.repaired
+                if outcome.rows:
+                    self._copy_rows(files, spec, outcome.relation, outcome.rows, path)
+                files.rows += outcome.rows
+                native.drop_piece(files.connection)
+        return files.result(started, rejected=tuple(rejected), repaired=repaired, native=True)
+
+    def _copy_rows(self, files: _Files, spec: LogSource, relation: str, rows: int, path: Path) -> None:
+        """COPY a relation of (n, pos, raw, t, event_id), in input order, into files of `rows_per_file` rows."""
+        per_file = self.rows_per_file
+        try:
+            if per_file < 2 * _ROW_GROUP_ROWS:
+                # DuckDB's row groups are multiples of 2048 rows: small files are cut one COPY each.
+                for start in range(0, rows, per_file):
+                    part = f"(SELECT * FROM {relation} ORDER BY n, pos LIMIT {per_file} OFFSET {start})"  # noqa: S608
+                    files.connection.execute(sql.copy_rows(spec, part, files.stamp, files.target()))
+            else:
+                # One COPY cutting the files itself: parallel, far faster than one COPY per file.
+                groups = -(-per_file // _ROW_GROUP_ROWS)
+                folder = files.folder()
+                statement = sql.copy_rows(
+                    spec, relation, files.stamp, folder, row_group_rows=-(-per_file // groups), groups_per_file=groups
+                )
+                files.connection.execute(statement)
+                files.adopt(folder)
+        except (duckdb.Error, UnicodeError) as exc:
+            raise StoreError(f"cannot write {path.name}: {exc}") from exc
+
+    @contextlib.contextmanager
+    def _files(self, source: str, ingest_time: datetime | None) -> Iterator[_Files]:
+        """An ingest's Parquet files: written under temporary names, renamed into place together.
+
+        Holds the in-flight marker meanwhile; on any error the temporary files are removed.
+        """
+        with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:
+            files = _Files(source, stamp, self._partition(source, stamp), duckdb.connect(":memory:"))
+            try:
+                yield files
+                files.publish()
             except BaseException:
-                for temporary, _ in written:
-                    with contextlib.suppress(OSError):
-                        temporary.unlink()
+                files.discard()
                 raise
             finally:
-                connection.close()
-        files = tuple(final for _, final in written)
-        return IngestResult(
-            source=source,
-            ingest_time=stamp,
-            rows=rows,
-            files=files,
-            bytes_written=sum(path.stat().st_size for path in files),
-            seconds=time.perf_counter() - started,
-            rejected=rejected,
-        )
+                files.connection.close()
 
     def _write(
         self,

@@ -6,23 +6,10 @@ A record must be an object whose `protoPayload` is an object. Time: `timestamp` 
 
 from __future__ import annotations
 
-from typing import Any
-
 from mantissa_log.lake.model import ParseResult
-from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
-from mantissa_log.lake.reader import type_name
+from mantissa_log.lake.parsers.jsonsource import JsonSourceParser, Require
 
-
-def _check(record: dict[str, Any]) -> str | None:
-    payload = record.get("protoPayload")
-    if payload is None:
-        return "missing protoPayload"
-    if not isinstance(payload, dict):
-        return f"protoPayload is {type_name(payload)}, not a JSON object"
-    return None
-
-
-PARSER = JsonSourceParser("gcp_audit", _check)
+PARSER = JsonSourceParser("gcp_audit", Require(objects=("protoPayload",)))
 
 
 def parse(data: bytes, *, filename: str = "") -> ParseResult:

@@ -2,32 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.fields import canonical_json, first_id, first_time
 from mantissa_log.lake.model import ParsedEvent, ParseResult
-from mantissa_log.lake.reader import iter_values, type_name
+from mantissa_log.lake.reader import NOT_JSON, iter_values, parse_line, spread, type_name
 
 # Returns why a record is not an event of this source, or None when it is.
 Check = Callable[[dict[str, Any]], str | None]
 
 
-def require_strings(*keys: str) -> Check:
-    """A check that each key is present with a non-empty string value."""
+@dataclass(frozen=True)
+class Require:
+    """A check that keys hold a non-empty string (`strings`) or an object (`objects`).
 
-    def check(record: dict[str, Any]) -> str | None:
-        for key in keys:
+    Declarative, so that the native (DuckDB) ingest can run the same test in SQL.
+    """
+
+    strings: tuple[str, ...] = ()
+    objects: tuple[str, ...] = ()
+
+    def __call__(self, record: dict[str, Any]) -> str | None:
+        for key in self.strings:
             value = record.get(key)
             if value is None:
                 return f"missing {key}"
             if not isinstance(value, str) or not value:
                 return f"{key} is {type_name(value) if value != '' else 'empty'}, not a non-empty string"
+        for key in self.objects:
+            value = record.get(key)
+            if value is None:
+                return f"missing {key}"
+            if not isinstance(value, dict):
+                return f"{key} is {type_name(value)}, not a JSON object"
         return None
 
-    return check
+
+def require_strings(*keys: str) -> Require:
+    """A check that each key is present with a non-empty string value."""
+    return Require(strings=keys)
 
 
 @dataclass(frozen=True)
@@ -38,15 +54,59 @@ class JsonSourceParser:
     envelope: str | None = None
 
     def parse(self, data: bytes, *, filename: str = "") -> ParseResult:
-        spec = SOURCES[self.source]
         result = ParseResult(self.source, filename=filename)
         for value, line, index in iter_values(data, result):
-            if self.envelope and index is None and self._is_envelope(value):
-                for position, record in enumerate(value[self.envelope]):
-                    self._accept(result, record, line, position, spec.time_fields, spec.id_fields)
-            else:
-                self._accept(result, value, line, index, spec.time_fields, spec.id_fields)
+            self.accept_value(result, value, line, index)
         return result
+
+    def parse_lines(
+        self, lines: Iterable[tuple[int, str]], *, first_line: int = 1
+    ) -> tuple[ParseResult, list[tuple[int, int]]]:
+        """Lines of a JSON-lines input (1-based number, text without the newline), read as `parse` reads them.
+
+        `first_line` is the number of the input's first non-blank line: up to it, a leading byte order
+        mark is ignored. For inputs already known to be JSON lines (the native ingest hands over the
+        lines DuckDB cannot vouch for); `parse` decides that from the first line itself. Returns the
+        result and, per accepted event, its (line, position among the line's accepted events).
+        """
+        result = ParseResult(self.source)
+        keys: list[tuple[int, int]] = []
+        for number, line in lines:
+            text = line.strip()
+            if number <= first_line:
+                text = text.lstrip("\ufeff")
+            if not text:
+                continue
+            before = len(result.events)
+            for value, at, index in spread(parse_line(text, number, result), number):
+                self.accept_value(result, value, at, index)
+            keys.extend((number, position) for position in range(len(result.events) - before))
+        return result, keys
+
+    def parse_records(self, records: Iterable[tuple[int, int, str]]) -> tuple[ParseResult, list[tuple[int, int]]]:
+        """Elements of envelopes: (line, index in the envelope, JSON text), checked as `parse` checks them.
+
+        Returns the result and, per accepted event, its (line, index).
+        """
+        result = ParseResult(self.source)
+        keys: list[tuple[int, int]] = []
+        for line, index, text in records:
+            value = parse_line(text, line, result)
+            if value is NOT_JSON:
+                continue
+            before = len(result.events)
+            self._accept(result, value, line, index)
+            if len(result.events) > before:
+                keys.append((line, index))
+        return result, keys
+
+    def accept_value(self, result: ParseResult, value: Any, line: int, index: int | None) -> None:
+        """One top-level value (or array element): an envelope of records, or one record."""
+        if self.envelope and index is None and self._is_envelope(value):
+            for position, record in enumerate(value[self.envelope]):
+                self._accept(result, record, line, position)
+        else:
+            self._accept(result, value, line, index)
 
     def _is_envelope(self, value: Any) -> bool:
         # A list under the envelope key, on an object that is not itself a valid event.
@@ -54,15 +114,7 @@ class JsonSourceParser:
             return False
         return self.check is None or self.check(value) is not None
 
-    def _accept(
-        self,
-        result: ParseResult,
-        record: Any,
-        line: int,
-        index: int | None,
-        time_fields: tuple[str, ...],
-        id_fields: tuple[str, ...],
-    ) -> None:
+    def _accept(self, result: ParseResult, record: Any, line: int, index: int | None) -> None:
         if not isinstance(record, dict):
             result.reject(line, index, f"record is {type_name(record)}, not a JSON object")
             return
@@ -75,5 +127,6 @@ class JsonSourceParser:
         except ValueError:  # Python reads NaN, Infinity and 1e400; JSON (and DuckDB) does not
             result.reject(line, index, "not storable as JSON: NaN, Infinity or a number beyond the double range")
             return
+        spec = SOURCES[self.source]
         result.repaired += repaired
-        result.events.append(ParsedEvent(raw, first_time(record, time_fields), first_id(record, id_fields)))
+        result.events.append(ParsedEvent(raw, first_time(record, spec.time_fields), first_id(record, spec.id_fields)))

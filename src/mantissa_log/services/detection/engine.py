@@ -3,7 +3,10 @@
 Plain rules: one aggregate query computes, per rule, the matches since the start of its
 window, the matches that are new since its watermark, and a few sample events. Each rule's
 match test is its CASE-chained flag expression (DuckDB short-circuits CASE in a projection,
-not AND/OR). Correlations (`event_count` with group-by and timespan) get one windowed query
+not AND/OR); the lowered struct fields the rules share (`lower(event."eventName")`, ...) are
+computed once per row in a subquery (`sigma.factor`), not once per rule: DuckDB pushes the
+"any rule matched" filter below the flag projection and would otherwise evaluate every rule's
+reads there again. Correlations (`event_count` with group-by and timespan) get one windowed query
 each: a sliding count over event time per group.
 """
 
@@ -19,6 +22,7 @@ import duckdb
 
 from mantissa_log.domain.alerts import MAX_SAMPLES
 from mantissa_log.sigma.compiler import CompiledRule
+from mantissa_log.sigma.factor import shared_reads, with_reads
 
 EVENT_TIME = "coalesce(event_time, ingest_time)"
 
@@ -68,7 +72,8 @@ def evaluate_plain(
     if not rules:
         return []
     scan_start = min(w.start for w in windows)
-    flags = ", ".join(f"({rule.flag_expression}) AS f{i}" for i, rule in enumerate(rules))
+    reads, expressions = shared_reads([rule.flag_expression for rule in rules])
+    flags = ", ".join(f"({expression}) AS f{i}" for i, expression in enumerate(expressions))
     any_flag = " OR ".join(f"f{i}" for i in range(len(rules)))
     aggregates = []
     for i, window in enumerate(windows):
@@ -79,9 +84,10 @@ def evaluate_plain(
             f"list(raw ORDER BY t) FILTER (WHERE {in_window})[1:{MAX_SAMPLES}], "
             f"min(t) FILTER (WHERE {in_window}), max(t) FILTER (WHERE {in_window})"
         )
+    scan = with_reads(relation, reads)
     sql = (
         f"SELECT {', '.join(aggregates)} FROM ("
-        f"  SELECT * FROM (SELECT ingest_time, {EVENT_TIME} AS t, raw, {flags} FROM {relation} AS ev "
+        f"  SELECT * FROM (SELECT ingest_time, {EVENT_TIME} AS t, raw, {flags} FROM {scan} AS ev "
         f"  WHERE ingest_time > {ts(scan_start)}) WHERE {any_flag})"
     )
     row = con.execute(sql).fetchone()

@@ -1,13 +1,20 @@
-"""Ingest use case: parse a payload for a source, keep the good records, report the bad ones."""
+"""Ingest use case: parse a payload for a source, keep the good records, report the bad ones.
+
+`ingest_path` (files on disk, the CLI) lets DuckDB read JSON lines itself (`LogLake.ingest_file`);
+`ingest_bytes` (uploads, the API) parses in Python. Both report the same accepted, rejected (with
+line and reason) and repaired counts for the same input.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.errors import ValidationFailed
-from mantissa_log.lake import LogLake, parse
+from mantissa_log.lake import LogLake, Rejection, parse
 
 MAX_REASONS = 100  # a payload of a million bad lines should not produce a million-line answer
 
@@ -48,7 +55,26 @@ def ingest_bytes(
     report.rejected += len(parsed.rejected)
     report.repaired += parsed.repaired
     report.files += len(stored.files) if stored else 0
-    for rejection in parsed.rejected[: max(0, MAX_REASONS - len(report.reasons))]:
+    _add_reasons(report, parsed.rejected, filename)
+    return report
+
+
+def ingest_path(
+    lake: LogLake, source: str, path: Path, *, filename: str | None = None, report: IngestReport | None = None
+) -> IngestReport:
+    """Ingest a file (gzipped or not): JSON lines are read by DuckDB, anything else by the parsers."""
+    report = report or IngestReport(check_source(source))
+    stored = lake.ingest_file(check_source(source), Path(path))
+    report.accepted += stored.rows
+    report.rejected += len(stored.rejected)
+    report.repaired += stored.repaired
+    report.files += len(stored.files)
+    _add_reasons(report, stored.rejected, str(path) if filename is None else filename)
+    return report
+
+
+def _add_reasons(report: IngestReport, rejected: Sequence[Rejection], filename: str) -> None:
+    for rejection in rejected[: max(0, MAX_REASONS - len(report.reasons))]:
         entry: dict[str, Any] = {"reason": rejection.reason}
         if filename:
             entry["file"] = filename
@@ -57,4 +83,3 @@ def ingest_bytes(
         if rejection.index is not None:
             entry["index"] = rejection.index
         report.reasons.append(entry)
-    return report
