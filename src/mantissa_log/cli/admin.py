@@ -43,7 +43,7 @@ def verify() -> None:
     """Check the audit chain; exit 1 if it was altered."""
     with open_services() as services:
         verdict = services.audit.verify()
-        head = services.audit.repo.head()
+        head = services.audit.head()
     if verdict.ok:
         typer.echo(f"audit chain OK: {verdict.records} records; head hash {head.hash if head else '-'}")
         return

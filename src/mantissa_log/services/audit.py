@@ -58,5 +58,8 @@ class AuditService:
         ]
         return page
 
+    def head(self) -> AuditRecord | None:
+        return self.repo.head()
+
     def verify(self) -> ChainVerdict:
         return self.repo.verify()

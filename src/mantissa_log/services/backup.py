@@ -93,8 +93,6 @@ def _read_archive(path: Path, tables: tuple[TableSpec, ...]) -> tuple[dict[str, 
                 raise ValidationFailed("rule body count does not match the manifest", field="file")
             return items, bodies
     except (tarfile.TarError, OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError, KeyError, ValueError) as exc:
-        if isinstance(exc, ValidationFailed):
-            raise
         raise ValidationFailed(f"unreadable backup: {type(exc).__name__}", field="file") from None
 
 

@@ -29,7 +29,6 @@ from mantissa_log.services.detection.validation import ValidatedRule
 from mantissa_log.state.backend import Key
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository, rule_key
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
-from mantissa_log.state.tables import RULE_RUNS
 
 log = logging.getLogger("mantissa_log.scheduler")
 LEASE_SECONDS = 300.0
@@ -78,12 +77,7 @@ class Scheduler:
         now = now or datetime.now(UTC)
         until = until or default_until(self.runner.lake)
         enabled = self.enabled_rules()
-        states = {
-            item["rule_key"]: item
-            for item in self.runs.backend.batch_get(
-                RULE_RUNS, [{"rule_key": rule_key(r.user_id, r.rule_name)} for r in enabled]
-            )
-        }
+        states = self.runs.states([(r.user_id, r.rule_name) for r in enabled])
         by_source: dict[str, list[PlannedRun]] = defaultdict(list)
         results: list[RunResult] = []
         for rule in enabled:

@@ -98,9 +98,7 @@ class AlertRepository:
         page = self.backend.query(ALERTS, user_id, limit=limit, start_key=start_key, descending=True)
         return ModelPage([Alert.model_validate(i) for i in page.items], page.next_key)
 
-    def with_delivery_status(
-        self, status: str, *, limit: int = 100, start_key: Key | None = None
-    ) -> ModelPage[Alert]:
+    def with_delivery_status(self, status: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Alert]:
         """Alerts in one delivery state (oldest first), across users: "routing" for the router."""
         page = self.backend.query(ALERTS, status, index=DELIVERY_STATUS_INDEX, limit=limit, start_key=start_key)
         return ModelPage([Alert.model_validate(i) for i in page.items], page.next_key)

@@ -26,6 +26,11 @@ class RuleRunRepository:
     def state(self, user_id: str, rule_name: str) -> dict[str, Any]:
         return self.backend.get(RULE_RUNS, {"rule_key": rule_key(user_id, rule_name)}) or {}
 
+    def states(self, keys: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        """Run state of many rules at once (BatchGetItem, 25 keys a request), by rule key."""
+        items = self.backend.batch_get(RULE_RUNS, [{"rule_key": rule_key(u, r)} for u, r in keys])
+        return {item["rule_key"]: item for item in items}
+
     def acquire(self, user_id: str, rule_name: str, owner: str, now: float, lease_seconds: float) -> bool:
         try:
             self.backend.update(
