@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import time
 
-from mantissa_log.domain.alerts import Alert, dedup_key
+from mantissa_log.domain.alerts import Alert
 from mantissa_log.services.container import Services
-from mantissa_log.state.repositories.alerts import Firing, new_alert_id
+from mantissa_log.state.repositories.alerts import Firing
 from tests.delivery.conftest import ALICE, add_webhook
 from tests.delivery.receiver import Receiver, Reply
+from tests.factories import make_alert
 from tests.fixtures_moto import free_port
-
-T = "2026-11-27T10:00:00Z"
 
 
 def fire(services: Services, n: int = 1, *, destinations: tuple[str, ...] = ("webhook",), user: str = "alice") -> Alert:
-    alert = Alert(
-        user_id=user,
-        alert_id=new_alert_id(f"2026-11-27T10:00:00.{n:06d}Z"),
-        rule_name="trail-stop",
-        rule_title="CloudTrail logging stopped",
+    alert = make_alert(
+        n,
+        user=user,
+        group={"n": str(n)},
         severity="critical",
-        source="cloudtrail",
-        window_start=T,
-        window_end=T,
-        match_count=n,
         samples=[{"eventName": "StopLogging"}],
-        dedup_key=dedup_key(user, "trail-stop", {"n": str(n)}),
-        created_at=T,
-        last_seen=T,
         alert_destinations=list(destinations),
     )
     stored, _ = services.alerts.record_firing(Firing(alert, 0))
@@ -146,21 +137,7 @@ def test_receiver_down_for_a_while_gets_everything_once_back(dlv: Services) -> N
 def test_unrouted_alerts_are_routed_by_the_worker(dlv: Services, receiver: Receiver) -> None:
     """An alert stored by a process that died before routing still gets delivered."""
     add_webhook(dlv, "hook", receiver.url)
-    alert = Alert(
-        user_id="alice",
-        alert_id=new_alert_id("2026-11-27T11:00:00.000000Z"),
-        rule_name="trail-stop",
-        rule_title="CloudTrail logging stopped",
-        severity="high",
-        source="cloudtrail",
-        window_start=T,
-        window_end=T,
-        match_count=1,
-        dedup_key="k",
-        created_at=T,
-        last_seen=T,
-        alert_destinations=["webhook"],
-    )
+    alert = make_alert(99, alert_destinations=["webhook"])
     dlv.alerts.record_firing(Firing(alert, 0))  # stored, never routed
     report = dlv.outbox.tick()
     assert report.routed == 1

@@ -4,30 +4,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from mantissa_log.domain.alerts import Alert, dedup_key
+from mantissa_log.domain.alerts import Alert
 from mantissa_log.state.backend import StateBackend
-from mantissa_log.state.repositories.alerts import AlertRepository, Firing, new_alert_id
+from mantissa_log.state.repositories.alerts import AlertRepository, Firing
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
-
-T = "2026-11-27T10:00:00Z"
+from tests.factories import make_alert
 
 
 def alert(n: int, group: dict[str, str | None] | None = None, user: str = "alice") -> Alert:
-    return Alert(
-        user_id=user,
-        alert_id=new_alert_id(f"2026-11-27T10:00:0{n}.000000Z"),
-        rule_name="r1",
-        rule_title="Rule one",
-        severity="high",
-        source="cloudtrail",
-        window_start=T,
-        window_end=T,
-        match_count=n,
-        group=group,
-        dedup_key=dedup_key(user, "r1", group),
-        created_at=T,
-        last_seen=f"2026-11-27T10:00:0{n}Z",
-    )
+    return make_alert(n, user=user, rule_name="r1", group=group, last_seen=f"2026-11-27T10:00:0{n}Z")
 
 
 def test_repeats_fold_within_suppression(backend: StateBackend) -> None:

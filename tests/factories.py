@@ -1,0 +1,37 @@
+"""Builders for test data that many suites need, with only the interesting parts as arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mantissa_log.domain.alerts import Alert, dedup_key
+from mantissa_log.state.repositories.alerts import new_alert_id
+
+T = "2026-11-27T10:00:00Z"
+
+
+def make_alert(
+    n: int = 1,
+    *,
+    user: str = "alice",
+    rule_name: str = "trail-stop",
+    group: dict[str, str | None] | None = None,
+    **fields: Any,
+) -> Alert:
+    """An alert whose id sorts by `n`; its dedup key follows (user, rule, group)."""
+    values: dict[str, Any] = {
+        "user_id": user,
+        "alert_id": new_alert_id(f"2026-11-27T10:00:00.{n:06d}Z"),
+        "rule_name": rule_name,
+        "rule_title": "CloudTrail logging stopped",
+        "severity": "high",
+        "source": "cloudtrail",
+        "window_start": T,
+        "window_end": T,
+        "match_count": n,
+        "group": group,
+        "dedup_key": dedup_key(user, rule_name, group),
+        "created_at": T,
+        "last_seen": T,
+    }
+    return Alert.model_validate(values | fields)
