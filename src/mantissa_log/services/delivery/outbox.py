@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from mantissa_log.clock import now_iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Delivery, due_at
+from mantissa_log.domain.integrations import Integration, IntegrationStatus
 from mantissa_log.outputs.base import DeliveryResult
 from mantissa_log.outputs.registry import OUTPUTS
 from mantissa_log.secrets.base import SecretStore
@@ -126,9 +127,9 @@ class Outbox:
             status = "skipped" if result.skipped else "delivered"
             self._close(delivery, status, result.message if result.skipped else None, result, report, attempts)
             if not result.skipped:
-                self._integration_ok(delivery)
+                self._mark_integration(integration, ok=True)
             return
-        self._integration_failing(delivery)
+        self._mark_integration(integration, ok=False)
         if result.retryable and attempts < delivery.max_attempts:
             wait = backoff_seconds(
                 attempts,
@@ -192,12 +193,12 @@ class Outbox:
             status = "dead"
         self.alerts.set_delivery_state(delivery.user_id, delivery.alert_id, status=status)
 
-    def _integration_failing(self, delivery: Delivery) -> None:
-        current = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
-        if current is not None and current.status != "error":
-            self.integrations.set_status(delivery.user_id, delivery.integration_id, "error", now_iso())
-
-    def _integration_ok(self, delivery: Delivery) -> None:
-        current = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
-        if current is not None and current.status == "error":
-            self.integrations.set_status(delivery.user_id, delivery.integration_id, "configured", now_iso())
+    def _mark_integration(self, integration: Integration, *, ok: bool) -> None:
+        """Flip `status` only on a change (the integration was read for this delivery already)."""
+        if ok and integration.status == "error":
+            status: IntegrationStatus = "configured"
+        elif not ok and integration.status != "error":
+            status = "error"
+        else:
+            return
+        self.integrations.set_status(integration.user_id, integration.integration_id, status, now_iso())
