@@ -111,15 +111,15 @@ def run(count: int) -> dict[str, float]:
             for i in range(count):
                 alert = make_alert(i)
                 created[alert.alert_id] = time.perf_counter()
-                stored, _ = services.alerts.record_firing(Firing(alert, 0))
-                services.router.route(stored)
+                stored, _ = services.infra.repos.alerts.record_firing(Firing(alert, 0), int(time.time()))
+                services.infra.router.route(stored)
             done.set()
 
         start = time.perf_counter()
         producer = threading.Thread(target=produce)
         producer.start()
         while not (done.is_set() and len(receiver.arrived) >= count):
-            report = services.outbox.tick(limit=200)
+            report = services.infra.outbox.tick(limit=200)
             if report.sent == 0 and report.retried == 0:
                 time.sleep(0.01)
         elapsed = time.perf_counter() - start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from mantissa_log.domain.alerts import Alert, dedup_key
@@ -35,3 +36,8 @@ def make_alert(
         "last_seen": T,
     }
     return Alert.model_validate(values | fields)
+
+
+def now() -> int:
+    """Epoch seconds of the wall clock: TTLs (suppression claims) are judged by the stores against it."""
+    return int(time.time())

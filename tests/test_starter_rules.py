@@ -18,10 +18,11 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.domain.schedule import parse_duration
-from mantissa_log.lake import parse
+from mantissa_log.lake import LogLake, parse
+from mantissa_log.lake.detect import DuckDbEngine, RuleScan, RuleWindow
+from mantissa_log.lake.detect.duckdb_engine import evaluate_correlation, load_memory_table
 from mantissa_log.services.container import build_services
 from mantissa_log.services.detection.adhoc import run_tests
-from mantissa_log.services.detection.engine import RuleWindow, evaluate_correlation, load_memory_table
 from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.detection.validation import ValidatedRule, validate_rule_text
 from mantissa_log.services.identity import Principal
@@ -98,8 +99,8 @@ def test_rule_has_enough_tests_both_ways(path: Path) -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=_id)
 def test_rule_passes_its_own_tests(path: Path) -> None:
-    outcomes = run_tests(_checked(path))
-    failed = [outcome.public() for outcome in outcomes if not outcome.passed]
+    outcomes = run_tests(DuckDbEngine(LogLake(Path("/nonexistent"))), _checked(path))
+    failed = [vars(outcome) for outcome in outcomes if not outcome.passed]
     assert outcomes
     assert not failed, json.dumps(failed, indent=2)
 
@@ -181,7 +182,9 @@ def _group_counts(checked: ValidatedRule, events: list[dict[str, Any]]) -> dict[
     try:
         table = load_memory_table(con, "corr_test", SOURCES[checked.source].structure_json(), raws)
         long_ago = datetime(2000, 1, 1, tzinfo=UTC)
-        results = evaluate_correlation(con, table, checked.compiled, RuleWindow(start=long_ago, watermark=long_ago))
+        results = evaluate_correlation(
+            con, table, RuleScan(checked.compiled, RuleWindow(start=long_ago, watermark=long_ago))
+        )
     finally:
         con.close()
     assert checked.compiled.correlation is not None
@@ -244,18 +247,18 @@ def _alerted_rules(tmp_path: Path, copies: Callable[[ValidatedRule], int]) -> tu
             checked = _checked(path)
             name = f"{path.parent.name}-{path.stem}".replace("_", "-")
             names[name] = _id(path)
-            services.rule_service.create(who, RuleWrite(rule_name=name, body=path.read_text()), "api")
+            services.rules.create(who, RuleWrite(rule_name=name, body=path.read_text()), "api")
             seed = next(case.event for case in checked.document.mantissa.tests if case.match)
             events.setdefault(checked.source, []).extend(copy.deepcopy(seed) for _ in range(copies(checked)))
         for source, batch in events.items():
             result = parse(source, "\n".join(json.dumps(event) for event in batch).encode())
             assert not result.rejected, result.rejected
-            services.lake.ingest(source, result, ingest_time=T0)
+            services.infra.lake.ingest(source, result, ingest_time=T0)
         until = T0 + timedelta(minutes=1)
-        results = services.scheduler.tick(now=until, until=until)
+        results = services.infra.scheduler.tick(now=until, until=until)
         assert len(results) == len(FILES)
         assert all(r.status == "success" for r in results), [r.error for r in results if r.error]
-        alerts = services.alerts.list_alerts("alice", limit=1000).items
+        alerts = services.infra.repos.alerts.list_alerts("alice", limit=1000).items
         return {alert.rule_name for alert in alerts}, names
     finally:
         services.close()

@@ -87,7 +87,7 @@ def test_admin_routes(api: TestClient, alice: ApiUser, root: ApiUser, services: 
         assert response.status_code == 403, url
         assert response.json()["error"]["code"] == "forbidden"
     for name, severity, enabled in (("a", "high", "true"), ("b", "low", "true"), ("c", "high", "false")):
-        services.rules.create_rule(
+        services.infra.repos.rules.create_rule(
             DetectionRule(
                 user_id="alice",
                 rule_name=name,

@@ -68,7 +68,7 @@ def test_create_each_type_keeps_only_references(api: TestClient, alice: ApiUser,
         assert "secret" not in created
         if "secret" in body:
             assert body["secret"] not in response.text
-            assert services.secrets.get(created["secret_arn"]) == body["secret"]
+            assert services.infra.secrets.get(created["secret_arn"]) == body["secret"]
             assert created["status"] == "configured"
         assert created["integration_type"] == body["integration_type"]
     slack = api.get("/api/v1/integrations/slack-main", headers=alice.headers).json()
@@ -104,7 +104,7 @@ def test_patch_changes_config_and_keeps_secret(api: TestClient, alice: ApiUser, 
     assert body["config"]["severity_filter"] == ["critical", "high"]
     assert body["enabled"] is False
     assert body["secret_arn"] == created["secret_arn"]
-    assert services.secrets.get(body["secret_arn"]) == SLACK_URL
+    assert services.infra.secrets.get(body["secret_arn"]) == SLACK_URL
 
 
 def test_new_secret_replaces_old_one(api: TestClient, alice: ApiUser, services: Services) -> None:
@@ -112,8 +112,8 @@ def test_new_secret_replaces_old_one(api: TestClient, alice: ApiUser, services: 
     new_key = "N3wR0ut1ngK3yAbCdEf0123456789abc"
     new = api.patch("/api/v1/integrations/pagerduty-oncall", headers=alice.headers, json={"secret": new_key}).json()
     assert new["secret_arn"] != old
-    assert services.secrets.get(new["secret_arn"]) == new_key
-    assert not services.secrets.exists(old)
+    assert services.infra.secrets.get(new["secret_arn"]) == new_key
+    assert not services.infra.secrets.exists(old)
 
 
 def test_put_replaces_and_delete_removes_secret(api: TestClient, alice: ApiUser, services: Services) -> None:
@@ -135,7 +135,7 @@ def test_put_replaces_and_delete_removes_secret(api: TestClient, alice: ApiUser,
     assert replaced.json()["secret_arn"] == ref  # no new secret given: the old one is kept
     assert api.delete("/api/v1/integrations/webhook-siem", headers=alice.headers).status_code == 204
     assert api.get("/api/v1/integrations/webhook-siem", headers=alice.headers).status_code == 404
-    assert not services.secrets.exists(ref)
+    assert not services.infra.secrets.exists(ref)
 
 
 def test_duplicate_is_409_and_writes_nothing(api: TestClient, alice: ApiUser) -> None:

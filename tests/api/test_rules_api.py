@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -51,9 +52,10 @@ def test_rule_lifecycle(api: TestClient, alice: ApiUser, bob: ApiUser, services:
         2,
         "rate(5 minutes)",
     )
-    assert body["s3_key"] == "user_rules/alice/trail-stop.yaml"
+    # The seed's layout, with a version per write (a losing concurrent write only removes its own body).
+    assert re.fullmatch(r"user_rules/alice/trail-stop\.\d{8}T\d{12}-[0-9a-f]{6}\.yaml", body["s3_key"])
     assert body["created_from"] == "api"
-    assert services.rule_bodies.get(body["s3_key"]).decode() == RULE
+    assert services.infra.rule_bodies.get(body["s3_key"]).decode() == RULE
     assert api.get("/api/v1/rules/trail-stop", headers=h).json()["body"] == RULE
     assert [r["rule_name"] for r in api.get("/api/v1/rules?severity=critical", headers=h).json()["items"]] == [
         "trail-stop"
@@ -66,6 +68,9 @@ def test_rule_lifecycle(api: TestClient, alice: ApiUser, bob: ApiUser, services:
     )
     assert replaced.status_code == 200, replaced.text
     assert replaced.json()["severity"] == "low"
+    # The replaced body has a new key; the old body is gone, only the current one is kept.
+    assert replaced.json()["s3_key"] != body["s3_key"]
+    assert list(services.infra.rule_bodies.keys("user_rules/alice/")) == [replaced.json()["s3_key"]]
     # Bob sees none of it.
     for method, url in (
         ("GET", "/api/v1/rules/trail-stop"),
@@ -75,7 +80,7 @@ def test_rule_lifecycle(api: TestClient, alice: ApiUser, bob: ApiUser, services:
         assert api.request(method, url, headers=bob.headers).status_code == 404
     assert api.delete("/api/v1/rules/trail-stop", headers=h).status_code == 204
     assert api.get("/api/v1/rules/trail-stop", headers=h).status_code == 404
-    assert list(services.rule_bodies.keys("user_rules/alice/")) == []
+    assert list(services.infra.rule_bodies.keys("user_rules/alice/")) == []
 
 
 def test_validate_returns_sql_or_errors_with_lines(api: TestClient, alice: ApiUser) -> None:

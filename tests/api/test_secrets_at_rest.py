@@ -39,9 +39,9 @@ def test_no_secret_under_the_data_home_or_in_tables(
         assert api.post("/api/v1/integrations", headers=alice.headers, json=body).status_code == 201
     # Every stored secret is really there (so the scan below is meaningful) ...
     ref = api.get("/api/v1/settings", headers=alice.headers).json()["api_key_secret_id"]
-    assert services.secrets.get(ref) == LLM_KEY
+    assert services.infra.secrets.get(ref) == LLM_KEY
     # ... yet no byte of any file under the data home (SQLite file, WAL, key file, rules) holds one.
-    services.backend.close()
+    services.infra.backend.close()
     files = _files_under(services.config.home)
     assert files, "the data home is empty: nothing was scanned"
     for path in files:
@@ -50,7 +50,7 @@ def test_no_secret_under_the_data_home_or_in_tables(
             for needle in _needles(secret):
                 assert needle not in data, f"secret found in {path}"
     # ... and no stored item (as the backend returns it) holds one either.
-    dump = json.dumps([list(services.backend.scan(spec)) for spec in ALL_TABLES])
+    dump = json.dumps([list(services.infra.backend.scan(spec)) for spec in ALL_TABLES])
     for secret in SECRETS:
         assert secret not in dump
     if backend_kind == "dynamodb":

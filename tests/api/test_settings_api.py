@@ -30,7 +30,7 @@ def test_put_stores_key_as_reference_only(api: TestClient, alice: ApiUser, servi
     assert "api_key" not in body
     ref = body["api_key_secret_id"]
     assert ref.startswith("arn:")
-    assert services.secrets.get(ref) == API_KEY
+    assert services.infra.secrets.get(ref) == API_KEY
     fetched = api.get("/api/v1/settings", headers=alice.headers)
     assert API_KEY not in fetched.text
     assert fetched.json()["api_key_secret_id"] == ref
@@ -46,7 +46,7 @@ def test_patch_merges_and_keeps_the_secret(api: TestClient, alice: ApiUser, serv
     assert body["preferences"]["max_tokens"] == 2000
     assert body["llm_provider"] == "openai"
     assert body["api_key_secret_id"] == ref
-    assert services.secrets.get(ref) == API_KEY
+    assert services.infra.secrets.get(ref) == API_KEY
 
 
 def test_new_key_replaces_old_secret_and_null_removes_it(api: TestClient, alice: ApiUser, services: Services) -> None:
@@ -55,10 +55,10 @@ def test_new_key_replaces_old_secret_and_null_removes_it(api: TestClient, alice:
     api.patch("/api/v1/settings", headers=alice.headers, json={"api_key": "sk-proj-N3wK3yAbCdEf0123456789GhIj"})
     new_ref = api.get("/api/v1/settings", headers=alice.headers).json()["api_key_secret_id"]
     assert new_ref != old_ref
-    assert not services.secrets.exists(old_ref)
+    assert not services.infra.secrets.exists(old_ref)
     api.patch("/api/v1/settings", headers=alice.headers, json={"api_key": None})
     assert "api_key_secret_id" not in api.get("/api/v1/settings", headers=alice.headers).json()
-    assert not services.secrets.exists(new_ref)
+    assert not services.infra.secrets.exists(new_ref)
 
 
 def test_bad_settings_name_the_field(api: TestClient, alice: ApiUser) -> None:

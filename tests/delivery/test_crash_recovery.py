@@ -42,7 +42,7 @@ def test_worker_killed_after_sending_resends_on_restart(tmp_path: Path, environm
         worker.wait(timeout=120)
         assert worker.returncode == -signal.SIGKILL
         assert len(receiver.requests) == 1
-        (delivery,) = services.deliveries.for_alert("alice", alert.alert_id)
+        (delivery,) = services.infra.repos.deliveries.for_alert("alice", alert.alert_id)
         assert delivery.status == "pending"  # nothing marked delivered that we did not see recorded
         assert delivery.lease_owner is not None
 
@@ -57,7 +57,7 @@ def test_worker_killed_after_sending_resends_on_restart(tmp_path: Path, environm
         first, second = receiver.requests
         assert first.headers["x-mantissa-delivery"] == second.headers["x-mantissa-delivery"]  # receivers can dedup
         assert first.body == second.body
-        (delivered,) = services.deliveries.for_alert("alice", alert.alert_id)
+        (delivered,) = services.infra.repos.deliveries.for_alert("alice", alert.alert_id)
         assert (delivered.status, delivered.attempts) == ("delivered", 1)
     finally:
         receiver.stop()

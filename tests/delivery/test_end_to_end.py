@@ -29,7 +29,7 @@ def integrate(services: Services, body: dict[str, object]) -> None:
 
 def test_every_alert_reaches_every_destination(dlv: Services, receiver: Receiver, ingest: Ingest) -> None:
     dlv.config = dlv.config.model_copy(update={"pagerduty_events_url": receiver.url + "/pd"})
-    dlv.outbox.config = dlv.config
+    dlv.infra.outbox.config = dlv.config
     integrate(
         dlv,
         {
@@ -59,23 +59,25 @@ def test_every_alert_reaches_every_destination(dlv: Services, receiver: Receiver
     add_rule(dlv, "trail-deleted", RULE)
     receiver.script = [Reply(500, b"down")] * 6  # the receiver is down for the first attempts
     ingest([ct_event("DeleteTrail", when=at(0))], at(0))
-    dlv.scheduler.tick(now=at(1), until=at(1))
+    dlv.infra.scheduler.tick(now=at(1), until=at(1))
     ingest([ct_event("DeleteTrail", when=at(3))], at(3))
-    dlv.scheduler.tick(now=at(6), until=at(6))  # same rule, same dedup key, no suppression: a second alert
-    alerts = dlv.alerts.list_alerts("alice").items
+    dlv.infra.scheduler.tick(now=at(6), until=at(6))  # same rule, same dedup key, no suppression: a second alert
+    alerts = dlv.infra.repos.alerts.list_alerts("alice").items
     assert len(alerts) == 2
     for _ in range(60):
-        dlv.outbox.tick()
-        if all(d.status != "pending" for a in alerts for d in dlv.deliveries.for_alert("alice", a.alert_id)):
+        dlv.infra.outbox.tick()
+        if all(
+            d.status != "pending" for a in alerts for d in dlv.infra.repos.deliveries.for_alert("alice", a.alert_id)
+        ):
             break
         time.sleep(0.1)
     delivered = Counter(r.path.split("/")[1] for r in receiver.requests[6:])
     assert delivered == {"slack": 2, "pd": 2, "hook": 2}, [r.path for r in receiver.requests]
     assert len(receiver.requests) == 12  # 6 refused while down, then each of 6 deliveries once
     for alert in alerts:
-        states = {d.integration_id: d.status for d in dlv.deliveries.for_alert("alice", alert.alert_id)}
+        states = {d.integration_id: d.status for d in dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)}
         assert states == {"slack": "delivered", "pd": "delivered", "hook": "delivered"}
-        stored = dlv.alerts.get_alert("alice", alert.alert_id)
+        stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
         assert stored is not None
         assert stored.delivery_status == "delivered"
     pd_keys = {r.json()["dedup_key"] for r in receiver.requests[6:] if r.path == "/pd"}

@@ -9,7 +9,7 @@ from mantissa_log.services.container import Services
 from mantissa_log.state.repositories.alerts import Firing
 from tests.delivery.conftest import ALICE, add_webhook
 from tests.delivery.receiver import Receiver, Reply
-from tests.factories import make_alert
+from tests.factories import make_alert, now
 from tests.fixtures_moto import free_port
 
 
@@ -22,16 +22,16 @@ def fire(services: Services, n: int = 1, *, destinations: tuple[str, ...] = ("we
         samples=[{"eventName": "StopLogging"}],
         alert_destinations=list(destinations),
     )
-    stored, _ = services.alerts.record_firing(Firing(alert, 0))
-    services.router.route(stored)
+    stored, _ = services.infra.repos.alerts.record_firing(Firing(alert, 0), now())
+    services.infra.router.route(stored)
     return stored
 
 
 def drain(services: Services, rounds: int = 20) -> None:
     """Tick until nothing is due (backoff in these tests is at most 0.2 s)."""
     for _ in range(rounds):
-        services.outbox.tick()
-        if not services.deliveries.due("9" * 15).items:
+        services.infra.outbox.tick()
+        if not services.infra.repos.deliveries.due("9" * 15).items:
             return
         time.sleep(0.1)
 
@@ -42,22 +42,22 @@ def test_routes_only_to_own_enabled_matching_integrations(dlv: Services, receive
     dlv.integrations.patch(ALICE, "hook-off", {"enabled": False})
     add_webhook(dlv, "hook-bob", receiver.url + "/bob", user="bob")
     alert = fire(dlv)
-    assert [d.integration_id for d in dlv.deliveries.for_alert("alice", alert.alert_id)] == ["hook-a"]
-    dlv.outbox.tick()
+    assert [d.integration_id for d in dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)] == ["hook-a"]
+    dlv.infra.outbox.tick()
     assert [r.path for r in receiver.requests] == ["/a"]
     got = receiver.requests[0]
     assert got.headers["authorization"] == "Bearer whsec_0123456789abcdefABCDEF"
     assert got.json()["alert_id"] == alert.alert_id
-    stored = dlv.alerts.get_alert("alice", alert.alert_id)
+    stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
     assert stored is not None
     assert stored.delivery_status == "delivered"
-    (delivery,) = dlv.deliveries.for_alert("alice", alert.alert_id)
+    (delivery,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (delivery.status, delivery.attempts, delivery.queue) == ("delivered", 1, None)
 
 
 def test_no_matching_integration_means_none(dlv: Services) -> None:
     alert = fire(dlv, destinations=("pagerduty",))
-    stored = dlv.alerts.get_alert("alice", alert.alert_id)
+    stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
     assert stored is not None
     assert (stored.delivery_status, stored.routed) == ("none", True)
 
@@ -66,14 +66,14 @@ def test_500_then_200_retries_and_recovers_integration_status(dlv: Services, rec
     add_webhook(dlv, "hook", receiver.url)
     receiver.script = [Reply(500, b"boom")]
     alert = fire(dlv)
-    dlv.outbox.tick()
-    (pending,) = dlv.deliveries.for_alert("alice", alert.alert_id)
+    dlv.infra.outbox.tick()
+    (pending,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (pending.status, pending.attempts, pending.last_status_code) == ("pending", 1, 500)
     assert pending.last_error
     integration = dlv.integrations.get(ALICE, "hook")
     assert integration.status == "error"
     drain(dlv)
-    (done,) = dlv.deliveries.for_alert("alice", alert.alert_id)
+    (done,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (done.status, done.attempts) == ("delivered", 2)
     assert len(receiver.requests) == 2
     assert dlv.integrations.get(ALICE, "hook").status == "configured"
@@ -84,13 +84,13 @@ def test_429_retry_after_is_honoured(dlv: Services, receiver: Receiver) -> None:
     receiver.script = [Reply(429, b"slow down", {"Retry-After": "30"})]
     alert = fire(dlv)
     before = time.time()
-    dlv.outbox.tick()
-    (pending,) = dlv.deliveries.for_alert("alice", alert.alert_id)
+    dlv.infra.outbox.tick()
+    (pending,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert pending.status == "pending"
     assert pending.due_at is not None
     # Our own backoff cap is 0.2 s here, but the receiver asked for 30 s: we wait the 30 s.
     assert int(pending.due_at) / 1000 >= before + 30
-    dlv.outbox.tick()
+    dlv.infra.outbox.tick()
     assert len(receiver.requests) == 1  # not due yet: no second attempt
 
 
@@ -100,9 +100,9 @@ def test_400_is_permanent_and_visible(dlv: Services, receiver: Receiver) -> None
     alert = fire(dlv)
     drain(dlv)
     assert len(receiver.requests) == 1
-    (dead,) = dlv.deliveries.for_alert("alice", alert.alert_id)
+    (dead,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (dead.status, dead.attempts, dead.last_status_code) == ("dead", 1, 400)
-    stored = dlv.alerts.get_alert("alice", alert.alert_id)
+    stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
     assert stored is not None
     assert stored.delivery_status == "dead"
 
@@ -111,7 +111,7 @@ def test_refused_connections_retry_to_the_limit_then_dead(dlv: Services) -> None
     add_webhook(dlv, "hook", f"http://127.0.0.1:{free_port()}/nobody-home", retry_count=2)
     alert = fire(dlv)
     drain(dlv)
-    (dead,) = dlv.deliveries.for_alert("alice", alert.alert_id)
+    (dead,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (dead.status, dead.attempts, dead.max_attempts) == ("dead", 3, 3)
     assert dead.last_error
 
@@ -121,15 +121,17 @@ def test_receiver_down_for_a_while_gets_everything_once_back(dlv: Services) -> N
     add_webhook(dlv, "hook", f"http://127.0.0.1:{port}/in", retry_count=10)
     alerts = [fire(dlv, n) for n in range(1, 6)]
     for _ in range(3):
-        dlv.outbox.tick()
+        dlv.infra.outbox.tick()
         time.sleep(0.05)
-    assert all(d.status == "pending" for a in alerts for d in dlv.deliveries.for_alert("alice", a.alert_id))
+    assert all(d.status == "pending" for a in alerts for d in dlv.infra.repos.deliveries.for_alert("alice", a.alert_id))
     receiver = Receiver(port)
     try:
         drain(dlv, rounds=40)
         got = sorted(r.json()["alert_id"] for r in receiver.requests)
         assert got == sorted(a.alert_id for a in alerts)
-        assert all(d.status == "delivered" for a in alerts for d in dlv.deliveries.for_alert("alice", a.alert_id))
+        assert all(
+            d.status == "delivered" for a in alerts for d in dlv.infra.repos.deliveries.for_alert("alice", a.alert_id)
+        )
     finally:
         receiver.stop()
 
@@ -138,8 +140,8 @@ def test_unrouted_alerts_are_routed_by_the_worker(dlv: Services, receiver: Recei
     """An alert stored by a process that died before routing still gets delivered."""
     add_webhook(dlv, "hook", receiver.url)
     alert = make_alert(99, alert_destinations=["webhook"])
-    dlv.alerts.record_firing(Firing(alert, 0))  # stored, never routed
-    report = dlv.outbox.tick()
+    dlv.infra.repos.alerts.record_firing(Firing(alert, 0), now())  # stored, never routed
+    report = dlv.infra.outbox.tick()
     assert report.routed == 1
     drain(dlv)
     assert [r.json()["alert_id"] for r in receiver.requests] == [alert.alert_id]

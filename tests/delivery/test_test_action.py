@@ -88,7 +88,7 @@ def test_private_targets_refused_unless_allowed(tmp_path: Path, environment_name
         from tests.delivery.conftest import ALICE, add_webhook
 
         add_webhook(services, "hook", receiver.url)
-        result = services.tester.send_test(ALICE, "hook")
+        result = services.delivery.tester.send_test(ALICE, "hook")
         assert result.status == "error"
         assert "loopback" in result.message.lower() or "private" in result.message.lower()
         assert receiver.requests == []

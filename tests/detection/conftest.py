@@ -51,13 +51,13 @@ def ingest(det: Services) -> Ingest:
         data = "\n".join(json.dumps(e) for e in events).encode()
         result = parse(source, data)
         assert not result.rejected, result.rejected
-        det.lake.ingest(source, result, ingest_time=at)
+        det.infra.lake.ingest(source, result, ingest_time=at)
 
     return _ingest
 
 
 def add_rule(services: Services, name: str, body: str, **fields: Any) -> None:
-    services.rule_service.create(ALICE, RuleWrite(rule_name=name, body=body, **fields), "api")
+    services.rules.create(ALICE, RuleWrite(rule_name=name, body=body, **fields), "api")
 
 
 def at(minutes: float) -> datetime:

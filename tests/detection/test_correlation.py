@@ -40,17 +40,19 @@ def test_groups_alert_separately_and_only_within_timespan(det: Services, ingest:
         + failures("oscar", [0, 12, 24, 36, 48])  # 5 in total but never 5 within 10 minutes: quiet
     )
     ingest(events, at(50))
-    results = det.scheduler.tick(now=at(51), until=at(51))
+    results = det.infra.scheduler.tick(now=at(51), until=at(51))
     assert results[0].status == "success", results[0].error
-    alerts = det.alerts.list_alerts("alice").items
+    alerts = det.infra.repos.alerts.list_alerts("alice").items
     assert [a.group for a in alerts] == [{"userIdentity.userName": "mallory"}]
     assert alerts[0].match_count == 5
     assert alerts[0].rule_title == "Console brute force per user"
     # Same data again: nothing new, no second alert.
-    det.scheduler.tick(now=at(56), until=at(56))
-    assert len(det.alerts.list_alerts("alice").items) == 1
+    det.infra.scheduler.tick(now=at(56), until=at(56))
+    assert len(det.infra.repos.alerts.list_alerts("alice").items) == 1
     # Trudy's fifth failure arrives: now her group fires too, with its own dedup key.
     ingest(failures("trudy", [5]), at(57))
-    det.scheduler.tick(now=at(61), until=at(61))
-    groups = sorted(a.group["userIdentity.userName"] for a in det.alerts.list_alerts("alice").items if a.group)
+    det.infra.scheduler.tick(now=at(61), until=at(61))
+    groups = sorted(
+        a.group["userIdentity.userName"] for a in det.infra.repos.alerts.list_alerts("alice").items if a.group
+    )
     assert groups == ["mallory", "trudy"]

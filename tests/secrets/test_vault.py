@@ -11,6 +11,7 @@ from mantissa_log.domain.common import SECRET_REF_RE
 from mantissa_log.errors import NotFound, SecretStoreError
 from mantissa_log.secrets.keyring import Keyring
 from mantissa_log.secrets.vault import LocalVault
+from mantissa_log.state.repositories.vault import VaultRepository
 from mantissa_log.state.sqlite_backend import SqliteBackend
 from mantissa_log.state.tables import VAULT_SECRETS
 
@@ -26,7 +27,7 @@ SECRETS = [
 
 @pytest.fixture
 def vault(sqlite_backend: SqliteBackend, keyring: Keyring) -> LocalVault:
-    return LocalVault(sqlite_backend, keyring)
+    return LocalVault(VaultRepository(sqlite_backend), keyring)
 
 
 def test_round_trip_and_reference_shape(vault: LocalVault) -> None:
@@ -120,7 +121,7 @@ def test_database_files_contain_no_plaintext(vault: LocalVault, sqlite_backend: 
             assert value.encode("utf-16-le") not in dump
     reopened = SqliteBackend(tmp_path / "state.db", "test")
     try:
-        fresh = LocalVault(reopened, vault.keyring)
+        fresh = LocalVault(VaultRepository(reopened), vault.keyring)
         assert [fresh.get(ref) for ref in refs[1:]] == SECRETS[1:]
     finally:
         reopened.close()

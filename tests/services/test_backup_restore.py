@@ -30,7 +30,7 @@ def _populate(services: Services, api: TestClient, alice: ApiUser) -> None:
         api.post("/api/v1/integrations", headers=alice.headers, json=body)
     for i in range(30):  # more than one batch of 25
         name = f"rule-{i:02d}"
-        services.rules.create_rule(
+        services.infra.repos.rules.create_rule(
             DetectionRule(
                 user_id="alice",
                 rule_name=name,
@@ -40,12 +40,12 @@ def _populate(services: Services, api: TestClient, alice: ApiUser) -> None:
                 data_scanned_mb=1.25,
             )
         )
-        services.rule_bodies.put(rule_s3_key("alice", name), BODY + str(i).encode())
+        services.infra.rule_bodies.put(rule_s3_key("alice", name), BODY + str(i).encode())
 
 
 def _snapshot(services: Services) -> dict[str, object]:
-    tables = {spec.name: sorted(map(encode, services.backend.scan(spec))) for spec in ALL_TABLES}
-    bodies = {key: services.rule_bodies.get(key) for key in services.rule_bodies.keys()}  # noqa: SIM118 - RuleStore.keys(), not a dict
+    tables = {spec.name: sorted(map(encode, services.infra.backend.scan(spec))) for spec in ALL_TABLES}
+    bodies = {key: services.infra.rule_bodies.get(key) for key in services.infra.rule_bodies.keys()}  # noqa: SIM118 - RuleStore.keys(), not a dict
     return {"tables": tables, "bodies": bodies}
 
 
@@ -60,7 +60,7 @@ def test_round_trip_is_exact(
     _populate(services, api, alice)
     before = _snapshot(services)
     archive = tmp_path / "backup.tar.gz"
-    summary = backup(services.backend, services.rule_bodies, archive)
+    summary = backup(services.infra.backend, services.infra.rule_bodies, archive)
     assert summary.tables["detection-rules"] == 30
     assert summary.rule_bodies == 30
     assert archive.stat().st_mode & 0o077 == 0
@@ -74,16 +74,16 @@ def test_round_trip_is_exact(
     (other_home / "keys" / "master.key").chmod(0o600)
     other = build_services(make_config(backend_kind, other_home, services.config.environment + "r", endpoint))
     try:
-        restore(other.backend, other.rule_bodies, archive)
+        restore(other.infra.backend, other.infra.rule_bodies, archive)
         assert _snapshot(other) == before
         # Byte-for-byte: a backup of the restored installation is the same archive.
         again = tmp_path / "again.tar.gz"
-        backup(other.backend, other.rule_bodies, again)
+        backup(other.infra.backend, other.infra.rule_bodies, again)
         assert again.read_bytes() == archive.read_bytes()
         # The restored secrets and encrypted configs are usable, not just present.
-        ref = other.user_settings.get(_principal()).api_key_secret_id
+        ref = other.settings.get(_principal()).api_key_secret_id
         assert ref is not None
-        assert other.secrets.get(ref) == "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
+        assert other.infra.secrets.get(ref) == "sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
         assert other.integrations.get(_principal(), "jira-security").config.dump()["project_key"] == "SEC"
     finally:
         other.close()
@@ -103,10 +103,10 @@ def test_bad_archive_is_refused_before_anything_changes(
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not an archive")
     with pytest.raises(ValidationFailed, match="unreadable backup"):
-        restore(services.backend, services.rule_bodies, junk)
+        restore(services.infra.backend, services.infra.rule_bodies, junk)
     # A real archive with one table file truncated: counts disagree with the manifest.
     good = tmp_path / "good.tar.gz"
-    backup(services.backend, services.rule_bodies, good)
+    backup(services.infra.backend, services.infra.rule_bodies, good)
     broken = tmp_path / "broken.tar.gz"
     with tarfile.open(good) as src, tarfile.open(broken, "w:gz") as dst:
         for member in src.getmembers():
@@ -118,5 +118,5 @@ def test_bad_archive_is_refused_before_anything_changes(
 
             dst.addfile(member, io.BytesIO(data))
     with pytest.raises(ValidationFailed, match="manifest"):
-        restore(services.backend, services.rule_bodies, broken)
+        restore(services.infra.backend, services.infra.rule_bodies, broken)
     assert _snapshot(services) == before

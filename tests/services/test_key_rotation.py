@@ -15,11 +15,13 @@ from tests.fixtures_api import ApiUser
 def test_rotation_keeps_everything_readable(api: TestClient, alice: ApiUser, services: Services) -> None:
     for body in ALL:
         assert api.post("/api/v1/integrations", headers=alice.headers, json=body).status_code == 201
-    old_key = services.keyring.active_id()
-    assert isinstance(services.secrets, LocalVault)
-    result = rotate_master_key(services.keyring, services.cipher, services.secrets, services.integrations_repo)
+    old_key = services.infra.keyring.active_id()
+    assert isinstance(services.infra.secrets, LocalVault)
+    result = rotate_master_key(
+        services.infra.keyring, services.infra.cipher, services.infra.secrets, services.infra.repos.integrations
+    )
     assert result.retired == [old_key]
-    assert services.keyring.key_ids() == [result.new_key_id]
+    assert services.infra.keyring.key_ids() == [result.new_key_id]
     assert result.integration_configs == len(ALL)
     assert result.vault_entries == sum(1 for b in ALL if "secret" in b)
     for body in ALL:
@@ -27,4 +29,4 @@ def test_rotation_keeps_everything_readable(api: TestClient, alice: ApiUser, ser
         assert got.config.dump().items() >= {k: v for k, v in body["config"].items() if k != "headers"}.items()
         if "secret" in body:
             assert got.secret_arn is not None
-            assert services.secrets.get(got.secret_arn) == body["secret"]
+            assert services.infra.secrets.get(got.secret_arn) == body["secret"]

@@ -46,10 +46,10 @@ def aws_config(moto_endpoint: str, tmp_path: Path, environment_name: str) -> Set
 def test_all_aws_parts_work_together(aws_config: Settings, moto_endpoint: str) -> None:
     services = build_services(aws_config)
     try:
-        assert isinstance(services.backend, DynamoDbBackend)
-        assert isinstance(services.secrets, AwsSecretsManagerStore)
-        assert isinstance(services.rule_bodies, S3RuleStore)
-        assert isinstance(services.cipher.wrapper, KmsKeyWrapper)
+        assert isinstance(services.infra.backend, DynamoDbBackend)
+        assert isinstance(services.infra.secrets, AwsSecretsManagerStore)
+        assert isinstance(services.infra.rule_bodies, S3RuleStore)
+        assert isinstance(services.infra.cipher.wrapper, KmsKeyWrapper)
         _, token = services.users.create_user("alice")
         with TestClient(create_app(aws_config, services)) as api:
             headers = {"Authorization": f"Bearer {token}"}
@@ -68,10 +68,10 @@ def test_all_aws_parts_work_together(aws_config: Settings, moto_endpoint: str) -
         )["Item"]
         assert "siem-alerts" not in json.dumps(raw)  # config is KMS-envelope encrypted
         assert SLACK_URL not in json.dumps(raw)
-        services.rule_bodies.put("user_rules/alice/r1.yaml", b"title: x\n")
-        assert services.rule_bodies.get("user_rules/alice/r1.yaml") == b"title: x\n"
-        assert list(services.rule_bodies.keys("user_rules/alice/")) == ["user_rules/alice/r1.yaml"]
-        services.rule_bodies.delete("user_rules/alice/r1.yaml")
-        assert list(services.rule_bodies.keys()) == []
+        services.infra.rule_bodies.put("user_rules/alice/r1.yaml", b"title: x\n")
+        assert services.infra.rule_bodies.get("user_rules/alice/r1.yaml") == b"title: x\n"
+        assert list(services.infra.rule_bodies.keys("user_rules/alice/")) == ["user_rules/alice/r1.yaml"]
+        services.infra.rule_bodies.delete("user_rules/alice/r1.yaml")
+        assert list(services.infra.rule_bodies.keys()) == []
     finally:
         services.close()

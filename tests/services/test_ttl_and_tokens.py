@@ -20,14 +20,14 @@ def test_expired_token_is_refused_and_purged(api: TestClient, services: Services
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {live}"}).status_code == 200
 
     expired = "mlt_expired-token-for-carol-0123456789abcdef"
-    services.users.repo.add_token(
+    services.infra.repos.users.add_token(
         ApiToken(token_hash=hash_token(expired), user_id="carol", created_at=now_iso(), ttl=epoch_seconds() - 5)
     )
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"}).status_code == 401
-    assert services.backend.get(API_TOKENS, {"token_hash": hash_token(expired)}) is None
-    assert hash_token(expired) not in {i["token_hash"] for i in services.backend.scan(API_TOKENS)}
+    assert services.infra.backend.get(API_TOKENS, {"token_hash": hash_token(expired)}) is None
+    assert hash_token(expired) not in {i["token_hash"] for i in services.infra.backend.scan(API_TOKENS)}
 
-    removed = services.backend.purge_expired(API_TOKENS, epoch_seconds())
+    removed = services.infra.backend.purge_expired(API_TOKENS, epoch_seconds())
     assert removed == 1
     if backend_kind == "sqlite":
         # Gone from the file itself, not just hidden.
@@ -49,7 +49,7 @@ def test_revoked_tokens_stop_working(api: TestClient, services: Services) -> Non
 
 def test_only_the_hash_of_a_token_is_stored(services: Services) -> None:
     _, token = services.users.create_user("erin")
-    stored = list(services.backend.scan(API_TOKENS))
+    stored = list(services.infra.backend.scan(API_TOKENS))
     assert [t["token_hash"] for t in stored] == [hash_token(token)]
     assert token not in str(stored)
 

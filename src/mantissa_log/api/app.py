@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from mantissa_log import __version__
+from mantissa_log.api.audit import install_audit
 from mantissa_log.api.errors import error_response, install_error_handlers
 from mantissa_log.api.routes import admin, alerts, health, integrations, lake, rules, settings
 from mantissa_log.config import Settings, load_settings
@@ -17,11 +17,6 @@ from mantissa_log.services.container import Services, build_services
 MAX_BODY_BYTES = 1_048_576
 # Log ingestion takes bigger bodies (a CloudTrail delivery file, a batch of JSON lines).
 MAX_INGEST_BYTES = 256 * 1_048_576
-
-
-def _route_template(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", request.url.path))
 
 
 def create_app(config: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -51,26 +46,13 @@ def create_app(config: Settings | None = None, services: Services | None = None)
         app.include_router(router)
 
     @app.middleware("http")
-    async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def limit_body_size(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
         limit = MAX_INGEST_BYTES if request.url.path.startswith("/api/v1/ingest/") else MAX_BODY_BYTES
         if length and length.isdigit() and int(length) > limit:
-            response: Response = error_response(413, "too_large", f"body over {limit} bytes")
-        else:
-            response = await call_next(request)
-        if request.url.path == "/healthz":
-            return response
-        principal = getattr(request.state, "principal", None)
-        status = response.status_code
-        await run_in_threadpool(
-            app.state.services.audit.record,
-            actor=principal.user_id if principal else "anonymous",
-            action=f"http {request.method} {_route_template(request)}",
-            target=request.url.path,
-            outcome="success" if status < 400 else ("denied" if status in (401, 403) else "failure"),
-            status=status,
-            client=request.client.host if request.client else None,
-        )
-        return response
+            return error_response(413, "too_large", f"body over {limit} bytes")
+        return await call_next(request)
 
+    # Added last, so it runs first: refused requests (413, 401, ...) are audited too.
+    install_audit(app)
     return app

@@ -12,7 +12,6 @@ from fastapi import Depends, Query, Request
 from mantissa_log.errors import Forbidden, Unauthenticated, ValidationFailed
 from mantissa_log.services.container import Services
 from mantissa_log.services.identity import Principal
-from mantissa_log.state.backend import Key
 
 
 def get_services(request: Request) -> Services:
@@ -46,13 +45,13 @@ def admin_user(user: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(admin_user)]
 
 
-def encode_cursor(key: Key | None) -> str | None:
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
     if key is None:
         return None
     return base64.urlsafe_b64encode(json.dumps(key, sort_keys=True).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, owner: str | None = None) -> Key | None:
+def decode_cursor(cursor: str | None, owner: str | None = None) -> dict[str, Any] | None:
     """The key a previous page ended on; a cursor naming another user's partition is refused."""
     if not cursor:
         return None

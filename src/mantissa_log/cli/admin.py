@@ -7,10 +7,6 @@ from pathlib import Path
 import typer
 
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
-from mantissa_log.clock import epoch_seconds
-from mantissa_log.services.backup import backup, restore
-from mantissa_log.services.keys import rotate_master_key
-from mantissa_log.state.tables import ALL_TABLES
 
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
 secrets_app = typer.Typer(help="Secret store and master key.", no_args_is_help=True)
@@ -20,7 +16,7 @@ secrets_app = typer.Typer(help="Secret store and master key.", no_args_is_help=T
 def backup_command(file: Path) -> None:
     """Write every table and rule body to FILE (tar.gz). The master key is not included."""
     with open_services() as services:
-        summary = backup(services.backend, services.rule_bodies, file)
+        summary = services.admin.backup(file)
         audit_cli(services, "backup", str(file))
     items = sum(summary.tables.values())
     typer.echo(
@@ -32,7 +28,7 @@ def backup_command(file: Path) -> None:
 def restore_command(file: Path) -> None:
     """Replace every table and rule body with the content of FILE."""
     with open_services() as services:
-        summary = restore(services.backend, services.rule_bodies, file)
+        summary = services.admin.restore(file)
         audit_cli(services, "restore", str(file))
     typer.echo(f"restored {sum(summary.tables.values())} items and {summary.rule_bodies} rule bodies from {file}")
 
@@ -55,11 +51,8 @@ def verify() -> None:
 @friendly_errors
 def rotate_key() -> None:
     """New master key; re-wrap every vault entry and integration config; retire the old key."""
-    from mantissa_log.secrets.vault import LocalVault
-
     with open_services() as services:
-        vault = services.secrets if isinstance(services.secrets, LocalVault) else None
-        result = rotate_master_key(services.keyring, services.cipher, vault, services.integrations_repo)
+        result = services.admin.rotate_master_key()
         audit_cli(services, "master_key.rotate", result.new_key_id)
     typer.echo(
         f"active key {result.new_key_id}; re-wrapped {result.vault_entries} secrets and "
@@ -71,5 +64,5 @@ def rotate_key() -> None:
 def purge_command() -> None:
     """Remove items whose TTL has passed (the server also does this every minute)."""
     with open_services() as services:
-        removed = sum(services.backend.purge_expired(spec, epoch_seconds()) for spec in ALL_TABLES)
+        removed = services.admin.purge_expired()
     typer.echo(f"purged {removed} expired items")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import typer
 
+from mantissa_log.api.schemas.misc import TestSendPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.services.identity import Principal
 
@@ -17,8 +16,8 @@ app = typer.Typer(help="Alert integrations.", no_args_is_help=True)
 def send_test(integration_id: str, user: str = typer.Option(..., "--user", help="owner of the integration")) -> None:
     """Send a clearly marked test alert; prints status, HTTP status and message; exit 1 on failure."""
     with open_services() as services:
-        result = services.tester.send_test(Principal(user), integration_id)
+        result = services.delivery.test_integration(Principal(user), integration_id)
         audit_cli(services, "integration.test", f"{user}/{integration_id}")
-    typer.echo(json.dumps(result.public()))
+    typer.echo(TestSendPublic.of(result).model_dump_json())
     if result.status != "success":
         raise typer.Exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
@@ -10,10 +11,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from mantissa_log.api.schemas.logs import IngestReportPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.cli.rules import rule_files
-from mantissa_log.services.detection.hunt import hunt
-from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_path
+from mantissa_log.services.logs import LogService
 
 console = Console(stderr=True, soft_wrap=True)
 
@@ -40,21 +41,22 @@ def ingest_command(
     JSON lines are read by DuckDB directly (fast); other layouts (JSON arrays, CloudTrail S3 files
     spread over lines, VPC flow logs, invalid UTF-8) go through the Python parsers.
     """
-    check_source(source)
+    LogService.check_source(source)
     files = _event_files(paths)
-    report = IngestReport(source)
     with open_services() as services:
+        report = services.logs.new_report(source)
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task(f"ingesting {source}", total=sum(f.stat().st_size for f in files))
             for file in files:
-                ingest_path(services.lake, source, file, filename=str(file), report=report)
+                services.logs.ingest_file(report, file)
                 progress.advance(task, file.stat().st_size)
         audit_cli(services, "logs.ingest", f"{source}: {report.accepted} accepted, {report.rejected} rejected")
     for entry in report.reasons[:20]:
         where = ":".join(str(entry[k]) for k in ("file", "line") if k in entry)
         console.print(f"[yellow]rejected[/yellow] {where}: {entry['reason']}", highlight=False)
-    typer.echo(json.dumps(report.public() | {"rejections": len(report.reasons)}))
+    shown = IngestReportPublic.of(report).model_dump(exclude={"rejections"})
+    typer.echo(json.dumps(shown | {"rejections": len(report.reasons)}))
 
 
 @friendly_errors
@@ -69,19 +71,18 @@ def hunt_command(
     """Scan log files with Sigma rules directly, no server or lake needed (incident response)."""
     if output not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    if source is not None:
-        check_source(source)
-    findings = hunt(rule_files(rules), _event_files(events), source)
+    findings = LogService.hunt(rule_files(rules), _event_files(events), source)
     if output == "json":
         for finding in findings:
-            typer.echo(json.dumps(finding, separators=(",", ":")))
+            shown = {k: v for k, v in asdict(finding).items() if v is not None}
+            if finding.error is not None:
+                shown.pop("matches", None)
+            typer.echo(json.dumps(shown, separators=(",", ":")))
         return
     table = Table("rule", "events file", "matches")
     for finding in findings:
-        if "error" in finding:
-            table.add_row(finding["rule_file"], "-", f"[red]{finding['error']}[/red]")
+        if finding.error is not None:
+            table.add_row(finding.rule_file, "-", f"[red]{finding.error}[/red]")
         else:
-            table.add_row(
-                f"{finding['rule_title']} ({finding['rule_file']})", finding["events_file"], str(finding["matches"])
-            )
+            table.add_row(f"{finding.rule_title} ({finding.rule_file})", str(finding.events_file), str(finding.matches))
     Console().print(table)

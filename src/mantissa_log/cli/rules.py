@@ -9,10 +9,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from mantissa_log.api.schemas.rules import RunResultPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.domain.common import NAME_RE
 from mantissa_log.errors import MantissaError
-from mantissa_log.services.detection.adhoc import run_tests
+from mantissa_log.services.container import Services
 from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.detection.validation import validate_rule_text
 from mantissa_log.services.identity import Principal
@@ -60,9 +61,17 @@ def validate(paths: list[Path]) -> None:
 def test(paths: list[Path]) -> None:
     """Run each rule's own `tests:` (exit 1 if any test fails or a rule does not compile)."""
     failed = 0
-    for path in rule_files(paths):
+    with open_services() as services:
+        failed = _run_rule_tests(services, rule_files(paths))
+    if failed:
+        raise typer.Exit(1)
+
+
+def _run_rule_tests(services: Services, paths: list[Path]) -> int:
+    failed = 0
+    for path in paths:
         try:
-            outcomes = run_tests(validate_rule_text(path.read_text()))
+            outcomes = services.detection.test_text(path.read_text())
         except MantissaError as exc:
             failed += 1
             console.print(f"[red]error[/red] {path}: {exc}", highlight=False)
@@ -72,8 +81,7 @@ def test(paths: list[Path]) -> None:
             expected = "match" if outcome.expected_match else "no match"
             console.print(f"{mark} {path} :: {outcome.name} (expected {expected})", highlight=False)
             failed += not outcome.passed
-    if failed:
-        raise typer.Exit(1)
+    return failed
 
 
 @app.command("import")
@@ -93,12 +101,12 @@ def import_rules(
     imported = refused = 0
     with open_services() as services:
         who = Principal(user)
-        if services.users.repo.get_user(user) is None:
+        if not services.users.exists(user):
             raise typer.BadParameter(f"no user {user}; create it with `mantissa-log users create {user}`")
         for path in rule_files(paths):
             try:
                 write = RuleWrite(rule_name=rule_name_for(path), body=path.read_text(), enabled=enable)
-                services.rule_service.create(who, write, "cli")
+                services.rules.create(who, write, "cli")
                 imported += 1
             except MantissaError as exc:
                 refused += 1
@@ -117,9 +125,9 @@ def run(
 ) -> None:
     """Run one rule now and print the result as JSON."""
     with open_services() as services:
-        result = services.adhoc.run_now(Principal(user), rule_name, since=_utc(since), until=_utc(until))
+        result = services.detection.run_now(Principal(user), rule_name, since=_utc(since), until=_utc(until))
         audit_cli(services, "rule.run", f"{user}/{rule_name}")
-    typer.echo(json.dumps(result.public(), indent=2))
+    typer.echo(json.dumps(RunResultPublic.of(result).model_dump(), indent=2))
 
 
 def _utc(value: datetime | None) -> datetime | None:

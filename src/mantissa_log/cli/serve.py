@@ -10,18 +10,15 @@ import uvicorn
 from mantissa_log.api.app import create_app
 from mantissa_log.cli.context import friendly_errors
 from mantissa_log.cli.worker import scheduler_loop
-from mantissa_log.clock import epoch_seconds
 from mantissa_log.config import load_settings
 from mantissa_log.services.container import Services, build_services
-from mantissa_log.state.tables import ALL_TABLES
 
 PURGE_EVERY_SECONDS = 60
 
 
 def _purge_loop(services: Services, stop: threading.Event) -> None:
     while not stop.wait(PURGE_EVERY_SECONDS):
-        for spec in ALL_TABLES:
-            services.backend.purge_expired(spec, epoch_seconds())
+        services.admin.purge_expired()
 
 
 def _first_run_admin(services: Services, base_url: str) -> None:

@@ -16,7 +16,7 @@ TICK_SECONDS = 15.0
 def scheduler_loop(services: Services, stop: threading.Event, every: float = TICK_SECONDS) -> None:
     """Run due rules, then send due deliveries, until stopped; a failing tick is logged and the loop goes on."""
     while not stop.is_set():
-        for name, tick in (("scheduler", services.scheduler.tick), ("outbox", services.outbox.tick)):
+        for name, tick in (("scheduler", services.detection.tick), ("outbox", services.delivery.tick)):
             try:
                 tick()
             except Exception:
@@ -32,14 +32,14 @@ def worker_command(
     """Run due rules on a loop; any number of workers can share one state store (leases)."""
     with open_services() as services:
         if once:
-            for result in services.scheduler.tick():
+            for result in services.detection.tick():
                 alerts = len(result.alerts_created)
                 typer.echo(f"{result.user_id}/{result.rule_name}: {result.status} {result.matches=} {alerts=}")
-            report = services.outbox.tick()
+            report = services.delivery.tick()
             typer.echo(f"outbox: routed={report.routed} sent={report.sent} retried={report.retried} dead={report.dead}")
             return
         stop = threading.Event()
-        typer.echo(f"worker {services.scheduler.owner} ticking every {every:.0f}s (Ctrl-C to stop)")
+        typer.echo(f"worker {services.detection.worker_name} ticking every {every:.0f}s (Ctrl-C to stop)")
         try:
             scheduler_loop(services, stop, every)
         except KeyboardInterrupt:

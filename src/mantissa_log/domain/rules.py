@@ -23,9 +23,18 @@ from mantissa_log.domain.common import (
 Schedule = Annotated[str, StringConstraints(pattern=r"^(rate|cron)\(.+\)$", max_length=256)]
 
 
-def rule_s3_key(user_id: str, rule_name: str) -> str:
-    """The seed's key layout for a rule body."""
-    return f"user_rules/{user_id}/{rule_name}.yaml"
+def rule_s3_key(user_id: str, rule_name: str, version: str | None = None) -> str:
+    """The seed's key layout for a rule body, `user_rules/<user>/<rule>.yaml`, with a version.
+
+    Every write of a body goes to a new key (`<rule>.<version>.yaml`) and the metadata row then
+    switches to it with a conditional write: a losing concurrent writer only ever deletes its
+    own body, and a failed replace leaves the previous body and row untouched.
+    """
+    return (
+        f"user_rules/{user_id}/{rule_name}.yaml"
+        if version is None
+        else f"user_rules/{user_id}/{rule_name}.{version}.yaml"
+    )
 
 
 class DetectionRule(StrictModel):

@@ -14,19 +14,16 @@ import os
 import re
 import secrets
 import string
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mantissa_log.clock import now_iso
 from mantissa_log.domain.common import SECRET_REF_RE
-from mantissa_log.errors import ConfigError, Conflict, NotFound, SecretStoreError
+from mantissa_log.errors import ConfigError, NotFound, SecretStoreError
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.secrets.keyring import Keyring
-from mantissa_log.state.backend import StateBackend
-from mantissa_log.state.conditions import Compare, Exists, NotExists
-from mantissa_log.state.tables import VAULT_SECRETS
+from mantissa_log.state.repositories.vault import SealedValue, VaultEntry, VaultRepository
 
 PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 REGION_RE = re.compile(r"^[A-Za-z0-9-]{1,64}$")
@@ -50,14 +47,14 @@ def random_suffix() -> str:
 class LocalVault(SecretStore):
     def __init__(
         self,
-        backend: StateBackend,
+        entries: VaultRepository,
         keyring: Keyring,
         region: str = "local",
         account: str = "000000000000",
     ) -> None:
         if not REGION_RE.match(region) or not ACCOUNT_RE.match(account):
             raise ConfigError("vault region/account must be ARN-safe (A-Z a-z 0-9 - _ .)")
-        self.backend = backend
+        self.entries = entries
         self.keyring = keyring
         self.prefix = f"arn:mantissa-log:vault:{region}:{account}:secret:"
 
@@ -69,20 +66,9 @@ class LocalVault(SecretStore):
         now = now_iso()
         for _ in range(5):
             ref = f"{self.prefix}{owner}/{name}-{random_suffix()}"
-            item: dict[str, Any] = {
-                "secret_id": ref,
-                "owner": owner,
-                "name": name,
-                **self._seal(ref, value),
-                "created_at": now,
-                "updated_at": now,
-            }
-            try:
-                # Never overwrite: a suffix collision just draws another suffix.
-                self.backend.put(VAULT_SECRETS, item, condition=NotExists("secret_id"))
-            except Conflict:
-                continue
-            return ref
+            # Never overwrite: a suffix collision just draws another suffix.
+            if self.entries.create(VaultEntry(ref, owner, name, self._seal(ref, value), now, now)):
+                return ref
         raise SecretStoreError(f"could not allocate a reference for {owner}/{name}")
 
     def get(self, ref: str) -> str:
@@ -91,19 +77,12 @@ class LocalVault(SecretStore):
     def replace(self, ref: str, value: str) -> None:
         check_value(value)
         self._item(ref)
-        try:
-            self.backend.update(
-                VAULT_SECRETS,
-                {"secret_id": ref},
-                set_values={**self._seal(ref, value), "updated_at": now_iso()},
-                condition=Exists("secret_id"),
-            )
-        except Conflict:
-            raise NotFound(f"secret {ref} not found") from None
+        if not self.entries.reseal(ref, self._seal(ref, value), now_iso()):
+            raise NotFound(f"secret {ref} not found")
 
     def delete(self, ref: str) -> None:
         if self.owns(ref):
-            self.backend.delete(VAULT_SECRETS, {"secret_id": ref})
+            self.entries.delete(ref)
 
     # -- vault specifics -----------------------------------------------------------------
     def owns(self, ref: str) -> bool:
@@ -120,48 +99,35 @@ class LocalVault(SecretStore):
         """Re-encrypt every entry not yet under the active key; returns how many changed."""
         active = self.keyring.active_id()
         changed = 0
-        for item in self.backend.scan(VAULT_SECRETS):
-            old = item.get("kid")
+        for entry in self.entries.all():
+            old = entry.sealed.kid
             if old == active:
                 continue
-            ref = str(item["secret_id"])
-            sealed = self._seal(ref, self._open(item))
-            try:
-                # Only if nobody replaced it meanwhile (a concurrent write is already current).
-                self.backend.update(
-                    VAULT_SECRETS,
-                    {"secret_id": ref},
-                    set_values=sealed,
-                    condition=Compare("kid", "=", old),
-                )
-            except Conflict:
-                continue
-            changed += 1
+            sealed = self._seal(entry.secret_id, self._open(entry))
+            # Only if nobody replaced it meanwhile (a concurrent write is already current).
+            if self.entries.reseal(entry.secret_id, sealed, None, if_kid=old):
+                changed += 1
         return changed
 
     # -- crypto --------------------------------------------------------------------------
-    def _item(self, ref: str) -> dict[str, Any]:
-        item = self.backend.get(VAULT_SECRETS, {"secret_id": ref}) if self.owns(ref) else None
-        if item is None:
+    def _item(self, ref: str) -> VaultEntry:
+        entry = self.entries.get(ref) if self.owns(ref) else None
+        if entry is None:
             raise NotFound(f"secret {ref} not found")
-        return item
+        return entry
 
-    def _seal(self, ref: str, value: str) -> dict[str, str]:
+    def _seal(self, ref: str, value: str) -> SealedValue:
         key_id = self.keyring.active_id()
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = AESGCM(self.keyring.key(key_id)).encrypt(nonce, value.encode(), ref.encode())
-        return {
-            "kid": key_id,
-            "nonce": base64.b64encode(nonce).decode(),
-            "ciphertext": base64.b64encode(ciphertext).decode(),
-        }
+        return SealedValue(key_id, base64.b64encode(nonce).decode(), base64.b64encode(ciphertext).decode())
 
-    def _open(self, item: dict[str, Any]) -> str:
-        ref = str(item.get("secret_id"))
-        key = self.keyring.key(str(item.get("kid")))
+    def _open(self, entry: VaultEntry) -> str:
+        ref = entry.secret_id
+        key = self.keyring.key(entry.sealed.kid)
         try:
-            nonce = base64.b64decode(str(item.get("nonce")), validate=True)
-            ciphertext = base64.b64decode(str(item.get("ciphertext")), validate=True)
+            nonce = base64.b64decode(entry.sealed.nonce, validate=True)
+            ciphertext = base64.b64decode(entry.sealed.ciphertext, validate=True)
             return AESGCM(key).decrypt(nonce, ciphertext, ref.encode()).decode()
         except (InvalidTag, ValueError, binascii.Error):
             raise SecretStoreError(

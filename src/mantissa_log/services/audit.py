@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from mantissa_log.clock import utc_now
+from mantissa_log.clock import Clock, iso_us
 from mantissa_log.domain.audit import AuditEvent, AuditRecord, ChainVerdict, Outcome
 from mantissa_log.state.backend import Key
 from mantissa_log.state.repositories.audit import AuditRepository
 from mantissa_log.state.repositories.common import ModelPage
 
 
-def _precise_now() -> str:
-    # Microseconds: many records can share a second, and order matters to a reader.
-    return utc_now().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class AuditService:
-    def __init__(self, repo: AuditRepository) -> None:
+    def __init__(self, repo: AuditRepository, clock: Clock) -> None:
         self.repo = repo
+        self.clock = clock
 
     def record(
         self,
@@ -31,7 +27,7 @@ class AuditService:
     ) -> AuditRecord:
         return self.repo.append(
             AuditEvent(
-                at=_precise_now(),
+                at=iso_us(self.clock.now()),  # µs: many records share a second
                 actor=actor,
                 action=action,
                 target=target,

@@ -15,7 +15,6 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from mantissa_log.clock import now_iso
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.rulestore.base import RuleStore, check_key
 from mantissa_log.state.backend import Item, StateBackend, TableSpec
@@ -109,7 +108,3 @@ def restore(
     for key, body in bodies.items():
         rules.put(key, body)
     return BackupSummary(tables={k: len(v) for k, v in items.items()}, rule_bodies=len(bodies))
-
-
-def default_backup_name() -> str:
-    return f"mantissa-backup-{now_iso().replace(':', '')}.tar.gz"

@@ -1,25 +1,40 @@
-"""Wiring: build every backend and service from one Settings object (no globals, no import-time work)."""
+"""The composition root: build every backend, repository and service from one Settings object.
+
+Edges (API, CLI, web) see `Services`: one focused service per area, the only door to the rest.
+What the services are built from (backends, stores, repositories) is kept in `Infrastructure`,
+for wiring, operators' tools and tests; edges never reach into it (an import-linter contract
+forbids them the infrastructure packages). Nothing here runs at import time.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.config import Settings
+from mantissa_log.errors import ConfigError
+from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
 from mantissa_log.lake.store import LogLake
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.rulestore.local import LocalRuleStore
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.secrets.envelope import EnvelopeCipher, KeyWrapper, KmsKeyWrapper, LocalKeyWrapper
 from mantissa_log.secrets.keyring import Keyring
+from mantissa_log.secrets.vault import LocalVault
+from mantissa_log.services.admin import AdminService
+from mantissa_log.services.alerts import AlertService
 from mantissa_log.services.audit import AuditService
 from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
+from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.delivery.testsend import IntegrationTester
 from mantissa_log.services.detection.adhoc import AdhocRuns
 from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
 from mantissa_log.services.detection.scheduler import Scheduler, worker_id
+from mantissa_log.services.detection.service import DetectionService
 from mantissa_log.services.integrations import IntegrationService
+from mantissa_log.services.logs import LogService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.state.backend import StateBackend
@@ -31,37 +46,62 @@ from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 from mantissa_log.state.repositories.settings import UserSettingsRepository
 from mantissa_log.state.repositories.users import UserRepository
+from mantissa_log.state.repositories.vault import VaultRepository
 from mantissa_log.state.tables import ALL_TABLES
 
 
 @dataclass
-class Services:
-    config: Settings
+class Repositories:
+    rules: DetectionRuleRepository
+    rule_runs: RuleRunRepository
+    integrations: IntegrationRepository
+    alerts: AlertRepository
+    deliveries: DeliveryRepository
+    jira_ledger: JiraLedgerRepository
+    users: UserRepository
+    settings: UserSettingsRepository
+    audit: AuditRepository
+
+
+@dataclass
+class Infrastructure:
+    """What the services are made of. Not for edges."""
+
+    clock: Clock
     backend: StateBackend
     keyring: Keyring
     cipher: EnvelopeCipher
     secrets: SecretStore
     rule_bodies: RuleStore
-    rules: DetectionRuleRepository
-    integrations_repo: IntegrationRepository
-    users: UserService
-    user_settings: UserSettingsService
-    integrations: IntegrationService
-    audit: AuditService
     lake: LogLake
-    rule_service: RuleService
-    rule_runs: RuleRunRepository
-    alerts: AlertRepository
+    engine: DetectionEngine
+    repos: Repositories
+    # The pieces the worker loop drives (also reachable through `Services.detection/delivery`).
     runner: DetectionRunner
     scheduler: Scheduler
-    adhoc: AdhocRuns
-    deliveries: DeliveryRepository
     router: AlertRouter
     outbox: Outbox
-    tester: IntegrationTester
+
+
+@dataclass
+class Services:
+    """Everything an edge may call, one focused service per area."""
+
+    config: Settings
+    users: UserService
+    settings: UserSettingsService
+    integrations: IntegrationService
+    rules: RuleService
+    detection: DetectionService
+    alerts: AlertService
+    delivery: DeliveryService
+    logs: LogService
+    audit: AuditService
+    admin: AdminService
+    infra: Infrastructure
 
     def close(self) -> None:
-        self.backend.close()
+        self.infra.backend.close()
 
 
 def build_backend(config: Settings) -> StateBackend:
@@ -86,9 +126,7 @@ def build_secret_store(config: Settings, backend: StateBackend, keyring: Keyring
 
         client = make_aws_client("secretsmanager", config.region, config.secrets_endpoint_url)
         return AwsSecretsManagerStore(client, prefix=f"mantissa-log/{config.environment}")
-    from mantissa_log.secrets.vault import LocalVault
-
-    return LocalVault(backend, keyring)
+    return LocalVault(VaultRepository(backend), keyring)
 
 
 def build_key_wrapper(config: Settings, keyring: Keyring) -> KeyWrapper:
@@ -101,7 +139,6 @@ def build_key_wrapper(config: Settings, keyring: Keyring) -> KeyWrapper:
 
 def build_rule_store(config: Settings) -> RuleStore:
     if config.rule_store == "s3":
-        from mantissa_log.errors import ConfigError
         from mantissa_log.rulestore.s3 import S3RuleStore
         from mantissa_log.secrets.aws_clients import make_aws_client
 
@@ -111,48 +148,77 @@ def build_rule_store(config: Settings) -> RuleStore:
     return LocalRuleStore(config.rules_dir)
 
 
-def build_services(config: Settings) -> Services:
+def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Repositories:
+    return Repositories(
+        rules=DetectionRuleRepository(backend),
+        rule_runs=RuleRunRepository(backend),
+        integrations=IntegrationRepository(backend, cipher),
+        alerts=AlertRepository(backend),
+        deliveries=DeliveryRepository(backend),
+        jira_ledger=JiraLedgerRepository(backend),
+        users=UserRepository(backend),
+        settings=UserSettingsRepository(backend),
+        audit=AuditRepository(backend),
+    )
+
+
+def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     config.home.mkdir(parents=True, exist_ok=True)
     backend = build_backend(config)
     backend.ensure_tables(ALL_TABLES)
     keyring = Keyring(config.master_key_path)
     cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
     secrets = build_secret_store(config, backend, keyring)
-    integrations_repo = IntegrationRepository(backend, cipher)
-    rules = DetectionRuleRepository(backend)
     rule_bodies = build_rule_store(config)
-    rule_runs = RuleRunRepository(backend)
-    rule_service = RuleService(rules, rule_bodies, rule_runs)
-    alerts = AlertRepository(backend)
     lake = LogLake(config.lake_dir)
-    deliveries = DeliveryRepository(backend)
-    ledger = JiraLedgerRepository(backend)
-    router = AlertRouter(config, integrations_repo, deliveries, alerts)
-    runner = DetectionRunner(lake, rules, alerts, on_alert=router.route)
-    integrations = IntegrationService(integrations_repo, secrets)
+    engine = DuckDbEngine(lake)
+    repos = build_repositories(backend, cipher)
     owner = worker_id()
-    return Services(
-        config=config,
+
+    integrations = IntegrationService(repos.integrations, secrets)
+    rules = RuleService(repos.rules, rule_bodies, repos.rule_runs, clock)
+    router = AlertRouter(config, repos.integrations, repos.deliveries, repos.alerts)
+    runner = DetectionRunner(engine, repos.rules, repos.alerts, clock, on_alert=router.route)
+    scheduler = Scheduler(repos.rules, rules, repos.rule_runs, runner, clock, owner=owner)
+    outbox = Outbox(
+        config, repos.alerts, repos.deliveries, repos.integrations, router, secrets, repos.jira_ledger, owner
+    )
+    tester = IntegrationTester(config, integrations, secrets, repos.jira_ledger)
+    infra = Infrastructure(
+        clock=clock,
         backend=backend,
         keyring=keyring,
         cipher=cipher,
         secrets=secrets,
         rule_bodies=rule_bodies,
-        rules=rules,
-        integrations_repo=integrations_repo,
-        users=UserService(UserRepository(backend)),
-        user_settings=UserSettingsService(UserSettingsRepository(backend), secrets),
-        integrations=integrations,
-        audit=AuditService(AuditRepository(backend)),
         lake=lake,
-        rule_service=rule_service,
-        rule_runs=rule_runs,
-        alerts=alerts,
+        engine=engine,
+        repos=repos,
         runner=runner,
-        scheduler=Scheduler(rules, rule_service, rule_runs, runner, owner=owner),
-        adhoc=AdhocRuns(rule_service, rule_runs, runner),
-        deliveries=deliveries,
+        scheduler=scheduler,
         router=router,
-        outbox=Outbox(config, alerts, deliveries, integrations_repo, router, secrets, ledger, owner),
-        tester=IntegrationTester(config, integrations, secrets, ledger),
+        outbox=outbox,
+    )
+    return Services(
+        config=config,
+        users=UserService(repos.users, clock),
+        settings=UserSettingsService(repos.settings, secrets, clock),
+        integrations=integrations,
+        rules=rules,
+        detection=DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner), scheduler),
+        alerts=AlertService(repos.alerts, repos.deliveries),
+        delivery=DeliveryService(outbox, tester),
+        logs=LogService(lake),
+        audit=AuditService(repos.audit, clock),
+        admin=AdminService(
+            backend,
+            rule_bodies,
+            keyring,
+            cipher,
+            secrets if isinstance(secrets, LocalVault) else None,
+            repos.rules,
+            repos.integrations,
+            clock,
+        ),
+        infra=infra,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.settings import UserSettings, UserSettingsPut
 from mantissa_log.domain.validation import deep_merge, parse_model
 from mantissa_log.errors import ValidationFailed
@@ -17,16 +17,17 @@ READ_ONLY = frozenset({"user_id", "api_key_secret_id", "created_at", "updated_at
 
 
 class UserSettingsService:
-    def __init__(self, repo: UserSettingsRepository, secrets: SecretStore) -> None:
+    def __init__(self, repo: UserSettingsRepository, secrets: SecretStore, clock: Clock) -> None:
         self.repo = repo
         self.secrets = secrets
+        self.clock = clock
 
     def get(self, who: Principal) -> UserSettings:
         """The stored item, or the defaults (not stored) for a user who never saved any."""
         found = self.repo.get_settings(who.user_id)
         if found is not None:
             return found
-        now = now_iso()
+        now = iso(self.clock.now())
         return UserSettings(user_id=who.user_id, created_at=now, updated_at=now)
 
     def put(self, who: Principal, body: UserSettingsPut) -> UserSettings:
@@ -40,7 +41,7 @@ class UserSettingsService:
             if body.api_key is not None:
                 provider = body.llm_provider or "llm"
                 new_ref = self.secrets.put(who.user_id, f"{provider}-api-key", body.api_key.get_secret_value())
-        now = now_iso()
+        now = iso(self.clock.now())
         fields = body.model_dump(mode="json", exclude={"api_key"}, exclude_none=True)
         ref = new_ref or keep_ref
         try:

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets as pysecrets
 
-from mantissa_log.clock import epoch_seconds, now_iso
+from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.common import NAME_RE
 from mantissa_log.domain.users import ApiToken, User
 from mantissa_log.errors import NotFound, Unauthenticated, ValidationFailed
@@ -22,14 +22,15 @@ def hash_token(token: str) -> str:
 
 
 class UserService:
-    def __init__(self, repo: UserRepository) -> None:
+    def __init__(self, repo: UserRepository, clock: Clock) -> None:
         self.repo = repo
+        self.clock = clock
 
     def create_user(self, user_id: str, *, is_admin: bool = False) -> tuple[User, str]:
         """Create the user and their first token; returns the token (never stored)."""
         if not NAME_RE.match(user_id):
             raise ValidationFailed("use letters, digits, '.', '_' or '-' (max 128)", field="user_id")
-        user = User(user_id=user_id, is_admin=is_admin, created_at=now_iso())
+        user = User(user_id=user_id, is_admin=is_admin, created_at=iso(self.clock.now()))
         self.repo.create_user(user)
         return user, self.issue_token(user_id)
 
@@ -41,9 +42,9 @@ class UserService:
             ApiToken(
                 token_hash=hash_token(token),
                 user_id=user_id,
-                created_at=now_iso(),
+                created_at=iso(self.clock.now()),
                 description=description,
-                ttl=epoch_seconds() + ttl_seconds if ttl_seconds else None,
+                ttl=int(self.clock.now().timestamp()) + ttl_seconds if ttl_seconds else None,
             )
         )
         return token
@@ -71,3 +72,6 @@ class UserService:
 
     def has_users(self) -> bool:
         return bool(self.repo.list_users())
+
+    def exists(self, user_id: str) -> bool:
+        return self.repo.get_user(user_id) is not None

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from mantissa_log.state.conditions import Condition
+from mantissa_log.state.conditions import Condition, evaluate
 
 Item = dict[str, Any]
 Key = dict[str, Any]
@@ -110,8 +110,16 @@ class StateBackend(ABC):
         limit: int | None = None,
         start_key: Key | None = None,
         descending: bool = False,
+        range_from: Any = None,
+        filter: Condition | None = None,
     ) -> Page:
-        """Items with this hash key (on the table or a GSI), ordered by range key."""
+        """Items with this hash key (on the table or a GSI), ordered by range key.
+
+        `range_from`: only range keys >= this value (a key condition). `filter`: only items for
+        which the condition holds; pages are still full (`limit` matching items) and `next_key`
+        continues after the last item returned, so filtering never yields short or empty pages
+        with a cursor.
+        """
 
     @abstractmethod
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
@@ -150,6 +158,10 @@ class StateBackend(ABC):
             if page.next_key is None:
                 return items
             start = page.next_key
+
+
+def keep(item: Mapping[str, Any], filter: Condition | None) -> bool:
+    return filter is None or evaluate(filter, item)
 
 
 def chunks(seq: Sequence[Any], size: int = BATCH_SIZE) -> Iterator[Sequence[Any]]:

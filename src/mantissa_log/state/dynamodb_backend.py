@@ -29,6 +29,7 @@ from mantissa_log.state.backend import (
     TableSpec,
     chunks,
     is_expired,
+    keep,
 )
 from mantissa_log.state.conditions import And, Compare, Condition, Exists, NotExists, Or
 
@@ -415,6 +416,8 @@ class DynamoDbBackend(StateBackend):
         limit: int | None = None,
         start_key: Key | None = None,
         descending: bool = False,
+        range_from: Any = None,
+        filter: Condition | None = None,
     ) -> Page:
         if limit is not None and limit < 1:
             raise ValidationFailed("limit must be at least 1", field="limit")
@@ -436,6 +439,10 @@ class DynamoDbBackend(StateBackend):
         check = f"{expr.name(hash_key)} = {expr.value(hash_value, hash_key)}"
         if range_value is not None and range_key is not None:
             check += f" AND {expr.name(range_key)} = {expr.value(range_value, range_key)}"
+        if range_from is not None:
+            if range_key is None:
+                raise StoreError(f"index {index or table.name} has no range key")
+            check += f" AND {expr.name(range_key)} >= {expr.value(range_from, range_key)}"
         request.update(KeyConditionExpression=check, **expr.params())
         # Expired items are dropped after DynamoDB has applied Limit, so keep asking until the
         # page is full; asking for one item more tells whether a next page exists.
@@ -445,10 +452,11 @@ class DynamoDbBackend(StateBackend):
         while limit is None or len(items) <= limit:
             extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             if limit is not None:
-                extra["Limit"] = limit - len(items) + 1
+                # With a filter, read ahead: most of what is read may be filtered out.
+                extra["Limit"] = (limit - len(items) + 1) * (1 if filter is None else 4)
             response = self._on("query", table, **request, **extra)
             fresh = (_deserialize(raw) for raw in response.get("Items", []))
-            items.extend(item for item in fresh if not is_expired(item, now))
+            items.extend(item for item in fresh if not is_expired(item, now) and keep(item, filter))
             start = response.get("LastEvaluatedKey")
             if not start:
                 break

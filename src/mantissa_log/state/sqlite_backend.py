@@ -26,6 +26,7 @@ from mantissa_log.state.backend import (
     TableSpec,
     chunks,
     is_expired,
+    keep,
 )
 from mantissa_log.state.codec import encode
 from mantissa_log.state.conditions import Condition, evaluate
@@ -213,6 +214,8 @@ class SqliteBackend(StateBackend):
         limit: int | None = None,
         start_key: Key | None = None,
         descending: bool = False,
+        range_from: Any = None,
+        filter: Condition | None = None,
     ) -> Page:
         now = epoch_seconds()
         if limit is not None and limit < 1:
@@ -237,25 +240,41 @@ class SqliteBackend(StateBackend):
                 raise StoreError(f"index {index} has no range key")
             where.append(f"{r_col} = ?")
             params.append(range_value if index is None else _index_value(range_value))
-        if start_key is not None:
-            # Row-value comparison continues strictly after the last row of the previous page.
-            cmp = "<" if descending else ">"
-            where.append(f"({', '.join(order)}) {cmp} ({', '.join('?' for _ in order)})")
-            params.extend(start_key["_pos"])
+        if range_from is not None:
+            if not r_col:
+                raise StoreError(f"index {index or table.name} has no range key")
+            where.append(f"{r_col} >= ?")
+            params.append(range_from if index is None else _index_value(range_from))
         direction = " DESC" if descending else ""
-        sql = (
-            f"SELECT item, {', '.join(order)} FROM {self._table(table)} WHERE {' AND '.join(where)} "
-            f"ORDER BY {', '.join(c + direction for c in order)}"
-        )
-        if limit is not None:
-            sql += f" LIMIT {int(limit) + 1}"
+        cmp = "<" if descending else ">"
+        position: list[Any] | None = None if start_key is None else list(start_key["_pos"])
+        # Rows are read in batches; with a filter more batches may be needed to fill the page.
+        batch = None if limit is None else (int(limit) + 1 if filter is None else max(2 * int(limit), 100))
+        kept: list[tuple[Item, list[Any]]] = []
         with self._connection() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        page = Page()
-        for row in rows[: limit if limit is not None else len(rows)]:
-            page.items.append(dict(json.loads(row[0])))
-        if limit is not None and len(rows) > limit:
-            page.next_key = {"_pos": list(rows[limit - 1][1:])}
+            while True:
+                clauses, values = list(where), list(params)
+                if position is not None:
+                    # Row-value comparison continues strictly after the last row already read.
+                    clauses.append(f"({', '.join(order)}) {cmp} ({', '.join('?' for _ in order)})")
+                    values.extend(position)
+                sql = (
+                    f"SELECT item, {', '.join(order)} FROM {self._table(table)} WHERE {' AND '.join(clauses)} "
+                    f"ORDER BY {', '.join(c + direction for c in order)}"
+                )
+                if batch is not None:
+                    sql += f" LIMIT {batch}"
+                rows = conn.execute(sql, values).fetchall()
+                for row in rows:
+                    item = dict(json.loads(row[0]))
+                    if keep(item, filter):
+                        kept.append((item, list(row[1:])))
+                if batch is None or len(rows) < batch or (limit is not None and len(kept) > limit):
+                    break
+                position = list(rows[-1][1:])
+        page = Page(items=[item for item, _ in kept[: limit if limit is not None else len(kept)]])
+        if limit is not None and len(kept) > limit:
+            page.next_key = {"_pos": kept[limit - 1][1]}
         return page
 
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:

@@ -2,45 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Query
 
 from mantissa_log.api.deps import AdminUser, Cursor, Limit, ServicesDep, decode_cursor, encode_cursor
+from mantissa_log.api.schemas.common import Page
+from mantissa_log.api.schemas.misc import AuditPage
+from mantissa_log.api.schemas.rules import RulePublic
 from mantissa_log.domain.common import IntegrationType, Severity
+from mantissa_log.domain.integrations import Integration
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
-@router.get("/rules/enabled")
+@router.get("/rules/enabled", name="admin.rules.enabled", response_model_exclude_none=True)
 def enabled_rules(
     _: AdminUser,
     services: ServicesDep,
     severity: Severity | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> dict[str, Any]:
-    start = decode_cursor(cursor)
-    if severity is None:
-        page = services.rules.list_enabled_rules(limit=limit, start_key=start)
-    else:
-        page = services.rules.list_enabled_rules_by_severity(severity, limit=limit, start_key=start)
-    return {"items": [r.dump() for r in page.items], "next": encode_cursor(page.next_key)}
+) -> Page[RulePublic]:
+    page = services.admin.enabled_rules(severity, limit=limit, start_key=decode_cursor(cursor))
+    return Page[RulePublic](items=[RulePublic.of(r) for r in page.items], next=encode_cursor(page.next_key))
 
 
-@router.get("/integrations")
+@router.get("/integrations", name="admin.integrations.by_type", response_model_exclude_none=True)
 def integrations_by_type(
     _: AdminUser,
     services: ServicesDep,
     integration_type: IntegrationType = Query(alias="type"),
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> dict[str, Any]:
-    page = services.integrations.list_by_type(integration_type, limit=limit, start_key=decode_cursor(cursor))
-    return {"items": [i.dump() for i in page.items], "next": encode_cursor(page.next_key)}
+) -> Page[Integration]:
+    page = services.admin.integrations_by_type(integration_type, limit=limit, start_key=decode_cursor(cursor))
+    return Page[Integration](items=page.items, next=encode_cursor(page.next_key))
 
 
-@router.get("/audit")
+@router.get("/audit", name="admin.audit.read", response_model_exclude_none=True)
 def audit_log(
     _: AdminUser,
     services: ServicesDep,
@@ -48,10 +46,6 @@ def audit_log(
     action: str | None = Query(default=None, max_length=128),
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> AuditPage:
     page = services.audit.newest(limit=limit, start_key=decode_cursor(cursor), actor=actor, action=action)
-    return {
-        "items": [r.dump() for r in page.items],
-        "next": encode_cursor(page.next_key),
-        "verification": services.audit.verify().dump(),
-    }
+    return AuditPage(items=page.items, next=encode_cursor(page.next_key), verification=services.audit.verify())

@@ -1,33 +1,25 @@
-"""Interactive detection use cases: run a rule now, run its tests, hunt over files."""
+"""Interactive detection use cases: run a rule now, run its tests."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-import duckdb
-
-from mantissa_log.domain.log_sources import SOURCES
+from mantissa_log.clock import as_utc, iso_us
 from mantissa_log.domain.rule_document import RuleTestCase
 from mantissa_log.errors import Conflict, ValidationFailed
-from mantissa_log.services.detection.engine import load_memory_table, match_events
+from mantissa_log.lake.detect import DetectionEngine
 from mantissa_log.services.detection.rules import RuleService
-from mantissa_log.services.detection.runner import (
-    DetectionRunner,
-    PlannedRun,
-    RunResult,
-    default_until,
-    iso_us,
-    plan_window,
-)
+from mantissa_log.services.detection.runner import DetectionRunner, PlannedRun, RunResult, plan_window
 from mantissa_log.services.detection.validation import ValidatedRule
 from mantissa_log.services.identity import Principal
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 
+RUN_NOW_LEASE_SECONDS = 300.0
 
-@dataclass
+
+@dataclass(frozen=True)
 class TestOutcome:
     name: str
     expected_match: bool
@@ -37,29 +29,20 @@ class TestOutcome:
     def passed(self) -> bool:
         return self.expected_match == self.matched
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "expected_match": self.expected_match,
-            "matched": self.matched,
-            "passed": self.passed,
-        }
-
 
 def run_tests(
-    checked: ValidatedRule, extra: list[RuleTestCase] | None = None, *, include_stored: bool = True
+    engine: DetectionEngine,
+    checked: ValidatedRule,
+    extra: list[RuleTestCase] | None = None,
+    *,
+    include_stored: bool = True,
 ) -> list[TestOutcome]:
-    """The rule's own `tests:` (and any posted cases) evaluated exactly as the lake evaluates them."""
+    """The rule's own `tests:` (and any given cases) evaluated exactly as the lake evaluates them."""
     cases = (list(checked.document.mantissa.tests) if include_stored else []) + list(extra or [])
     if not cases:
         return []
     raws = [json.dumps(case.event, separators=(",", ":")) for case in cases]
-    con = duckdb.connect()
-    try:
-        table = load_memory_table(con, "rule_test", SOURCES[checked.source].structure_json(), raws)
-        matched = set(match_events(con, table, checked.compiled))
-    finally:
-        con.close()
+    matched = engine.match_events(checked.source, raws, checked.compiled)
     return [TestOutcome(case.name or f"test {i + 1}", case.match, i in matched) for i, case in enumerate(cases)]
 
 
@@ -80,14 +63,15 @@ class AdhocRuns:
             raise ValidationFailed("the stored rule does not compile", field="body")
         checked = view.validated
         # Interactive runs need no settle delay: in-flight ingests are excluded by the lake itself.
-        until = (until or default_until(self.runner.lake, settle_seconds=0)).astimezone(UTC)
-        if since is not None and since.astimezone(UTC) >= until:
+        until = as_utc(until or self.runner.default_until(settle_seconds=0))
+        if since is not None and as_utc(since) >= until:
             raise ValidationFailed("must be before `until`", field="since")
         owner = f"run-now:{who.user_id}"
         state = self.runs.state(who.user_id, rule_name)
-        if since is None and not self.runs.acquire(who.user_id, rule_name, owner, datetime.now(UTC).timestamp(), 300):
+        now = self.runner.clock.now().timestamp()
+        if since is None and not self.runs.acquire(who.user_id, rule_name, owner, now, RUN_NOW_LEASE_SECONDS):
             raise Conflict("the rule is being run by a worker right now; try again shortly", field="rule_name")
-        window = plan_window(checked, until, state.get("watermark"), since.astimezone(UTC) if since else None)
+        window = plan_window(checked, until, state.watermark, as_utc(since) if since else None)
         try:
             result = self.runner.run_source(checked.source, [PlannedRun(view.rule, checked, window)], until)[0]
         except BaseException:

@@ -1,21 +1,25 @@
-"""Hunting: Sigma rules straight over log files, in memory, no lake and no state store.
-
-Each events file is parsed once per log source a rule needs (with the lake's parsers) and loaded
-into an in-memory DuckDB table shaped like the lake's; every rule then runs as one query.
-"""
+"""Hunting use case: Sigma rule files straight over log files, no lake and no state store."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import duckdb
-
-from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.errors import MantissaError
-from mantissa_log.lake import parse
-from mantissa_log.services.detection.engine import load_memory_table, match_events
+from mantissa_log.lake.detect.hunt import hunt_files
 from mantissa_log.sigma.compiler import CompiledRule, compile_sigma
+
+
+@dataclass(frozen=True)
+class HuntFinding:
+    """A rule that matched events of a file, or (with `error`) a rule file that could not be used."""
+
+    rule_file: str
+    rule_id: str | None = None
+    rule_title: str | None = None
+    events_file: str | None = None
+    matches: int = 0
+    error: str | None = None
 
 
 def _compile(path: Path, source: str | None) -> list[CompiledRule] | str:
@@ -25,42 +29,25 @@ def _compile(path: Path, source: str | None) -> list[CompiledRule] | str:
         return str(exc)
 
 
-def hunt(rule_paths: list[Path], event_paths: list[Path], source: str | None = None) -> list[dict[str, Any]]:
-    """Findings in the `hunt --format json` shape, one per (rule, file) with matches, and one per bad rule."""
-    findings: list[dict[str, Any]] = []
+def hunt(rule_paths: list[Path], event_paths: list[Path], source: str | None = None) -> list[HuntFinding]:
+    """One finding per (rule, file) with matches, and one per rule file that does not compile."""
+    findings: list[HuntFinding] = []
     compiled: list[tuple[Path, CompiledRule]] = []
     for path in rule_paths:
         result = _compile(path, source)
         if isinstance(result, str):
-            findings.append({"rule_file": str(path), "error": result})
+            findings.append(HuntFinding(rule_file=str(path), error=result))
         else:
             compiled.extend((path, rule) for rule in result)
-    needed = sorted({rule.source for _, rule in compiled})
-    con = duckdb.connect()
-    try:
-        for number, events_path in enumerate(event_paths):
-            data = events_path.read_bytes()
-            for wanted in needed:
-                parsed = parse(wanted, data, filename=str(events_path))
-                if not parsed.events:
-                    continue
-                table = load_memory_table(
-                    con, f"hunt_{number}_{wanted}", SOURCES[wanted].structure_json(), [e.raw for e in parsed.events]
-                )
-                for rule_path, rule in compiled:
-                    if rule.source != wanted:
-                        continue
-                    matched = match_events(con, table, rule)
-                    if matched:
-                        findings.append(
-                            {
-                                "rule_id": rule.rule_id,
-                                "rule_title": rule.title,
-                                "rule_file": str(rule_path),
-                                "events_file": str(events_path),
-                                "matches": len(matched),
-                            }
-                        )
-    finally:
-        con.close()
+    for match in hunt_files([rule for _, rule in compiled], event_paths):
+        path, rule = compiled[match.rule_index]
+        findings.append(
+            HuntFinding(
+                rule_file=str(path),
+                rule_id=rule.rule_id,
+                rule_title=rule.title,
+                events_file=str(match.events_file),
+                matches=match.matches,
+            )
+        )
     return findings

@@ -26,17 +26,8 @@ class IngestReport:
     rejected: int = 0
     repaired: int = 0
     reasons: list[dict[str, Any]] = field(default_factory=list)
-    files: int = 0
+    files: int = 0  # Parquet files written
 
-    def public(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "repaired": self.repaired,
-            "rejections": self.reasons,
-            "files_written": self.files,
-        }
 
 
 def check_source(source: str) -> str:

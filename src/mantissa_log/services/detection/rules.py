@@ -6,22 +6,22 @@ win and are what the metadata row holds. The row is authoritative for scheduling
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic import Field
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.common import BoolString, CreatedFrom, IntegrationType, Name, Severity, StrictModel
 from mantissa_log.domain.rules import DetectionRule, rule_s3_key
-from mantissa_log.errors import Conflict, NotFound, ValidationFailed
+from mantissa_log.errors import NotFound, ValidationFailed
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.services.detection.validation import ValidatedRule, validate_rule_text
 from mantissa_log.services.identity import Principal
 from mantissa_log.state.backend import Key
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
-from mantissa_log.state.repositories.rules import DetectionRuleRepository
+from mantissa_log.state.repositories.rules import DetectionRuleRepository, RuleFilter
 
 
 class RuleWrite(StrictModel):
@@ -42,15 +42,6 @@ class RuleView:
     body: str
     validated: ValidatedRule | None = None
 
-    def public(self) -> dict[str, Any]:
-        data = self.rule.dump()
-        data.pop("total_duration_ms", None)
-        data["body"] = self.body
-        if self.validated is not None:
-            data["title"] = self.validated.document.title
-            data["source"] = self.validated.source
-        return data
-
 
 def _enabled(value: bool | str | None, default: bool) -> BoolString:
     if value is None:
@@ -61,10 +52,11 @@ def _enabled(value: bool | str | None, default: bool) -> BoolString:
 
 
 class RuleService:
-    def __init__(self, repo: DetectionRuleRepository, bodies: RuleStore, runs: RuleRunRepository) -> None:
+    def __init__(self, repo: DetectionRuleRepository, bodies: RuleStore, runs: RuleRunRepository, clock: Clock) -> None:
         self.repo = repo
         self.bodies = bodies
         self.runs = runs
+        self.clock = clock
 
     def validate(self, body: str, schedule: str | None = None) -> ValidatedRule:
         return validate_rule_text(body, schedule_override=schedule)
@@ -73,11 +65,13 @@ class RuleService:
         self, who: Principal, name: str, write: RuleWrite, checked: ValidatedRule, created_from: CreatedFrom
     ) -> DetectionRule:
         own = checked.document.mantissa
-        now = now_iso()
+        moment = self.clock.now()
+        now = iso(moment)
         return DetectionRule(
             user_id=who.user_id,
             rule_name=name,
-            s3_key=rule_s3_key(who.user_id, name),
+            # A new body key for every write: see `rule_s3_key`.
+            s3_key=rule_s3_key(who.user_id, name, f"{moment:%Y%m%dT%H%M%S%f}-{secrets.token_hex(3)}"),
             schedule=checked.schedule.expression,
             threshold=write.threshold or own.threshold or 1,
             severity=write.severity or checked.document.severity,
@@ -93,13 +87,11 @@ class RuleService:
             raise ValidationFailed("field required", field="rule_name")
         checked = self.validate(write.body, write.schedule)
         rule = self._metadata(who, write.rule_name, write, checked, created_from)
-        if self.repo.get_rule(who.user_id, rule.rule_name) is not None:
-            raise Conflict(f"rule {rule.rule_name} already exists", field="rule_name")
         self.bodies.put(rule.s3_key, write.body.encode())
         try:
-            self.repo.create_rule(rule)
+            self.repo.create_rule(rule)  # conditional: only one of two concurrent creates wins
         except BaseException:
-            self.bodies.delete(rule.s3_key)
+            self.bodies.delete(rule.s3_key)  # our own new body, never the winner's
             raise
         return RuleView(rule, write.body, checked)
 
@@ -113,7 +105,12 @@ class RuleService:
         keep = {k: stats[k] for k in stats if k not in fresh.model_fields_set and k not in ("updated_at",)}
         rule = DetectionRule.model_validate(keep | fresh.dump() | {"created_at": existing.created_at})
         self.bodies.put(rule.s3_key, write.body.encode())
-        self.repo.replace_rule(rule)
+        try:
+            self.repo.replace_rule(rule, body_key=existing.s3_key)
+        except BaseException:
+            self.bodies.delete(rule.s3_key)  # the previous body and row stay as they were
+            raise
+        self.bodies.delete(existing.s3_key)
         return RuleView(rule, write.body, checked)
 
     def _get_row(self, who: Principal, rule_name: str) -> DetectionRule:
@@ -140,25 +137,18 @@ class RuleService:
         limit: int = 50,
         start_key: Key | None = None,
     ) -> ModelPage[DetectionRule]:
-        if enabled is None and severity is None:
-            return self.repo.list_rules_for_user(who.user_id, limit=limit, start_key=start_key)
-        # Filters apply within the caller's own partition (the GSI spans every user).
-        items = [
-            r
-            for r in self.repo.list_rules_for_user(who.user_id).items
-            if (enabled is None or r.enabled == _enabled(enabled, True))
-            and (severity is None or r.severity == severity)
-        ]
-        return ModelPage(items)
+        """The caller's rules; filters apply within their own partition (the GSI spans every user)."""
+        wanted = RuleFilter(enabled=None if enabled is None else _enabled(enabled, True), severity=severity)
+        return self.repo.list_rules_for_user(who.user_id, wanted, limit=limit, start_key=start_key)
 
     def set_enabled(self, who: Principal, rule_name: str, enabled: bool) -> DetectionRule:
         self._get_row(who, rule_name)
-        return self.repo.set_enabled(who.user_id, rule_name, enabled, now_iso())
+        return self.repo.set_enabled(who.user_id, rule_name, enabled, iso(self.clock.now()))
 
     def delete(self, who: Principal, rule_name: str) -> None:
         rule = self._get_row(who, rule_name)
-        self.repo.delete_rule(who.user_id, rule_name)
-        self.bodies.delete(rule.s3_key)
+        if self.repo.delete_rule(who.user_id, rule_name, body_key=rule.s3_key):
+            self.bodies.delete(rule.s3_key)
         self.runs.reset(who.user_id, rule_name)
 
     def load(self, rule: DetectionRule) -> ValidatedRule:

@@ -8,35 +8,28 @@ Window semantics (documented in docs/DETECTION.md):
 - A rule alerts when the count reaches `threshold` and at least one match is new; a second
   run over the same data has nothing new and stays quiet. Repeats inside the rule's
   suppression window fold into the open alert.
+
+How the rules are evaluated (SQL, scans) is the detection engine's business (`lake.detect`).
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Literal
 
-from mantissa_log.clock import iso
+from mantissa_log.clock import Clock, iso, iso_us, parse_iso
 from mantissa_log.domain.alerts import Alert, dedup_key
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
-from mantissa_log.lake.store import LogLake
-from mantissa_log.services.detection.engine import GroupResult, RuleWindow, evaluate_correlation, evaluate_plain
+from mantissa_log.lake.detect import DetectionEngine, GroupResult, RuleFailure, RuleScan, RuleWindow
 from mantissa_log.services.detection.validation import ValidatedRule
 from mantissa_log.state.repositories.alerts import AlertRepository, Firing, new_alert_id
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 
 log = logging.getLogger("mantissa_log.runner")
-
-
-def iso_us(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+RunStatus = Literal["success", "error"]
 
 
 @dataclass
@@ -50,7 +43,7 @@ class PlannedRun:
 class RunResult:
     user_id: str
     rule_name: str
-    status: str
+    status: RunStatus
     window_start: str
     window_end: str
     matches: int = 0
@@ -60,9 +53,6 @@ class RunResult:
     duration_ms: float = 0.0
     data_scanned_mb: float = 0.0
     error: str | None = None
-
-    def public(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "user_id"}
 
 
 def plan_window(checked: ValidatedRule, until: datetime, watermark: str | None, since: datetime | None) -> RuleWindow:
@@ -77,51 +67,36 @@ def plan_window(checked: ValidatedRule, until: datetime, watermark: str | None, 
 class DetectionRunner:
     def __init__(
         self,
-        lake: LogLake,
+        engine: DetectionEngine,
         stats: DetectionRuleRepository,
         alerts: AlertRepository,
+        clock: Clock,
         on_alert: Callable[[Alert], object] | None = None,
     ) -> None:
-        self.lake = lake
+        self.engine = engine
         self.stats = stats
         self.alerts = alerts
+        self.clock = clock
         # Called with each new alert (the delivery router); if it fails the outbox routes later.
         self.on_alert = on_alert
 
+    def default_until(self, settle_seconds: float = 2.0) -> datetime:
+        """Now minus a settle delay, and never past an ingest still being written (its rows carry
+        its start time but appear only when it finishes)."""
+        return min(self.clock.now() - timedelta(seconds=settle_seconds), self.engine.visible_until())
+
     def run_source(self, source: str, planned: Sequence[PlannedRun], until: datetime) -> list[RunResult]:
         """Evaluate every planned rule of one source over one scan; never let one rule stop the others."""
-        started = time.perf_counter()
-        relation = f"({self.lake.relation_sql(source, min(p.window.start for p in planned), until)})"
-        plain = [p for p in planned if p.checked.compiled.correlation is None]
-        outcomes: dict[int, list[GroupResult] | Exception] = {}
-        con = self.lake.connect()
-        try:
-            try:
-                batch = evaluate_plain(con, relation, [p.checked.compiled for p in plain], [p.window for p in plain])
-                for run, result in zip(plain, batch, strict=True):
-                    outcomes[id(run)] = [result]
-            except Exception:
-                for run in plain:
-                    try:
-                        outcomes[id(run)] = evaluate_plain(con, relation, [run.checked.compiled], [run.window])
-                    except Exception as exc:
-                        outcomes[id(run)] = exc
-            for run in planned:
-                if run.checked.compiled.correlation is not None:
-                    try:
-                        outcomes[id(run)] = evaluate_correlation(con, relation, run.checked.compiled, run.window)
-                    except Exception as exc:
-                        outcomes[id(run)] = exc
-        finally:
-            con.close()
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        scanned = self.lake.data_scanned_mb(source, min(p.window.start for p in planned), until)
-        return [self._finish(run, outcomes[id(run)], until, elapsed_ms, scanned) for run in planned]
+        outcome = self.engine.scan(source, [RuleScan(p.checked.compiled, p.window) for p in planned], until)
+        return [
+            self._finish(run, found, until, outcome.duration_ms, outcome.data_scanned_mb)
+            for run, found in zip(planned, outcome.results, strict=True)
+        ]
 
     def _finish(
         self,
         run: PlannedRun,
-        outcome: list[GroupResult] | Exception,
+        found: list[GroupResult] | RuleFailure,
         until: datetime,
         elapsed_ms: float,
         scanned_mb: float,
@@ -133,14 +108,14 @@ class DetectionRunner:
             "success",
             iso_us(run.window.start),
             iso_us(until),
-            duration_ms=round(elapsed_ms, 3),
-            data_scanned_mb=round(scanned_mb, 6),
+            duration_ms=elapsed_ms,
+            data_scanned_mb=scanned_mb,
         )
-        if isinstance(outcome, Exception):
+        if isinstance(found, RuleFailure):
             result.status = "error"
-            result.error = f"{type(outcome).__name__}: {str(outcome)[:500]}"
+            result.error = found.message
         else:
-            for group in outcome:
+            for group in found:
                 result.matches += group.count
                 result.new_matches += group.new
                 if group.count >= rule.threshold and group.new > 0:
@@ -149,8 +124,8 @@ class DetectionRunner:
             rule.user_id,
             rule.rule_name,
             ExecutionRecord(
-                at=iso(datetime.now(UTC)),
-                status="error" if result.error else "success",
+                at=iso(self.clock.now()),
+                status=result.status,
                 duration_ms=result.duration_ms,
                 data_scanned_mb=result.data_scanned_mb,
                 alerts=len(result.alerts_created),
@@ -161,10 +136,11 @@ class DetectionRunner:
 
     def _alert(self, run: PlannedRun, group: GroupResult, until: datetime, result: RunResult) -> None:
         rule, checked = run.rule, run.checked
-        now = iso(datetime.now(UTC))
+        moment = self.clock.now()
+        now = iso(moment)
         alert = Alert(
             user_id=rule.user_id,
-            alert_id=new_alert_id(iso_us(datetime.now(UTC))),
+            alert_id=new_alert_id(iso_us(moment)),
             rule_name=rule.rule_name,
             rule_title=checked.document.title,
             rule_id=checked.document.rule_id,
@@ -181,16 +157,11 @@ class DetectionRunner:
             alert_destinations=list(rule.alert_destinations),
             delivery_status="routing" if rule.alert_destinations else "none",
         )
-        stored, created = self.alerts.record_firing(Firing(alert, int(checked.suppression.total_seconds())))
+        firing = Firing(alert, int(checked.suppression.total_seconds()))
+        stored, created = self.alerts.record_firing(firing, int(moment.timestamp()))
         (result.alerts_created if created else result.alerts_folded).append(stored.alert_id)
         if created and self.on_alert is not None:
             try:
                 self.on_alert(stored)
             except Exception:
                 log.exception("routing alert %s failed; the outbox will retry", stored.alert_id)
-
-
-def default_until(lake: LogLake, settle_seconds: float = 2.0) -> datetime:
-    """Now minus a settle delay, and never past an ingest still being written (its rows carry
-    its start time but appear only when it finishes)."""
-    return min(datetime.now(UTC) - timedelta(seconds=settle_seconds), lake.visible_until())

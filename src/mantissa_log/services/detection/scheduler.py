@@ -13,26 +13,21 @@ import os
 import socket
 import uuid
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from mantissa_log.clock import Clock, iso, iso_us
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
 from mantissa_log.services.detection.rules import RuleService
-from mantissa_log.services.detection.runner import (
-    DetectionRunner,
-    PlannedRun,
-    RunResult,
-    default_until,
-    iso_us,
-    plan_window,
-)
+from mantissa_log.services.detection.runner import DetectionRunner, PlannedRun, RunResult, plan_window
 from mantissa_log.services.detection.validation import ValidatedRule
 from mantissa_log.state.backend import Key
-from mantissa_log.state.repositories.rule_runs import RuleRunRepository, rule_key
+from mantissa_log.state.repositories.rule_runs import RuleRunRepository, RunState, rule_key
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 
 log = logging.getLogger("mantissa_log.scheduler")
 LEASE_SECONDS = 300.0
 NEVER = 4_102_444_800.0  # 2100-01-01: a schedule with no future fire (DynamoDB has no infinity)
+BROKEN_RULE_RETRY = timedelta(minutes=5)
 
 
 def worker_id() -> str:
@@ -46,12 +41,14 @@ class Scheduler:
         rule_service: RuleService,
         runs: RuleRunRepository,
         runner: DetectionRunner,
+        clock: Clock,
         owner: str | None = None,
     ) -> None:
         self.rules = rules
         self.rule_service = rule_service
         self.runs = runs
         self.runner = runner
+        self.clock = clock
         self.owner = owner or worker_id()
         self._compiled: dict[tuple[str, str], ValidatedRule] = {}
 
@@ -74,15 +71,15 @@ class Scheduler:
 
     def tick(self, now: datetime | None = None, until: datetime | None = None) -> list[RunResult]:
         """Run every due rule once; returns what ran."""
-        now = now or datetime.now(UTC)
-        until = until or default_until(self.runner.lake)
+        now = now or self.clock.now()
+        until = until or self.runner.default_until()
         enabled = self.enabled_rules()
         states = self.runs.states([(r.user_id, r.rule_name) for r in enabled])
         by_source: dict[str, list[PlannedRun]] = defaultdict(list)
         results: list[RunResult] = []
         for rule in enabled:
-            state = states.get(rule_key(rule.user_id, rule.rule_name), {})
-            if float(state.get("next_due", 0)) > now.timestamp():
+            state = states.get(rule_key(rule.user_id, rule.rule_name), RunState())
+            if state.next_due > now.timestamp():
                 continue
             if not self.runs.acquire(rule.user_id, rule.rule_name, self.owner, now.timestamp(), LEASE_SECONDS):
                 continue
@@ -92,7 +89,7 @@ class Scheduler:
                 results.append(self._broken(rule, exc, now, until))
                 continue
             by_source[checked.source].append(
-                PlannedRun(rule, checked, plan_window(checked, until, state.get("watermark"), None))
+                PlannedRun(rule, checked, plan_window(checked, until, state.watermark, None))
             )
         for source, planned in by_source.items():
             try:
@@ -119,8 +116,8 @@ class Scheduler:
         self.rules.record_execution(
             rule.user_id,
             rule.rule_name,
-            ExecutionRecord(at=iso_us(now)[:19] + "Z", status="error", duration_ms=0, error=message),
+            ExecutionRecord(at=iso(now), status="error", duration_ms=0, error=message),
         )
-        retry = now + timedelta(minutes=5)
+        retry = now + BROKEN_RULE_RETRY
         self.runs.complete(rule.user_id, rule.rule_name, self.owner, watermark=None, next_due=retry.timestamp())
         return RunResult(rule.user_id, rule.rule_name, "error", iso_us(until), iso_us(until), error=message)

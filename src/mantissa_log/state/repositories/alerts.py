@@ -11,18 +11,44 @@ import secrets as pysecrets
 from dataclasses import dataclass
 from typing import Any
 
-from mantissa_log.clock import epoch_seconds
+from mantissa_log.clock import iso_us, parse_iso
 from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.common import Severity
 from mantissa_log.errors import Conflict
 from mantissa_log.state.backend import Key, StateBackend
-from mantissa_log.state.conditions import Compare, NotExists, any_of
+from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import ALERT_DEDUP, ALERTS, DELIVERY_STATUS_INDEX
 
 
+def _compact(timestamp: str) -> str:
+    return timestamp.replace("-", "").replace(":", "").replace(".", "")
+
+
 def new_alert_id(created_at: str) -> str:
-    compact = created_at.replace("-", "").replace(":", "").replace(".", "")
-    return f"{compact}-{pysecrets.token_hex(4)}"
+    """`<creation time, µs, compact>-<random>`: ids sort by creation time."""
+    return f"{_compact(created_at)}-{pysecrets.token_hex(4)}"
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    severity: Severity | None = None
+    rule_name: str | None = None
+    since: str | None = None  # ISO 8601: alerts created at or after this
+
+    def condition(self) -> Condition | None:
+        parts: list[Condition] = []
+        if self.severity is not None:
+            parts.append(Compare("severity", "=", self.severity))
+        if self.rule_name is not None:
+            parts.append(Compare("rule_name", "=", self.rule_name))
+        if self.since is not None:
+            parts.append(Compare("created_at", ">=", self.since))
+        return all_of(*parts) if parts else None
+
+    def first_id(self) -> str | None:
+        """The smallest alert id that can qualify (ids start with their creation time)."""
+        return None if self.since is None else _compact(iso_us(parse_iso(self.since)))
 
 
 @dataclass
@@ -37,18 +63,25 @@ class AlertRepository:
     def __init__(self, backend: StateBackend) -> None:
         self.backend = backend
 
-    def record_firing(self, firing: Firing) -> tuple[Alert, bool]:
-        """Store a new alert, or fold into the open one; returns (alert, created)."""
+    def record_firing(self, firing: Firing, now: int) -> tuple[Alert, bool]:
+        """Store a new alert, or fold into the open one (`now`: epoch seconds); returns (alert, created).
+
+        With suppression, the dedup claim names the alert id every firing of the key writes to. The
+        alert itself is written with a conditional put on that id, so of two firings racing on one
+        key exactly one creates it and the other folds into it, however their steps interleave
+        (a firing that finds the claim but not yet its alert writes the alert itself, under the
+        claimed id; the claimer's own write then fails and folds).
+        """
         alert = firing.alert
-        now = epoch_seconds()
-        for _ in range(5):
-            claim: dict[str, Any] = {
-                "dedup_key": alert.dedup_key,
-                "user_id": alert.user_id,
-                "alert_id": alert.alert_id,
-                "ttl": now + max(firing.suppression_seconds, 0),
-            }
+        for _ in range(10):
+            target = alert
             if firing.suppression_seconds > 0:
+                claim: dict[str, Any] = {
+                    "dedup_key": alert.dedup_key,
+                    "user_id": alert.user_id,
+                    "alert_id": alert.alert_id,
+                    "ttl": now + firing.suppression_seconds,
+                }
                 try:
                     self.backend.put(
                         ALERT_DEDUP, claim, condition=any_of(NotExists("dedup_key"), Compare("ttl", "<=", now))
@@ -56,14 +89,16 @@ class AlertRepository:
                 except Conflict:
                     held = self.backend.get(ALERT_DEDUP, {"dedup_key": alert.dedup_key})
                     if held is None:
-                        continue  # expired between the two reads: try to claim again
-                    folded = self._fold(held["user_id"], held["alert_id"], alert)
-                    if folded is not None:
-                        return folded, False
-                    # The claimed alert is gone (deleted or restored away): take the claim over.
-                    self.backend.put(ALERT_DEDUP, claim)
-            self.backend.put(ALERTS, alert.dump(), condition=NotExists("alert_id"))
-            return alert, True
+                        continue  # expired between the two reads: claim again
+                    target = alert.model_copy(update={"alert_id": str(held["alert_id"])})
+            try:
+                self.backend.put(ALERTS, target.dump(), condition=NotExists("alert_id"))
+            except Conflict:
+                folded = self._fold(target.user_id, target.alert_id, alert)
+                if folded is not None:
+                    return folded, False
+                continue  # deleted between the two writes: start over
+            return target, True
         raise Conflict("could not record the alert: dedup key contended")
 
     def _fold(self, user_id: str, alert_id: str, repeat: Alert) -> Alert | None:
@@ -94,8 +129,20 @@ class AlertRepository:
         item = self.backend.get(ALERTS, {"user_id": user_id, "alert_id": alert_id})
         return None if item is None else Alert.model_validate(item)
 
-    def list_alerts(self, user_id: str, *, limit: int = 50, start_key: Key | None = None) -> ModelPage[Alert]:
-        page = self.backend.query(ALERTS, user_id, limit=limit, start_key=start_key, descending=True)
+    def list_alerts(
+        self, user_id: str, wanted: AlertFilter | None = None, *, limit: int = 50, start_key: Key | None = None
+    ) -> ModelPage[Alert]:
+        """A user's alerts, newest first; filters apply in the query, so every page is full."""
+        wanted = wanted or AlertFilter()
+        page = self.backend.query(
+            ALERTS,
+            user_id,
+            limit=limit,
+            start_key=start_key,
+            descending=True,
+            range_from=wanted.first_id(),
+            filter=wanted.condition(),
+        )
         return ModelPage([Alert.model_validate(i) for i in page.items], page.next_key)
 
     def with_delivery_status(self, status: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Alert]:

@@ -7,6 +7,7 @@ its own), advances the watermark only while holding the lease, then releases it.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from mantissa_log.errors import Conflict
@@ -19,17 +20,39 @@ def rule_key(user_id: str, rule_name: str) -> str:
     return f"{user_id}/{rule_name}"
 
 
+@dataclass(frozen=True)
+class RunState:
+    """Where a rule's scheduled runs stand. A rule that never ran has the empty state."""
+
+    watermark: str | None = None  # ingest time (ISO 8601, µs) up to which every event was evaluated
+    next_due: float = 0.0  # epoch seconds of the next scheduled run
+    lease_owner: str | None = None
+    lease_until: float | None = None
+
+    @staticmethod
+    def from_item(item: dict[str, Any] | None) -> RunState:
+        if not item:
+            return RunState()
+        lease_until = item.get("lease_until")
+        return RunState(
+            watermark=item.get("watermark"),
+            next_due=float(item.get("next_due", 0)),
+            lease_owner=item.get("lease_owner"),
+            lease_until=None if lease_until is None else float(lease_until),
+        )
+
+
 class RuleRunRepository:
     def __init__(self, backend: StateBackend) -> None:
         self.backend = backend
 
-    def state(self, user_id: str, rule_name: str) -> dict[str, Any]:
-        return self.backend.get(RULE_RUNS, {"rule_key": rule_key(user_id, rule_name)}) or {}
+    def state(self, user_id: str, rule_name: str) -> RunState:
+        return RunState.from_item(self.backend.get(RULE_RUNS, {"rule_key": rule_key(user_id, rule_name)}))
 
-    def states(self, keys: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+    def states(self, keys: list[tuple[str, str]]) -> dict[str, RunState]:
         """Run state of many rules at once (BatchGetItem, 25 keys a request), by rule key."""
         items = self.backend.batch_get(RULE_RUNS, [{"rule_key": rule_key(u, r)} for u, r in keys])
-        return {item["rule_key"]: item for item in items}
+        return {str(item["rule_key"]): RunState.from_item(item) for item in items}
 
     def acquire(self, user_id: str, rule_name: str, owner: str, now: float, lease_seconds: float) -> bool:
         try:

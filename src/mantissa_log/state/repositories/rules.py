@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from mantissa_log.domain.common import Severity
+from mantissa_log.domain.common import BoolString, Severity
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
 from mantissa_log.errors import Conflict, NotFound
 from mantissa_log.state.backend import Key, StateBackend
-from mantissa_log.state.conditions import Compare, Exists, NotExists
+from mantissa_log.state.conditions import Compare, Condition, Exists, NotExists, all_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import DETECTION_RULES, ENABLED_RULES_INDEX
 
@@ -18,16 +19,31 @@ def _key(user_id: str, rule_name: str) -> Key:
     return {"user_id": user_id, "rule_name": rule_name}
 
 
+@dataclass(frozen=True)
+class RuleFilter:
+    enabled: BoolString | None = None
+    severity: Severity | None = None
+
+    def condition(self) -> Condition | None:
+        parts: list[Condition] = []
+        if self.enabled is not None:
+            parts.append(Compare("enabled", "=", self.enabled))
+        if self.severity is not None:
+            parts.append(Compare("severity", "=", self.severity))
+        return all_of(*parts) if parts else None
+
+
 class DetectionRuleRepository:
     def __init__(self, backend: StateBackend) -> None:
         self.backend = backend
 
     # -- seed access patterns --------------------------------------------------------------
     def list_rules_for_user(
-        self, user_id: str, *, limit: int | None = None, start_key: Key | None = None
+        self, user_id: str, wanted: RuleFilter | None = None, *, limit: int | None = None, start_key: Key | None = None
     ) -> ModelPage[DetectionRule]:
-        """Pattern 1: Query(user_id)."""
-        page = self.backend.query(DETECTION_RULES, user_id, limit=limit, start_key=start_key)
+        """Pattern 1: Query(user_id), optionally filtered (pages stay full)."""
+        condition = None if wanted is None else wanted.condition()
+        page = self.backend.query(DETECTION_RULES, user_id, limit=limit, start_key=start_key, filter=condition)
         return ModelPage([DetectionRule.model_validate(i) for i in page.items], page.next_key)
 
     def get_rule(self, user_id: str, rule_name: str) -> DetectionRule | None:
@@ -104,11 +120,17 @@ class DetectionRuleRepository:
         except Conflict:
             raise Conflict(f"rule {rule.rule_name} already exists", field="rule_name") from None
 
-    def replace_rule(self, rule: DetectionRule) -> None:
+    def replace_rule(self, rule: DetectionRule, *, body_key: str) -> None:
+        """Replace the row, only while it still points at `body_key` (the body its writer read).
+
+        Raises NotFound when the rule is gone and Conflict when someone else replaced it meanwhile.
+        """
         try:
-            self.backend.put(DETECTION_RULES, rule.dump(), condition=Exists("rule_name"))
+            self.backend.put(DETECTION_RULES, rule.dump(), condition=Compare("s3_key", "=", body_key))
         except Conflict:
-            raise NotFound(f"no rule {rule.rule_name}", field="rule_name") from None
+            if self.get_rule(rule.user_id, rule.rule_name) is None:
+                raise NotFound(f"no rule {rule.rule_name}", field="rule_name") from None
+            raise Conflict(f"rule {rule.rule_name} was changed meanwhile; read it again", field="rule_name") from None
 
     def set_enabled(self, user_id: str, rule_name: str, enabled: bool, updated_at: str) -> DetectionRule:
         try:
@@ -122,8 +144,15 @@ class DetectionRuleRepository:
             raise NotFound(f"no rule {rule_name}", field="rule_name") from None
         return DetectionRule.model_validate(item)
 
-    def delete_rule(self, user_id: str, rule_name: str) -> bool:
-        return self.backend.delete(DETECTION_RULES, _key(user_id, rule_name))
+    def delete_rule(self, user_id: str, rule_name: str, *, body_key: str | None = None) -> bool:
+        """Delete the row (only while it points at `body_key`, when given); True when it was there."""
+        condition = None if body_key is None else Compare("s3_key", "=", body_key)
+        try:
+            return self.backend.delete(DETECTION_RULES, _key(user_id, rule_name), condition=condition)
+        except Conflict:
+            if self.get_rule(user_id, rule_name) is None:
+                return False
+            raise Conflict(f"rule {rule_name} was changed meanwhile; read it again", field="rule_name") from None
 
     def get_rules(self, keys: Sequence[tuple[str, str]]) -> list[DetectionRule]:
         """Batch read (BatchGetItem, 25 keys a request)."""

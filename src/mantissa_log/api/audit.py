@@ -1,0 +1,65 @@
+"""One audit record per HTTP request, made here and nowhere else.
+
+The action is the matched route's name (`rule.create`, `settings.read`, ...), so a record says
+what was done, not only which URL was hit; requests that match no route are recorded as
+`http <METHOD> <path>`. A route may add detail (`note_detail`) or mark an answered request as a
+failed action (`note_outcome`, e.g. a test send the receiver refused), but never records itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from mantissa_log.domain.audit import Outcome
+
+NOT_AUDITED = frozenset({"/healthz"})
+
+
+def note_detail(request: Request, **detail: str) -> None:
+    current: dict[str, str] = getattr(request.state, "audit_detail", {})
+    request.state.audit_detail = current | detail
+
+
+def note_outcome(request: Request, outcome: Outcome) -> None:
+    request.state.audit_outcome = outcome
+
+
+def _action(request: Request) -> str:
+    route = request.scope.get("route")
+    name = getattr(route, "name", None)
+    if isinstance(name, str) and "." in name:
+        return name
+    return f"http {request.method} {getattr(route, 'path', request.url.path)}"
+
+
+def _outcome(request: Request, status: int) -> Outcome:
+    if status in (401, 403):
+        return "denied"
+    if status >= 400:
+        return "failure"
+    noted: Outcome = getattr(request.state, "audit_outcome", "success")
+    return noted
+
+
+def install_audit(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.url.path in NOT_AUDITED:
+            return response
+        principal = getattr(request.state, "principal", None)
+        detail: dict[str, str] = getattr(request.state, "audit_detail", {})
+        await run_in_threadpool(
+            app.state.services.audit.record,
+            actor=principal.user_id if principal else "anonymous",
+            action=_action(request),
+            target=request.url.path,
+            outcome=_outcome(request, response.status_code),
+            status=response.status_code,
+            client=request.client.host if request.client else None,
+            detail=detail,
+        )
+        return response
