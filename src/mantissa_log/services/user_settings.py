@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mantissa_log.clock import Clock, iso
-from mantissa_log.domain.settings import UserSettings, UserSettingsPut
+from mantissa_log.domain.settings import Preferences, UserSettings, UserSettingsPut
 from mantissa_log.domain.validation import deep_merge, parse_model
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.secrets.base import SecretStore
@@ -64,6 +64,13 @@ class UserSettingsService:
         for key in patch:
             if key in READ_ONLY:
                 raise ValidationFailed("read-only field", field=key)
+        stored = self.repo.get_settings(who.user_id)
+        if stored is not None and set(patch) == {"preferences"} and isinstance(patch["preferences"], dict):
+            # The seed's access pattern "update user preferences": one UpdateItem of `preferences`.
+            merged = deep_merge(stored.preferences.dump(), patch["preferences"])
+            reject_plaintext_secrets(merged, "preferences")
+            preferences = parse_model(Preferences, merged, "preferences")
+            return self.repo.update_preferences(who.user_id, preferences, iso(self.clock.now()))
         current = self.get(who).model_dump(mode="json", exclude=set(READ_ONLY), exclude_none=True)
         secret_part = {k: patch[k] for k in ("api_key",) if k in patch}
         merged = deep_merge(current, {k: v for k, v in patch.items() if k != "api_key"}) | secret_part

@@ -56,22 +56,6 @@ class Correlation:
     condition_count: int
     rule_refs: tuple[str, ...]  # the referenced rules as the correlation names them
 
-    @property
-    def sql_operator(self) -> str:
-        return SQL_OPERATORS[self.condition_op]
-
-    def satisfied(self, count: int) -> bool:
-        """Does a group with `count` matching events meet the condition?"""
-        checks = {
-            "lt": count < self.condition_count,
-            "lte": count <= self.condition_count,
-            "gt": count > self.condition_count,
-            "gte": count >= self.condition_count,
-            "eq": count == self.condition_count,
-            "neq": count != self.condition_count,
-        }
-        return checks[self.condition_op]
-
 
 @dataclass(frozen=True)
 class CompiledRule:

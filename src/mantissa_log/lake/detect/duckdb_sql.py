@@ -21,12 +21,10 @@ from collections.abc import Sequence
 from mantissa_log.domain.alerts import MAX_SAMPLES
 from mantissa_log.lake.detect.model import RuleScan
 from mantissa_log.lake.sql import timestamp_literal
-from mantissa_log.sigma.compiler import CompiledRule, Correlation
+from mantissa_log.sigma.compiler import SQL_OPERATORS, CompiledRule, Correlation
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
 EVENT_TIME = "coalesce(event_time, ingest_time)"
-# Sigma's correlation condition operators as SQL.
-CONDITION_SQL = {"gte": ">=", "gt": ">", "eq": "=", "lte": "<=", "lt": "<", "neq": "<>"}
 # Columns per plain rule in the aggregate row: count, new, samples.
 PLAIN_COLUMNS = 3
 
@@ -69,7 +67,7 @@ def correlation_scan(relation: str, rule: CompiledRule, scan: RuleScan) -> str:
         f"  INTERVAL {int(correlation.timespan_seconds)} SECOND PRECEDING AND CURRENT ROW) AS c FROM m) "
         f"SELECT {partition + ',' if grouped else ''} max(c), {new}, min_by(raw, t, {MAX_SAMPLES}) "
         f"FROM w {'GROUP BY ' + partition if grouped else ''} "
-        f"HAVING max(c) {CONDITION_SQL[correlation.condition_op]} {int(correlation.condition_count)}"
+        f"HAVING max(c) {SQL_OPERATORS[correlation.condition_op]} {int(correlation.condition_count)}"
     )
 
 
