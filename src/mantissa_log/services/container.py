@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from mantissa_log.config import Settings
 from mantissa_log.lake.store import LogLake
+from mantissa_log.outputs.registry import build_output_registry
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.rulestore.local import LocalRuleStore
 from mantissa_log.secrets.base import SecretStore
@@ -127,7 +128,8 @@ def build_services(config: Settings) -> Services:
     lake = LogLake(config.lake_dir)
     deliveries = DeliveryRepository(backend)
     ledger = JiraLedgerRepository(backend)
-    router = AlertRouter(config, integrations_repo, deliveries, alerts)
+    outputs = build_output_registry()
+    router = AlertRouter(config, integrations_repo, deliveries, alerts, outputs)
     runner = DetectionRunner(lake, rules, alerts, on_alert=router.route)
     integrations = IntegrationService(integrations_repo, secrets)
     owner = worker_id()
@@ -153,6 +155,6 @@ def build_services(config: Settings) -> Services:
         adhoc=AdhocRuns(rule_service, rule_runs, runner),
         deliveries=deliveries,
         router=router,
-        outbox=Outbox(config, alerts, deliveries, integrations_repo, router, secrets, ledger, owner),
-        tester=IntegrationTester(config, integrations, secrets, ledger),
+        outbox=Outbox(config, alerts, deliveries, integrations_repo, router, secrets, ledger, owner, outputs=outputs),
+        tester=IntegrationTester(config, integrations, secrets, ledger, outputs=outputs),
     )

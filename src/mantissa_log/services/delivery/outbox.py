@@ -9,7 +9,6 @@ to `configured` when one succeeds.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 import time
@@ -21,15 +20,13 @@ from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Delivery, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
 from mantissa_log.outputs.base import DeliveryResult
-from mantissa_log.outputs.registry import OUTPUTS
+from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
-
-log = logging.getLogger("mantissa_log.outbox")
 
 
 @dataclass
@@ -69,6 +66,8 @@ class Outbox:
         secrets: SecretStore,
         ledger: JiraLedgerRepository,
         owner: str,
+        *,
+        outputs: OutputRegistry,
         concurrency: int = 8,
     ) -> None:
         self.config = config
@@ -79,6 +78,7 @@ class Outbox:
         self.secrets = secrets
         self.ledger = ledger
         self.owner = owner
+        self.outputs = outputs
         self.concurrency = concurrency
 
     def route_pending(self, report: OutboxReport) -> None:
@@ -117,11 +117,7 @@ class Outbox:
             return
         ctx = output_context(self.config, self.secrets, self.ledger)
         ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
-        try:
-            result = OUTPUTS[integration.integration_type](alert, integration, ctx)
-        except Exception as exc:
-            log.exception("output %s crashed", integration.integration_type)
-            result = DeliveryResult(ok=False, retryable=True, message=f"output error: {type(exc).__name__}")
+        result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1
         if result.ok:
             status = "skipped" if result.skipped else "delivered"
