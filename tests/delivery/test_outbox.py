@@ -75,6 +75,7 @@ def test_500_then_200_retries_and_recovers_integration_status(dlv: Services, rec
     drain(dlv)
     (done,) = dlv.deliveries.for_alert("alice", alert.alert_id)
     assert (done.status, done.attempts) == ("delivered", 2)
+    assert done.last_error is None  # the first attempt's 500 no longer describes the delivery
     assert len(receiver.requests) == 2
     assert dlv.integrations.get(ALICE, "hook").status == "configured"
 

@@ -42,6 +42,8 @@ class Alert(StrictModel):
 
 
 DeliveryState = Literal["pending", "delivered", "dead", "skipped"]
+# Where a delivery ends: it leaves the due queue and is never claimed again.
+FinalDeliveryState = Literal["delivered", "dead", "skipped"]
 
 
 class Delivery(StrictModel):

@@ -14,10 +14,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import now_iso, utc_now
 from mantissa_log.config import Settings
-from mantissa_log.domain.alerts import Delivery, due_at
+from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
 from mantissa_log.outputs.base import DeliveryResult
 from mantissa_log.outputs.registry import OutputRegistry
@@ -113,17 +114,18 @@ class Outbox:
         integration = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
         if alert is None or integration is None or not integration.enabled:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
-            self._close(delivery, "dead", why, None, report)
+            self._close(delivery, "dead", report, error=why)
             return
         ctx = output_context(self.config, self.secrets, self.ledger)
         ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
         result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1
         if result.ok:
-            status = "skipped" if result.skipped else "delivered"
-            self._close(delivery, status, result.message if result.skipped else None, result, report, attempts)
-            if not result.skipped:
-                self._mark_integration(integration, ok=True)
+            if result.skipped:
+                self._close(delivery, "skipped", report, result, attempts=attempts, error=result.message)
+                return
+            self._close(delivery, "delivered", report, result, attempts=attempts)
+            self._mark_integration(integration, ok=True)
             return
         self._mark_integration(integration, ok=False)
         if result.retryable and attempts < delivery.max_attempts:
@@ -133,42 +135,40 @@ class Outbox:
                 self.config.delivery_backoff_max_seconds,
                 result.retry_after,
             )
-            self.deliveries.finish(
+            now = utc_now()
+            self.deliveries.reschedule(
                 delivery,
                 self.owner,
-                {
-                    "attempts": attempts,
-                    "due_at": due_at(time.time() + wait),
-                    "last_error": result.message[:1000],
-                    "last_status_code": result.status_code,
-                    "updated_at": now_iso(),
-                },
+                attempts=attempts,
+                due=now + timedelta(seconds=wait),
+                error=result.message,
+                status_code=result.status_code,
+                now=now,
             )
             report.count("retried")
             return
-        self._close(delivery, "dead", result.message, result, report, attempts)
+        self._close(delivery, "dead", report, result, attempts=attempts, error=result.message)
 
     def _close(
         self,
         delivery: Delivery,
-        status: str,
-        error: str | None,
-        result: DeliveryResult | None,
+        status: FinalDeliveryState,
         report: OutboxReport,
+        result: DeliveryResult | None = None,
+        *,
         attempts: int | None = None,
+        error: str | None = None,
     ) -> None:
-        changes: dict[str, object] = {"status": status, "updated_at": now_iso()}
-        if attempts is not None:
-            changes["attempts"] = attempts
-        if error:
-            changes["last_error"] = error[:1000]
-        if result is not None and result.status_code is not None:
-            changes["last_status_code"] = result.status_code
-        if result is not None and result.reference:
-            changes["reference"] = result.reference
-        if status == "delivered":
-            changes["delivered_at"] = now_iso()
-        self.deliveries.finish(delivery, self.owner, changes, remove=("queue", "due_at"))
+        self.deliveries.close(
+            delivery,
+            self.owner,
+            status=status,
+            now=utc_now(),
+            attempts=attempts,
+            error=error,
+            status_code=None if result is None else result.status_code,
+            reference=None if result is None else result.reference,
+        )
         if status == "delivered":
             report.count("sent")
         elif status == "skipped":
