@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mantissa_log.clock import SYSTEM_CLOCK
 from mantissa_log.config import Settings
 from mantissa_log.lake.store import LogLake
 from mantissa_log.outputs.registry import build_output_registry
@@ -129,7 +130,7 @@ def build_services(config: Settings) -> Services:
     deliveries = DeliveryRepository(backend)
     ledger = JiraLedgerRepository(backend)
     outputs = build_output_registry()
-    router = AlertRouter(config, integrations_repo, deliveries, alerts, outputs)
+    router = AlertRouter(config, integrations_repo, deliveries, alerts, outputs, SYSTEM_CLOCK)
     runner = DetectionRunner(lake, rules, alerts, on_alert=router.route)
     integrations = IntegrationService(integrations_repo, secrets)
     owner = worker_id()
@@ -155,6 +156,9 @@ def build_services(config: Settings) -> Services:
         adhoc=AdhocRuns(rule_service, rule_runs, runner),
         deliveries=deliveries,
         router=router,
-        outbox=Outbox(config, alerts, deliveries, integrations_repo, router, secrets, ledger, owner, outputs=outputs),
-        tester=IntegrationTester(config, integrations, secrets, ledger, outputs=outputs),
+        outbox=Outbox(
+            config, alerts, deliveries, integrations_repo, router, secrets, ledger, owner,
+            outputs=outputs, clock=SYSTEM_CLOCK,
+        ),
+        tester=IntegrationTester(config, integrations, secrets, ledger, outputs=outputs, clock=SYSTEM_CLOCK),
     )

@@ -5,18 +5,20 @@ full jitter (Retry-After honoured when the receiver sends it); any other 4xx is 
 After `max_attempts` a delivery is dead, with its last error kept on the record and shown in
 the alert. Integrations flip to `status: error` when their deliveries start failing and back
 to `configured` when one succeeds.
+
+Time comes from the injected clock only (due times, leases, stamps), so tests move it by hand
+instead of sleeping through backoffs; the jitter stays random.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from mantissa_log.clock import now_iso, utc_now
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
@@ -69,6 +71,7 @@ class Outbox:
         owner: str,
         *,
         outputs: OutputRegistry,
+        clock: Clock = SYSTEM_CLOCK,
         concurrency: int = 8,
     ) -> None:
         self.config = config
@@ -80,6 +83,7 @@ class Outbox:
         self.ledger = ledger
         self.owner = owner
         self.outputs = outputs
+        self.clock = clock
         self.concurrency = concurrency
 
     def route_pending(self, report: OutboxReport) -> None:
@@ -97,7 +101,7 @@ class Outbox:
     def tick(self, *, limit: int = 500) -> OutboxReport:
         report = OutboxReport()
         self.route_pending(report)
-        due = self.deliveries.due(due_at(time.time()), limit=limit).items
+        due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items
         # Receivers are slow compared with the store: send several at once. Each delivery is
         # claimed by its own conditional write, so threads (and other workers) never share one.
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -105,7 +109,8 @@ class Outbox:
         return report
 
     def _claim_and_deliver(self, delivery: Delivery, report: OutboxReport) -> None:
-        claimed = self.deliveries.claim(delivery, self.owner, time.time(), self.config.delivery_lease_seconds)
+        now = epoch(self.clock.now())
+        claimed = self.deliveries.claim(delivery, self.owner, now, self.config.delivery_lease_seconds)
         if claimed is not None:
             self._deliver(claimed, report)
 
@@ -135,7 +140,7 @@ class Outbox:
                 self.config.delivery_backoff_max_seconds,
                 result.retry_after,
             )
-            now = utc_now()
+            now = self.clock.now()
             self.deliveries.reschedule(
                 delivery,
                 self.owner,
@@ -163,7 +168,7 @@ class Outbox:
             delivery,
             self.owner,
             status=status,
-            now=utc_now(),
+            now=self.clock.now(),
             attempts=attempts,
             error=error,
             status_code=None if result is None else result.status_code,
@@ -197,4 +202,4 @@ class Outbox:
             status = "error"
         else:
             return
-        self.integrations.set_status(integration.user_id, integration.integration_id, status, now_iso())
+        self.integrations.set_status(integration.user_id, integration.integration_id, status, iso(self.clock.now()))

@@ -5,9 +5,7 @@ Never another user's integration: the lookup is the owner's own partition.
 
 from __future__ import annotations
 
-import time
-
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, Delivery, alert_key, due_at
 from mantissa_log.domain.integrations import Integration
@@ -25,12 +23,14 @@ class AlertRouter:
         deliveries: DeliveryRepository,
         alerts: AlertRepository,
         outputs: OutputRegistry,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.integrations = integrations
         self.deliveries = deliveries
         self.alerts = alerts
         self.outputs = outputs
+        self.clock = clock
 
     def targets(self, alert: Alert) -> list[Integration]:
         wanted = set(alert.alert_destinations)
@@ -54,7 +54,8 @@ class AlertRouter:
     def route(self, alert: Alert) -> list[Delivery]:
         """Create the alert's delivery records (idempotent) and mark it routed."""
         created: list[Delivery] = []
-        now = now_iso()
+        now = self.clock.now()
+        stamp = iso(now)
         for integration in self.targets(alert):
             delivery = Delivery(
                 alert_key=alert_key(alert.user_id, alert.alert_id),
@@ -64,9 +65,9 @@ class AlertRouter:
                 integration_type=integration.integration_type,
                 max_attempts=self.attempt_budget(integration),
                 queue="due",
-                due_at=due_at(time.time()),
-                created_at=now,
-                updated_at=now,
+                due_at=due_at(epoch(now)),
+                created_at=stamp,
+                updated_at=stamp,
             )
             if self.deliveries.create(delivery):
                 created.append(delivery)

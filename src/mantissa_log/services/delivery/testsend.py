@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, dedup_key
 from mantissa_log.domain.common import SEVERITIES
@@ -27,8 +28,8 @@ class TestSendResult:
         return {"status": self.status, "http_status": self.http_status, "message": self.message}
 
 
-def test_alert(user_id: str) -> Alert:
-    now = now_iso()
+def test_alert(user_id: str, at: datetime) -> Alert:
+    now = iso(at)
     return Alert(
         user_id=user_id,
         alert_id="test-" + now.replace("-", "").replace(":", ""),
@@ -56,16 +57,18 @@ class IntegrationTester:
         ledger: JiraLedgerRepository,
         *,
         outputs: OutputRegistry,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.integrations = integrations
         self.secrets = secrets
         self.ledger = ledger
         self.outputs = outputs
+        self.clock = clock
 
     def send_test(self, who: Principal, integration_id: str) -> TestSendResult:
         integration = self.integrations.get(who, integration_id)
-        alert = test_alert(who.user_id)
+        alert = test_alert(who.user_id, self.clock.now())
         # Pick the most severe level the integration's own filter lets through, so the test is not skipped.
         for severity in SEVERITIES:
             alert.severity = severity
