@@ -1,4 +1,5 @@
-"""Delivery fixtures: services that may reach loopback, a user with a webhook, a real receiver."""
+"""Delivery fixtures: services that may reach loopback on a hand-moved clock, a user with a
+webhook, a real receiver."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from mantissa_log.clock import Clock
 from mantissa_log.config import Settings
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
 from mantissa_log.services.container import Services, build_services
 from mantissa_log.services.identity import Principal
+from tests.clock import ManualClock
 from tests.delivery.receiver import Receiver
 
 ALICE = Principal("alice")
@@ -25,16 +28,34 @@ def delivery_config(kind: str, home: Path, environment: str, endpoint: str | Non
         dynamodb_endpoint_url=endpoint,
         allow_private_targets=True,  # the receivers live on loopback
         delivery_backoff_seconds=0.05,
-        delivery_backoff_max_seconds=0.2,
+        delivery_backoff_max_seconds=BACKOFF_CAP,
         delivery_lease_seconds=1.0,
         **extra,
     )
 
 
+# The longest backoff these tests configure: moving the clock this far makes every retry due.
+BACKOFF_CAP = 0.2
+
+
+def use_clock(services: Services, clock: Clock) -> None:
+    """Move already-built delivery services onto another clock (a second worker, later in time)."""
+    services.infra.router.clock = clock
+    services.infra.outbox.clock = clock
+    services.delivery.tester.clock = clock
+
+
 @pytest.fixture
-def dlv(tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest) -> Iterator[Services]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def dlv(
+    tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest, clock: ManualClock
+) -> Iterator[Services]:
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
-    services = build_services(delivery_config(backend_kind, tmp_path / "home", environment_name, endpoint))
+    services = build_services(delivery_config(backend_kind, tmp_path / "home", environment_name, endpoint), clock)
     services.users.create_user("alice")
     services.users.create_user("bob")
     yield services

@@ -6,11 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
+from datetime import timedelta
 from pathlib import Path
 
+from mantissa_log.clock import from_epoch
 from mantissa_log.services.container import build_services
-from tests.delivery.conftest import add_webhook, delivery_config
+from tests.clock import ManualClock
+from tests.delivery.conftest import add_webhook, delivery_config, use_clock
 from tests.delivery.receiver import Received, Receiver
 from tests.delivery.test_outbox import fire
 
@@ -47,12 +49,15 @@ def test_worker_killed_after_sending_resends_on_restart(tmp_path: Path, environm
         assert delivery.lease_owner is not None
 
         receiver.on_request = None
-        time.sleep(1.2)  # the dead worker's claim expires
-        again = subprocess.run(
-            [EXE, "worker", "--once"], env=env, capture_output=True, text=True, timeout=120, check=False
-        )
-        assert again.returncode == 0, again.stderr
-        assert "sent=1" in again.stdout
+        # Another worker (this process, on a clock it moves) must wait out the dead worker's claim.
+        assert delivery.lease_until is not None
+        lease_end = from_epoch(delivery.lease_until)
+        clock = ManualClock(lease_end - timedelta(seconds=0.5))
+        use_clock(services, clock)
+        assert services.infra.outbox.tick().sent == 0
+        assert len(receiver.requests) == 1  # the claim is still live: not taken over
+        clock.set(lease_end + timedelta(seconds=0.5))
+        assert services.infra.outbox.tick().sent == 1
         assert len(receiver.requests) == 2
         first, second = receiver.requests
         assert first.headers["x-mantissa-delivery"] == second.headers["x-mantissa-delivery"]  # receivers can dedup

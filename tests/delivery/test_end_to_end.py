@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
 from mantissa_log.services.container import Services
-from tests.delivery.conftest import ALICE
+from tests.clock import ManualClock
+from tests.delivery.conftest import ALICE, BACKOFF_CAP
 from tests.delivery.receiver import Receiver, Reply
 from tests.detection.conftest import Ingest, add_rule, at, ct_event
 
@@ -27,7 +27,9 @@ def integrate(services: Services, body: dict[str, object]) -> None:
     services.integrations.create(ALICE, INTEGRATION_WRITE_ADAPTER.validate_python(body))
 
 
-def test_every_alert_reaches_every_destination(dlv: Services, receiver: Receiver, ingest: Ingest) -> None:
+def test_every_alert_reaches_every_destination(
+    dlv: Services, receiver: Receiver, ingest: Ingest, clock: ManualClock
+) -> None:
     dlv.config = dlv.config.model_copy(update={"pagerduty_events_url": receiver.url + "/pd"})
     dlv.infra.outbox.config = dlv.config
     integrate(
@@ -70,7 +72,7 @@ def test_every_alert_reaches_every_destination(dlv: Services, receiver: Receiver
             d.status != "pending" for a in alerts for d in dlv.infra.repos.deliveries.for_alert("alice", a.alert_id)
         ):
             break
-        time.sleep(0.1)
+        clock.advance(BACKOFF_CAP)
     delivered = Counter(r.path.split("/")[1] for r in receiver.requests[6:])
     assert delivered == {"slack": 2, "pd": 2, "hook": 2}, [r.path for r in receiver.requests]
     assert len(receiver.requests) == 12  # 6 refused while down, then each of 6 deliveries once

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
+from mantissa_log.clock import epoch
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.services.container import Services
 from mantissa_log.state.repositories.alerts import Firing
-from tests.delivery.conftest import ALICE, add_webhook
+from tests.clock import ManualClock
+from tests.delivery.conftest import ALICE, BACKOFF_CAP, add_webhook
 from tests.delivery.receiver import Receiver, Reply
 from tests.factories import make_alert, now
 from tests.fixtures_moto import free_port
@@ -27,13 +27,13 @@ def fire(services: Services, n: int = 1, *, destinations: tuple[str, ...] = ("we
     return stored
 
 
-def drain(services: Services, rounds: int = 20) -> None:
-    """Tick until nothing is due (backoff in these tests is at most 0.2 s)."""
+def drain(services: Services, clock: ManualClock, rounds: int = 20) -> None:
+    """Tick until nothing is queued, moving the clock past every backoff in between."""
     for _ in range(rounds):
         services.infra.outbox.tick()
         if not services.infra.repos.deliveries.due("9" * 15).items:
             return
-        time.sleep(0.1)
+        clock.advance(BACKOFF_CAP)
 
 
 def test_routes_only_to_own_enabled_matching_integrations(dlv: Services, receiver: Receiver) -> None:
@@ -59,10 +59,12 @@ def test_no_matching_integration_means_none(dlv: Services) -> None:
     alert = fire(dlv, destinations=("pagerduty",))
     stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
     assert stored is not None
-    assert (stored.delivery_status, stored.routed) == ("none", True)
+    assert stored.delivery_status == "none"
 
 
-def test_500_then_200_retries_and_recovers_integration_status(dlv: Services, receiver: Receiver) -> None:
+def test_500_then_200_retries_and_recovers_integration_status(
+    dlv: Services, receiver: Receiver, clock: ManualClock
+) -> None:
     add_webhook(dlv, "hook", receiver.url)
     receiver.script = [Reply(500, b"boom")]
     alert = fire(dlv)
@@ -72,33 +74,42 @@ def test_500_then_200_retries_and_recovers_integration_status(dlv: Services, rec
     assert pending.last_error
     integration = dlv.integrations.get(ALICE, "hook")
     assert integration.status == "error"
-    drain(dlv)
+    dlv.infra.outbox.tick()
+    assert len(receiver.requests) == 1  # the backoff has not passed: no second attempt yet
+    drain(dlv, clock)
     (done,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (done.status, done.attempts) == ("delivered", 2)
+    assert done.last_error is None  # the first attempt's 500 no longer describes the delivery
     assert len(receiver.requests) == 2
     assert dlv.integrations.get(ALICE, "hook").status == "configured"
 
 
-def test_429_retry_after_is_honoured(dlv: Services, receiver: Receiver) -> None:
+def test_429_retry_after_is_honoured(dlv: Services, receiver: Receiver, clock: ManualClock) -> None:
     add_webhook(dlv, "hook", receiver.url)
     receiver.script = [Reply(429, b"slow down", {"Retry-After": "30"})]
     alert = fire(dlv)
-    before = time.time()
+    before = clock.now()
     dlv.infra.outbox.tick()
     (pending,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert pending.status == "pending"
     assert pending.due_at is not None
     # Our own backoff cap is 0.2 s here, but the receiver asked for 30 s: we wait the 30 s.
-    assert int(pending.due_at) / 1000 >= before + 30
+    assert int(pending.due_at) / 1000 >= epoch(before) + 30
+    clock.advance(29)
     dlv.infra.outbox.tick()
     assert len(receiver.requests) == 1  # not due yet: no second attempt
+    clock.advance(1)
+    dlv.infra.outbox.tick()
+    assert len(receiver.requests) == 2
+    (delivered,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
+    assert (delivered.status, delivered.attempts, delivered.last_error) == ("delivered", 2, None)
 
 
-def test_400_is_permanent_and_visible(dlv: Services, receiver: Receiver) -> None:
+def test_400_is_permanent_and_visible(dlv: Services, receiver: Receiver, clock: ManualClock) -> None:
     add_webhook(dlv, "hook", receiver.url)
     receiver.script = [Reply(400, b'{"error": "bad payload"}')]
     alert = fire(dlv)
-    drain(dlv)
+    drain(dlv, clock)
     assert len(receiver.requests) == 1
     (dead,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (dead.status, dead.attempts, dead.last_status_code) == ("dead", 1, 400)
@@ -107,26 +118,26 @@ def test_400_is_permanent_and_visible(dlv: Services, receiver: Receiver) -> None
     assert stored.delivery_status == "dead"
 
 
-def test_refused_connections_retry_to_the_limit_then_dead(dlv: Services) -> None:
+def test_refused_connections_retry_to_the_limit_then_dead(dlv: Services, clock: ManualClock) -> None:
     add_webhook(dlv, "hook", f"http://127.0.0.1:{free_port()}/nobody-home", retry_count=2)
     alert = fire(dlv)
-    drain(dlv)
+    drain(dlv, clock)
     (dead,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (dead.status, dead.attempts, dead.max_attempts) == ("dead", 3, 3)
     assert dead.last_error
 
 
-def test_receiver_down_for_a_while_gets_everything_once_back(dlv: Services) -> None:
+def test_receiver_down_for_a_while_gets_everything_once_back(dlv: Services, clock: ManualClock) -> None:
     port = free_port()
     add_webhook(dlv, "hook", f"http://127.0.0.1:{port}/in", retry_count=10)
     alerts = [fire(dlv, n) for n in range(1, 6)]
     for _ in range(3):
         dlv.infra.outbox.tick()
-        time.sleep(0.05)
+        clock.advance(BACKOFF_CAP)
     assert all(d.status == "pending" for a in alerts for d in dlv.infra.repos.deliveries.for_alert("alice", a.alert_id))
     receiver = Receiver(port)
     try:
-        drain(dlv, rounds=40)
+        drain(dlv, clock, rounds=40)
         got = sorted(r.json()["alert_id"] for r in receiver.requests)
         assert got == sorted(a.alert_id for a in alerts)
         assert all(
@@ -136,12 +147,12 @@ def test_receiver_down_for_a_while_gets_everything_once_back(dlv: Services) -> N
         receiver.stop()
 
 
-def test_unrouted_alerts_are_routed_by_the_worker(dlv: Services, receiver: Receiver) -> None:
+def test_unrouted_alerts_are_routed_by_the_worker(dlv: Services, receiver: Receiver, clock: ManualClock) -> None:
     """An alert stored by a process that died before routing still gets delivered."""
     add_webhook(dlv, "hook", receiver.url)
     alert = make_alert(99, alert_destinations=["webhook"])
     dlv.infra.repos.alerts.record_firing(Firing(alert, 0), now())  # stored, never routed
     report = dlv.infra.outbox.tick()
     assert report.routed == 1
-    drain(dlv)
+    drain(dlv, clock)
     assert [r.json()["alert_id"] for r in receiver.requests] == [alert.alert_id]

@@ -15,7 +15,8 @@ from aiosmtpd.smtp import Envelope, Session
 
 from mantissa_log.domain.alerts import Alert, dedup_key
 from mantissa_log.domain.integrations import Integration, parse_integration
-from mantissa_log.outputs.base import OutputContext
+from mantissa_log.outputs.base import DeliveryResult, OutputContext
+from mantissa_log.outputs.registry import build_output_registry
 
 T = "2026-11-27T10:00:00Z"
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
@@ -149,3 +150,9 @@ def make_integration(kind: str, config: dict[str, Any], secret: str | None = Non
         data["secret_arn"] = ARN + secret
     data.update(extra)
     return parse_integration(data)
+
+
+def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
+    """One attempt the way the outbox makes it: a fresh registry's type check, severity filter and
+    secret read, then the integration's own sender over the real transport."""
+    return build_output_registry().send(alert, integration, ctx)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from mantissa_log.outputs import email as email_output
 from mantissa_log.outputs.base import OutputContext
-from tests.outputs.helpers import ARN, SMTP_PASSWORD, SmtpServer, free_port, make_alert, make_ctx, make_integration
+from tests.outputs.helpers import (
+    ARN,
+    SMTP_PASSWORD,
+    SmtpServer,
+    free_port,
+    make_alert,
+    make_ctx,
+    make_integration,
+    send,
+)
 
 CONFIG: dict[str, Any] = {
     "recipients": ["security@company.com", "oncall@company.com"],
@@ -29,7 +37,7 @@ def _samples() -> list[dict[str, Any]]:
 
 def test_message_envelope_subject_and_bodies(smtp_server: SmtpServer) -> None:
     integration = make_integration("email", CONFIG)
-    result = email_output.send(
+    result = send(
         make_alert(samples=_samples(), rule_title="Root\r\nBcc: x@evil.com"), integration, _ctx(smtp_server)
     )
     assert result.ok, result
@@ -54,14 +62,14 @@ def test_message_envelope_subject_and_bodies(smtp_server: SmtpServer) -> None:
 
 def test_rows_only_when_asked(smtp_server: SmtpServer) -> None:
     integration = make_integration("email", CONFIG | {"include_query_results": False})
-    assert email_output.send(make_alert(samples=_samples()), integration, _ctx(smtp_server, test=True)).ok
+    assert send(make_alert(samples=_samples()), integration, _ctx(smtp_server, test=True)).ok
     msg = smtp_server.mailbox.message()
     assert msg["Subject"] == "[TEST] [HIGH] Root console login"
     assert "Sample events" not in msg.get_body("plain").get_content()  # type: ignore[union-attr]
 
 
 def test_severity_filter_skips(smtp_server: SmtpServer) -> None:
-    result = email_output.send(make_alert(severity="low"), make_integration("email", CONFIG), _ctx(smtp_server))
+    result = send(make_alert(severity="low"), make_integration("email", CONFIG), _ctx(smtp_server))
     assert result.ok
     assert result.skipped
     assert smtp_server.mailbox.envelopes == []
@@ -69,13 +77,13 @@ def test_severity_filter_skips(smtp_server: SmtpServer) -> None:
 
 def test_login_with_stored_password(smtp_server: SmtpServer) -> None:
     ctx = _ctx(smtp_server, smtp_username="mailer", smtp_password_secret=ARN + "smtp")
-    assert email_output.send(make_alert(), make_integration("email", CONFIG), ctx).ok
+    assert send(make_alert(), make_integration("email", CONFIG), ctx).ok
     assert smtp_server.mailbox.auth == [("mailer", SMTP_PASSWORD)]
 
 
 def test_starttls_required_but_not_offered_fails_without_sending_credentials(smtp_server: SmtpServer) -> None:
     ctx = _ctx(smtp_server, smtp_starttls=True, smtp_username="mailer", smtp_password_secret=ARN + "smtp")
-    result = email_output.send(make_alert(), make_integration("email", CONFIG), ctx)
+    result = send(make_alert(), make_integration("email", CONFIG), ctx)
     assert (result.ok, result.retryable) == (False, False)
     assert "does not offer STARTTLS" in result.message
     assert smtp_server.mailbox.auth == []
@@ -84,17 +92,17 @@ def test_starttls_required_but_not_offered_fails_without_sending_credentials(smt
 
 def test_configuration_and_transport_failures(smtp_server: SmtpServer) -> None:
     integration = make_integration("email", CONFIG)
-    unset = email_output.send(make_alert(), integration, make_ctx())
+    unset = send(make_alert(), integration, make_ctx())
     assert (unset.ok, unset.retryable, unset.message) == (False, False, "SMTP is not configured (MANTISSA_SMTP_HOST)")
-    refused = email_output.send(make_alert(), integration, make_ctx(smtp_host="127.0.0.1", smtp_port=free_port()))
+    refused = send(make_alert(), integration, make_ctx(smtp_host="127.0.0.1", smtp_port=free_port()))
     assert refused.retryable
     assert not refused.ok
-    guarded = email_output.send(make_alert(), integration, _ctx(smtp_server, allow_private_targets=False))
+    guarded = send(make_alert(), integration, _ctx(smtp_server, allow_private_targets=False))
     assert not guarded.ok
     assert not guarded.retryable
     assert "loopback" in guarded.message
     bad_login = _ctx(smtp_server, smtp_username="mailer", smtp_password_secret=ARN + "wrong")
-    wrong = email_output.send(
+    wrong = send(
         make_alert(), integration, make_ctx({ARN + "wrong": "nope-password"}, **vars_of(bad_login))
     )
     assert (wrong.ok, wrong.retryable, wrong.status_code) == (False, False, 535), wrong.message

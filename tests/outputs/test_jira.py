@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from mantissa_log.outputs import jira
 from mantissa_log.outputs.base import OutputContext
-from tests.outputs.helpers import Receiver, Recorded, Reply, make_alert, make_ctx, make_integration
+from tests.outputs.helpers import Receiver, Recorded, Reply, make_alert, make_ctx, make_integration, send
 
 TOKEN = "jira-token-value"
 LINK = "https://mantissa.example/alerts/20261127T100000000000Z-abc123"
@@ -76,7 +75,7 @@ def _ctx(ledger: Ledger | None = None) -> OutputContext:
 
 
 def test_create_v2_exact_body_and_basic_auth(receiver: Receiver, fake: FakeJira) -> None:
-    result = jira.send(make_alert(), _integration(receiver), _ctx())
+    result = send(make_alert(), _integration(receiver), _ctx())
     assert (result.ok, result.reference, result.status_code) == (True, "SEC-1", 201)
     (req,) = receiver.requests
     assert (req.method, req.path) == ("POST", "/rest/api/2/issue")
@@ -115,8 +114,8 @@ def test_create_v2_exact_body_and_basic_auth(receiver: Receiver, fake: FakeJira)
 def test_repeat_comments_while_open_then_new_issue_once_done(receiver: Receiver, fake: FakeJira) -> None:
     ledger = Ledger()
     integration = _integration(receiver)
-    assert jira.send(make_alert(), integration, _ctx(ledger)).reference == "SEC-1"
-    again = jira.send(make_alert(occurrences=2), integration, _ctx(ledger))
+    assert send(make_alert(), integration, _ctx(ledger)).reference == "SEC-1"
+    again = send(make_alert(occurrences=2), integration, _ctx(ledger))
     assert (again.ok, again.reference, again.message) == (True, "SEC-1", "commented on SEC-1")
     status_check, comment = receiver.requests[1:]
     assert (status_check.method, status_check.path) == ("GET", "/rest/api/2/issue/SEC-1?fields=status")
@@ -125,7 +124,7 @@ def test_repeat_comments_while_open_then_new_issue_once_done(receiver: Receiver,
     assert "*Occurrences:* 2 (last seen 2026-11-27T10:00:00Z)" in comment.json()["body"]
 
     fake.status["SEC-1"] = "done"
-    third = jira.send(make_alert(), integration, _ctx(ledger))
+    third = send(make_alert(), integration, _ctx(ledger))
     assert third.reference == "SEC-2"
     assert ledger.items == {("user-123/jira-main", make_alert().dedup_key): "SEC-2"}
 
@@ -133,13 +132,13 @@ def test_repeat_comments_while_open_then_new_issue_once_done(receiver: Receiver,
 def test_deleted_issue_opens_a_new_one(receiver: Receiver, fake: FakeJira) -> None:
     ledger = Ledger()
     ledger.remember("user-123/jira-main", make_alert().dedup_key, "SEC-99")
-    result = jira.send(make_alert(), _integration(receiver), _ctx(ledger))
+    result = send(make_alert(), _integration(receiver), _ctx(ledger))
     assert result.reference == "SEC-1"
 
 
 def test_v3_uses_adf_account_id_and_bearer(receiver: Receiver, fake: FakeJira) -> None:
     integration = _integration(receiver, api_version="3", username=None, assignee="5b10ac8d82e05b22cc7d4ef5")
-    result = jira.send(make_alert(severity="critical"), integration, _ctx())
+    result = send(make_alert(severity="critical"), integration, _ctx())
     assert result.ok
     (req,) = receiver.requests
     assert req.path == "/rest/api/3/issue"
@@ -166,7 +165,7 @@ def test_test_alert_is_marked_and_not_remembered(receiver: Receiver, fake: FakeJ
     ledger = Ledger()
     ctx = _ctx(ledger)
     ctx.test = True
-    result = jira.send(make_alert(rule_title="x" * 300), _integration(receiver), ctx)
+    result = send(make_alert(rule_title="x" * 300), _integration(receiver), ctx)
     summary = receiver.requests[0].json()["fields"]["summary"]
     assert summary.startswith("[TEST] [HIGH] ")
     assert len(summary) == 255
@@ -175,16 +174,16 @@ def test_test_alert_is_marked_and_not_remembered(receiver: Receiver, fake: FakeJ
 
 
 def test_log_values_cannot_inject_wiki_links(receiver: Receiver, fake: FakeJira) -> None:
-    jira.send(make_alert(group={"user": "[click|https://evil]"}), _integration(receiver), _ctx())
+    send(make_alert(group={"user": "[click|https://evil]"}), _integration(receiver), _ctx())
     assert r"*Group:* user=\[click\|https://evil\]" in receiver.requests[0].json()["fields"]["description"]
 
 
 def test_create_failure_is_permanent_and_hides_the_token(receiver: Receiver) -> None:
     receiver.script = [Reply(400, {"errors": {"issuetype": "bad"}, "echo": TOKEN})]
-    result = jira.send(make_alert(), _integration(receiver), _ctx())
+    result = send(make_alert(), _integration(receiver), _ctx())
     assert (result.ok, result.retryable, result.status_code) == (False, False, 400)
     assert TOKEN not in result.message
     assert "issuetype" in result.message
     receiver.script = [Reply(503, "down", {"Retry-After": "30"})]
-    again = jira.send(make_alert(), _integration(receiver), _ctx())
+    again = send(make_alert(), _integration(receiver), _ctx())
     assert (again.retryable, again.retry_after) == (True, 30.0)

@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 
 from mantissa_log.domain.integrations.pagerduty import PagerDutyConfig
-from mantissa_log.outputs import pagerduty
 from mantissa_log.outputs.base import OutputContext
 from mantissa_log.outputs.pagerduty import build_payload, dedup_key_for
-from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration
+from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration, send
 
 KEY = "pd-routing-key-value"
 LINK = "https://mantissa.example/alerts/20261127T100000000000Z-abc123"
@@ -27,7 +26,7 @@ def test_trigger_exact_body(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver)
     alert = make_alert()
     receiver.default = Reply(202, {"status": "success", "dedup_key": f"mantissa-log-{alert.dedup_key}"})
-    result = pagerduty.send(alert, integration, ctx)
+    result = send(alert, integration, ctx)
     assert (result.ok, result.status_code, result.reference) == (True, 202, f"mantissa-log-{alert.dedup_key}")
     (req,) = receiver.requests
     assert (req.method, req.path, req.headers["content-type"]) == ("POST", "/v2/enqueue", "application/json")
@@ -65,8 +64,8 @@ def test_trigger_exact_body(receiver: Receiver) -> None:
 def test_repeats_share_the_dedup_key(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver)
     receiver.default = ACCEPTED
-    pagerduty.send(make_alert(), integration, ctx)
-    pagerduty.send(make_alert(occurrences=3, match_count=9, last_seen="2026-11-27T10:05:00Z"), integration, ctx)
+    send(make_alert(), integration, ctx)
+    send(make_alert(occurrences=3, match_count=9, last_seen="2026-11-27T10:05:00Z"), integration, ctx)
     keys = {r.json()["dedup_key"] for r in receiver.requests}
     assert keys == {f"mantissa-log-{make_alert().dedup_key}"}
 
@@ -82,12 +81,12 @@ def test_severity_mapping(severity: str, expected: str) -> None:
 
 def test_threshold_skips_lower_severities(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver, severity_threshold="high")
-    low = pagerduty.send(make_alert(severity="medium"), integration, ctx)
+    low = send(make_alert(severity="medium"), integration, ctx)
     assert low.ok
     assert low.skipped
     assert "severity_threshold high" in low.message
     receiver.default = ACCEPTED
-    assert not pagerduty.send(make_alert(severity="critical"), integration, ctx).skipped
+    assert not send(make_alert(severity="critical"), integration, ctx).skipped
     assert len(receiver.requests) == 1
 
 
@@ -108,7 +107,7 @@ def test_fault_mapping_and_key_hygiene(receiver: Receiver) -> None:
         Reply(429, "", {"Retry-After": "12"}),
         Reply(502, "bad gateway"),
     ]
-    bad, throttled, down = (pagerduty.send(make_alert(), integration, ctx) for _ in range(3))
+    bad, throttled, down = (send(make_alert(), integration, ctx) for _ in range(3))
     assert (bad.retryable, bad.status_code) == (False, 400)
     assert (throttled.retryable, throttled.retry_after) == (True, 12.0)
     assert down.retryable

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mantissa_log.domain.integrations.slack import SlackConfig
-from mantissa_log.outputs import slack
 from mantissa_log.outputs.slack import build_payload
-from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration
+from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration, send
 
 CONFIG: dict[str, Any] = {
     "channel": "siem-alerts",
@@ -29,7 +28,7 @@ def test_critical_test_alert_exact_body(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver)
     ctx.test = True
     alert = make_alert(severity="critical")
-    result = slack.send(alert, integration, ctx)
+    result = send(alert, integration, ctx)
     assert result.ok, result
     assert not result.skipped
     (req,) = receiver.requests
@@ -80,7 +79,7 @@ def test_no_mention_below_critical_and_at_name_sets_link_names() -> None:
 
 def test_severity_filter_skips_without_sending(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver)
-    result = slack.send(make_alert(severity="low"), integration, ctx)
+    result = send(make_alert(severity="low"), integration, ctx)
     assert result.ok
     assert result.skipped
     assert "low" in result.message
@@ -119,8 +118,8 @@ def test_generic_samples_show_first_scalar_keys() -> None:
 def test_failures_never_show_the_webhook_url(receiver: Receiver) -> None:
     integration, ctx = _setup(receiver)
     receiver.script = [Reply(404, "no_service"), Reply(500, "XXXXsecretXXXX echoed")]
-    first = slack.send(make_alert(), integration, ctx)
-    second = slack.send(make_alert(), integration, ctx)
+    first = send(make_alert(), integration, ctx)
+    second = send(make_alert(), integration, ctx)
     assert (first.retryable, first.status_code, second.retryable) == (False, 404, True)
     for result in (first, second):
         assert "XXXXsecretXXXX" not in result.message
@@ -129,7 +128,7 @@ def test_failures_never_show_the_webhook_url(receiver: Receiver) -> None:
 
 def test_missing_secret_is_a_permanent_failure() -> None:
     integration = make_integration("slack", CONFIG | {"webhook_url_secret": None})
-    result = slack.send(make_alert(), integration, make_ctx())
+    result = send(make_alert(), integration, make_ctx())
     assert not result.ok
     assert not result.retryable
     assert "webhook URL" in result.message

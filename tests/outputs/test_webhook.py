@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 from mantissa_log.outputs import webhook
-from mantissa_log.outputs.webhook import max_attempts
-from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration
+from mantissa_log.outputs.registry import build_output_registry
+from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration, send
 
 SECRET = "hook-secret-value"
 LINK = "https://mantissa.example/alerts/20261127T100000000000Z-abc123"
@@ -26,7 +26,7 @@ def test_default_body_headers_and_signature(receiver: Receiver) -> None:
     integration = _integration(receiver, method="PUT", headers=headers)
     alert = make_alert()
     before = int(time.time())
-    result = webhook.send(alert, integration, make_ctx())
+    result = send(alert, integration, make_ctx())
     assert (result.ok, result.status_code) == (True, 200)
     (req,) = receiver.requests
     assert (req.method, req.path) == ("PUT", "/api/alerts?tenant=1")
@@ -62,7 +62,7 @@ def test_custom_template_and_extra_headers(receiver: Receiver) -> None:
         receiver, payload_template="custom", template=template, headers={"Content-Type": "text/plain"}
     )
     ctx = make_ctx(extra_headers={"X-Mantissa-Delivery": "delivery-42", "X-Mantissa-Signature": "forged"})
-    assert webhook.send(make_alert(), integration, ctx).ok
+    assert send(make_alert(), integration, ctx).ok
     (req,) = receiver.requests
     assert req.body == b'{"summary": "Root console login on alice", "count": 4, "first": "ConsoleLogin"}'
     assert req.headers["content-type"] == "text/plain"
@@ -79,7 +79,7 @@ def test_template_errors_are_permanent_and_name_the_template(receiver: Receiver)
         "{{ alert.samples.append(1) }}": "render",
     }
     for template, expected in cases.items():
-        result = webhook.send(
+        result = send(
             make_alert(), _integration(receiver, payload_template="custom", template=template), make_ctx()
         )
         assert (result.ok, result.retryable) == (False, False), template
@@ -89,10 +89,10 @@ def test_template_errors_are_permanent_and_name_the_template(receiver: Receiver)
 
 
 def test_no_secret_means_no_signature_and_missing_secret_fails(receiver: Receiver) -> None:
-    assert webhook.send(make_alert(), _integration(receiver, secret=None), make_ctx()).ok
+    assert send(make_alert(), _integration(receiver, secret=None), make_ctx()).ok
     assert "x-mantissa-signature" not in receiver.requests[0].headers
     needs = _integration(receiver, secret=None, headers={"X-Api-Key": "${SECRET}"})
-    result = webhook.send(make_alert(), needs, make_ctx())
+    result = send(make_alert(), needs, make_ctx())
     assert not result.ok
     assert not result.retryable
     assert "webhook secret" in result.message
@@ -102,25 +102,26 @@ def test_no_secret_means_no_signature_and_missing_secret_fails(receiver: Receive
 def test_faults_and_timeout(receiver: Receiver) -> None:
     integration = _integration(receiver, timeout_seconds=0.2, headers={"Authorization": "Bearer ${SECRET}"})
     receiver.script = [Reply(500, f"oops {SECRET}"), Reply(200, delay=0.6), Reply(422, "nope")]
-    results = [webhook.send(make_alert(), integration, make_ctx()) for _ in range(3)]
+    results = [send(make_alert(), integration, make_ctx()) for _ in range(3)]
     assert [(r.ok, r.retryable) for r in results] == [(False, True), (False, True), (False, False)]
     assert "timed out" in results[1].message
     assert all(SECRET not in r.message and "tenant" not in r.message for r in results)
 
 
 def test_max_attempts() -> None:
-    assert max_attempts(make_integration("webhook", {"url": "https://x.example/", "retry_count": 5})) == 6
-    assert max_attempts(make_integration("slack", {})) is None
+    outputs = build_output_registry()
+    assert outputs.max_attempts(make_integration("webhook", {"url": "https://x.example/", "retry_count": 5})) == 6
+    assert outputs.max_attempts(make_integration("slack", {})) is None
 
 
 def test_test_flag_is_in_the_body(receiver: Receiver) -> None:
-    webhook.send(make_alert(), _integration(receiver), make_ctx(test=True))
+    send(make_alert(), _integration(receiver), make_ctx(test=True))
     assert json.loads(receiver.requests[0].body)["test"] is True
 
 
 def test_non_ascii_header_value_is_a_permanent_failure(receiver: Receiver) -> None:
     integration = _integration(receiver, headers={"X-Token": "${SECRET}"})
-    result = webhook.send(make_alert(), integration, make_ctx({ARN + "hook": "clé-secrète"}))
+    result = send(make_alert(), integration, make_ctx({ARN + "hook": "clé-secrète"}))
     assert (result.ok, result.retryable) == (False, False)
     assert "could not be built" in result.message
     assert "clé-secrète" not in result.message

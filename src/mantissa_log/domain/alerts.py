@@ -37,11 +37,11 @@ class Alert(StrictModel):
     alert_destinations: list[str] = Field(default_factory=list)
     # Hand-off to delivery: "routing" alerts wait for the router, "pending" ones for the outbox.
     delivery_status: DeliveryStatus = "routing"
-    # Set once a delivery record exists for every destination (the router ran for this alert).
-    routed: bool = False
 
 
 DeliveryState = Literal["pending", "delivered", "dead", "skipped"]
+# Where a delivery ends: it leaves the due queue and is never claimed again.
+FinalDeliveryState = Literal["delivered", "dead", "skipped"]
 
 
 class Delivery(StrictModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -12,8 +12,10 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
 # Higher number = more severe; `severity_threshold` means "at least this".
 SEVERITY_RANK: dict[str, int] = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
+# The one list of integration type names: pydantic's discriminated unions need it as a literal.
+# Everything else a type means is in its spec (`domain/integrations/<type>.py`).
 IntegrationType = Literal["slack", "jira", "pagerduty", "email", "webhook"]
-INTEGRATION_TYPES: tuple[IntegrationType, ...] = ("slack", "jira", "pagerduty", "email", "webhook")
+INTEGRATION_TYPES: tuple[IntegrationType, ...] = get_args(IntegrationType)
 
 BoolString = Literal["true", "false"]
 CreatedFrom = Literal["web_ui", "api", "cli"]

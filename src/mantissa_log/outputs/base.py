@@ -1,4 +1,5 @@
-"""What every output shares: the result of one delivery attempt and the context it runs in.
+"""What every output shares: the result of one delivery attempt, the context it runs in, and
+the record (`OutputSpec`) an output module gives the registry.
 
 Outputs hold no state between calls and see only the alert and the integration they are
 given (both belong to the same user: the router guarantees it).
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from mantissa_log.domain.alerts import Alert
-from mantissa_log.domain.integrations import Integration
+from mantissa_log.domain.common import StrictModel
+from mantissa_log.domain.integrations import Integration, IntegrationSpec
+
+C = TypeVar("C", bound=StrictModel)
 
 
 @dataclass(frozen=True)
@@ -59,5 +63,39 @@ class OutputContext:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-class Output(Protocol):
-    def __call__(self, alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult: ...
+@dataclass(frozen=True)
+class Target(Generic[C]):
+    """Where an alert goes, once the registry has checked the type and read the secret."""
+
+    integration: Integration
+    config: C  # `integration.config`, typed for this output
+    secret: str | None = None
+
+    def require_secret(self) -> str:
+        """The secret of a type that always needs one (the registry does not send without it)."""
+        if self.secret is None:
+            raise RuntimeError(f"{self.integration.integration_type} output called without its secret")
+        return self.secret
+
+
+class PayloadError(Exception):
+    """The integration's own settings cannot produce a body (e.g. a broken webhook template)."""
+
+
+# A sender only builds and sends: type check, severity filter and secret are done before it runs.
+Sender = Callable[[Alert, Target[C], OutputContext], DeliveryResult]
+# The exact body bytes the sender would send (for tests and previews); may raise PayloadError.
+PayloadBuilder = Callable[[Alert, Target[C], OutputContext], bytes]
+
+
+@dataclass(frozen=True)
+class OutputSpec(Generic[C]):
+    """One integration type as the outputs layer sees it: the domain's spec plus how to send."""
+
+    integration: IntegrationSpec[C]
+    send: Sender[C]
+    build_payload: PayloadBuilder[C]
+
+    @property
+    def name(self) -> str:
+        return self.integration.name

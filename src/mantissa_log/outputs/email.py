@@ -17,11 +17,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from mantissa_log.domain.alerts import Alert
-from mantissa_log.domain.integrations import EmailIntegration, Integration
-from mantissa_log.domain.integrations.email import EmailConfig
+from mantissa_log.domain.integrations.email import SPEC, EmailConfig
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs import netguard
-from mantissa_log.outputs.base import DeliveryResult, OutputContext
+from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
 from mantissa_log.outputs.common import (
     alert_facts,
     alert_link,
@@ -32,7 +31,6 @@ from mantissa_log.outputs.common import (
     title,
     truncate,
 )
-from mantissa_log.outputs.filters import passes_filter, skipped, wrong_type
 
 SUBJECT_LIMIT = 200
 VALUE_LIMIT = 2000
@@ -139,12 +137,12 @@ def _smtp_failure(exc: Exception, secrets: tuple[str, ...]) -> DeliveryResult:
     return failed(f"SMTP connection failed: {type(exc).__name__}: {exc}", retryable=True, secrets=secrets)
 
 
-def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
-    if not isinstance(integration, EmailIntegration):
-        return wrong_type(integration, "email")
-    config = integration.config
-    if not passes_filter(alert, integration):
-        return skipped(alert, integration)
+def body(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> bytes:
+    return build_message(alert, target.config, ctx).as_bytes()
+
+
+def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> DeliveryResult:
+    config = target.config
     if not ctx.smtp_host:
         return failed("SMTP is not configured (MANTISSA_SMTP_HOST)")
     host = ctx.smtp_host
@@ -184,3 +182,6 @@ def send(alert: Alert, integration: Integration, ctx: OutputContext) -> Delivery
         listed = ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
         return DeliveryResult(ok=True, message=f"sent; refused recipients: {listed}")
     return DeliveryResult(ok=True, message=f"sent to {len(config.recipients)} recipient(s)")
+
+
+OUTPUT = OutputSpec(SPEC, send, body)

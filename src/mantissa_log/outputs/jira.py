@@ -16,11 +16,9 @@ from urllib.parse import quote
 import httpx
 
 from mantissa_log.domain.alerts import Alert
-from mantissa_log.domain.integrations import Integration, JiraIntegration
-from mantissa_log.domain.integrations.jira import JiraConfig
-from mantissa_log.outputs.base import DeliveryResult, OutputContext
-from mantissa_log.outputs.common import alert_facts, alert_link, fetch_secret, title, truncate
-from mantissa_log.outputs.filters import wrong_type
+from mantissa_log.domain.integrations.jira import SPEC, JiraConfig
+from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
+from mantissa_log.outputs.common import alert_facts, alert_link, title, truncate
 from mantissa_log.outputs.http import request
 
 SUMMARY_LIMIT = 255
@@ -126,12 +124,12 @@ class _Jira:
         self.auth = auth_header(config, token)
         self.secrets = (token, self.auth.split(" ", 1)[1])
 
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response | DeliveryResult:
+    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> httpx.Response | DeliveryResult:
         headers = {"Authorization": self.auth, "Accept": "application/json"}
         content = b""
-        if body is not None:
+        if payload is not None:
             headers["Content-Type"] = "application/json"
-            content = json.dumps(body, default=str).encode()
+            content = json.dumps(payload, default=str).encode()
         url = self.base + path
         return request(
             method, url, ctx=self.ctx, headers=headers, content=content, timeout=TIMEOUT_SECONDS, secrets=self.secrets
@@ -149,16 +147,16 @@ class _Jira:
         return bool(category != "done")
 
 
-def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
-    if not isinstance(integration, JiraIntegration):
-        return wrong_type(integration, "jira")
-    config = integration.config
-    token = fetch_secret(ctx, integration.secret_arn, "Jira API token")
-    if isinstance(token, DeliveryResult):
-        return token
-    jira = _Jira(config, ctx, token)
+def body(alert: Alert, target: Target[JiraConfig], ctx: OutputContext) -> bytes:
+    """The create-issue body (a repeat on an open issue sends `build_comment` instead)."""
+    return json.dumps(build_issue(alert, target.config, ctx), default=str).encode()
+
+
+def send(alert: Alert, target: Target[JiraConfig], ctx: OutputContext) -> DeliveryResult:
+    config = target.config
+    jira = _Jira(config, ctx, target.require_secret())
     ledger = None if ctx.test else ctx.jira_ledger
-    ledger_key = f"{integration.user_id}/{integration.integration_id}"
+    ledger_key = f"{target.integration.user_id}/{target.integration.integration_id}"
 
     existing = ledger.issue_for(ledger_key, alert.dedup_key) if ledger else None
     if ledger and existing:
@@ -186,3 +184,6 @@ def send(alert: Alert, integration: Integration, ctx: OutputContext) -> Delivery
     if ledger:
         ledger.remember(ledger_key, alert.dedup_key, issue_key)
     return DeliveryResult(ok=True, status_code=answer.status_code, message=f"created {issue_key}", reference=issue_key)
+
+
+OUTPUT = OutputSpec(SPEC, send, body)

@@ -10,11 +10,9 @@ import json
 from typing import Any
 
 from mantissa_log.domain.alerts import Alert
-from mantissa_log.domain.integrations import Integration, PagerDutyIntegration
-from mantissa_log.domain.integrations.pagerduty import PagerDutyConfig
-from mantissa_log.outputs.base import DeliveryResult, OutputContext
-from mantissa_log.outputs.common import alert_link, fetch_secret, group_text, title, truncate
-from mantissa_log.outputs.filters import passes_filter, skipped, wrong_type
+from mantissa_log.domain.integrations.pagerduty import SPEC, PagerDutyConfig
+from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
+from mantissa_log.outputs.common import alert_link, group_text, title, truncate
 from mantissa_log.outputs.http import request
 
 SEVERITY_MAP = {"critical": "critical", "high": "error", "medium": "warning", "low": "info", "info": "info"}
@@ -72,28 +70,24 @@ def build_payload(alert: Alert, config: PagerDutyConfig, ctx: OutputContext, rou
     }
 
 
-def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
-    if not isinstance(integration, PagerDutyIntegration):
-        return wrong_type(integration, "pagerduty")
-    config = integration.config
-    if not passes_filter(alert, integration):
-        return skipped(alert, integration)
-    routing_key = fetch_secret(ctx, integration.secret_arn or config.service_key, "PagerDuty routing key")
-    if isinstance(routing_key, DeliveryResult):
-        return routing_key
-    body = json.dumps(build_payload(alert, config, ctx, routing_key), default=str).encode()
+def body(alert: Alert, target: Target[PagerDutyConfig], ctx: OutputContext) -> bytes:
+    payload = build_payload(alert, target.config, ctx, target.require_secret())
+    return json.dumps(payload, default=str).encode()
+
+
+def send(alert: Alert, target: Target[PagerDutyConfig], ctx: OutputContext) -> DeliveryResult:
     response = request(
         "POST",
         ctx.pagerduty_events_url,
         ctx=ctx,
         headers={"Content-Type": "application/json"},
-        content=body,
+        content=body(alert, target, ctx),
         timeout=TIMEOUT_SECONDS,
-        secrets=[routing_key],
+        secrets=[target.require_secret()],
     )
     if isinstance(response, DeliveryResult):
         return response
-    dedup = dedup_key_for(alert, config)
+    dedup = dedup_key_for(alert, target.config)
     try:
         answered = response.json().get("dedup_key")
     except (ValueError, AttributeError):
@@ -104,3 +98,6 @@ def send(alert: Alert, integration: Integration, ctx: OutputContext) -> Delivery
         message="event accepted by PagerDuty",
         reference=answered if isinstance(answered, str) and answered else dedup,
     )
+
+
+OUTPUT = OutputSpec(SPEC, send, body)

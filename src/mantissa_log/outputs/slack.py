@@ -10,13 +10,11 @@ import json
 from typing import Any
 
 from mantissa_log.domain.alerts import Alert
-from mantissa_log.domain.integrations import Integration, SlackIntegration
-from mantissa_log.domain.integrations.slack import SlackConfig
-from mantissa_log.outputs.base import DeliveryResult, OutputContext
+from mantissa_log.domain.integrations.slack import SPEC, SlackConfig
+from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
 from mantissa_log.outputs.common import (
     ELLIPSIS,
     alert_link,
-    fetch_secret,
     group_text,
     key_fields,
     title,
@@ -24,7 +22,6 @@ from mantissa_log.outputs.common import (
     url_secrets,
     window_text,
 )
-from mantissa_log.outputs.filters import passes_filter, skipped, wrong_type
 from mantissa_log.outputs.http import request
 
 # Block Kit limits.
@@ -114,25 +111,24 @@ def build_payload(alert: Alert, config: SlackConfig, ctx: OutputContext) -> dict
     return payload
 
 
-def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
-    if not isinstance(integration, SlackIntegration):
-        return wrong_type(integration, "slack")
-    config = integration.config
-    if not passes_filter(alert, integration):
-        return skipped(alert, integration)
-    url = fetch_secret(ctx, integration.secret_arn or config.webhook_url_secret, "Slack webhook URL")
-    if isinstance(url, DeliveryResult):
-        return url
-    body = json.dumps(build_payload(alert, config, ctx), ensure_ascii=False).encode()
+def body(alert: Alert, target: Target[SlackConfig], ctx: OutputContext) -> bytes:
+    return json.dumps(build_payload(alert, target.config, ctx), ensure_ascii=False).encode()
+
+
+def send(alert: Alert, target: Target[SlackConfig], ctx: OutputContext) -> DeliveryResult:
+    url = target.require_secret()  # the webhook URL
     response = request(
         "POST",
         url,
         ctx=ctx,
         headers={"Content-Type": "application/json; charset=utf-8"},
-        content=body,
+        content=body(alert, target, ctx),
         timeout=TIMEOUT_SECONDS,
         secrets=url_secrets(url),
     )
     if isinstance(response, DeliveryResult):
         return response
     return DeliveryResult(ok=True, status_code=response.status_code, message="delivered to Slack")
+
+
+OUTPUT = OutputSpec(SPEC, send, body)

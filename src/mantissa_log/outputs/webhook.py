@@ -25,11 +25,9 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from mantissa_log.domain.alerts import Alert
-from mantissa_log.domain.integrations import Integration, WebhookIntegration
-from mantissa_log.domain.integrations.webhook import SECRET_PLACEHOLDER, WebhookConfig
-from mantissa_log.outputs.base import DeliveryResult, OutputContext
-from mantissa_log.outputs.common import default_payload, failed, fetch_secret, one_line
-from mantissa_log.outputs.filters import wrong_type
+from mantissa_log.domain.integrations.webhook import SECRET_PLACEHOLDER, SPEC, WebhookConfig
+from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, PayloadError, Target
+from mantissa_log.outputs.common import default_payload, failed, one_line
 from mantissa_log.outputs.http import request
 
 SIGNATURE_HEADER = "X-Mantissa-Signature"
@@ -41,7 +39,7 @@ MAX_PRODUCT_LEN = 100_000
 MAX_EXPONENT = 64
 
 
-class TemplateFailed(Exception):
+class TemplateFailed(PayloadError):
     pass
 
 
@@ -65,13 +63,6 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 _ENV = _Sandbox(autoescape=False, undefined=jinja2.StrictUndefined)
 
 
-def max_attempts(integration: Integration) -> int | None:
-    """Webhooks set their own attempt budget (`retry_count` retries after the first try)."""
-    if isinstance(integration, WebhookIntegration):
-        return integration.config.retry_count + 1
-    return None
-
-
 def render_body(alert: Alert, config: WebhookConfig, ctx: OutputContext) -> bytes:
     """The exact body bytes. Raises TemplateFailed for a bad custom template."""
     data = default_payload(alert, ctx)
@@ -93,18 +84,17 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def build_headers(
-    alert: Alert, integration: WebhookIntegration, ctx: OutputContext, body: bytes, secret: str | None
-) -> dict[str, str]:
+def build_headers(alert: Alert, target: Target[WebhookConfig], ctx: OutputContext, body: bytes) -> dict[str, str]:
     """User headers with `${SECRET}` filled in, then ours (which the user cannot override)."""
+    secret = target.secret
     headers: dict[str, str] = {"Content-Type": "application/json"}
-    user = {k: v.replace(SECRET_PLACEHOLDER, secret) if secret else v for k, v in integration.config.headers.items()}
+    user = {k: v.replace(SECRET_PLACEHOLDER, secret) if secret else v for k, v in target.config.headers.items()}
     for name, value in user.items():
         if name.lower() == "content-type":
             headers.pop("Content-Type", None)
         headers[name] = value
     ours = {k: v for k, v in ctx.extra_headers.items()}
-    ours.setdefault(DELIVERY_HEADER, f"{alert.alert_id}:{integration.integration_id}")
+    ours.setdefault(DELIVERY_HEADER, f"{alert.alert_id}:{target.integration.integration_id}")
     ours[TIMESTAMP_HEADER] = str(int(time.time()))
     if secret:
         ours[SIGNATURE_HEADER] = sign(secret, body)
@@ -114,30 +104,29 @@ def build_headers(
     return headers
 
 
-def send(alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
-    if not isinstance(integration, WebhookIntegration):
-        return wrong_type(integration, "webhook")
-    config = integration.config
-    secret: str | None = None
-    if integration.secret_arn or config.uses_secret():
-        fetched = fetch_secret(ctx, integration.secret_arn, "webhook secret")
-        if isinstance(fetched, DeliveryResult):
-            return fetched
-        secret = fetched
+def body(alert: Alert, target: Target[WebhookConfig], ctx: OutputContext) -> bytes:
+    return render_body(alert, target.config, ctx)
+
+
+def send(alert: Alert, target: Target[WebhookConfig], ctx: OutputContext) -> DeliveryResult:
+    config, secret = target.config, target.secret  # the secret is optional for webhooks
     try:
-        body = render_body(alert, config, ctx)
+        content = render_body(alert, config, ctx)
     except TemplateFailed as exc:
         return failed(str(exc), secrets=[secret] if secret else [])
-    headers = build_headers(alert, integration, ctx, body, secret)
+    headers = build_headers(alert, target, ctx, content)
     response = request(
         config.method,
         config.url,
         ctx=ctx,
         headers=headers,
-        content=body,
+        content=content,
         timeout=config.timeout_seconds,
         secrets=[secret] if secret else [],
     )
     if isinstance(response, DeliveryResult):
         return response
     return DeliveryResult(ok=True, status_code=response.status_code, message=f"webhook answered {response.status_code}")
+
+
+OUTPUT = OutputSpec(SPEC, send, body)

@@ -15,6 +15,7 @@ from mantissa_log.config import Settings
 from mantissa_log.errors import ConfigError
 from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
 from mantissa_log.lake.store import LogLake
+from mantissa_log.outputs.registry import build_output_registry
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.rulestore.local import LocalRuleStore
 from mantissa_log.secrets.base import SecretStore
@@ -173,17 +174,27 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     lake = LogLake(config.lake_dir)
     engine = DuckDbEngine(lake)
     repos = build_repositories(backend, cipher)
+    outputs = build_output_registry()
     owner = worker_id()
 
-    integrations = IntegrationService(repos.integrations, secrets)
+    integrations = IntegrationService(repos.integrations, secrets, clock)
     rules = RuleService(repos.rules, rule_bodies, repos.rule_runs, clock)
-    router = AlertRouter(config, repos.integrations, repos.deliveries, repos.alerts)
+    router = AlertRouter(config, repos.integrations, repos.deliveries, repos.alerts, outputs, clock)
     runner = DetectionRunner(engine, repos.rules, repos.alerts, clock, on_alert=router.route)
     scheduler = Scheduler(repos.rules, rules, repos.rule_runs, runner, clock, owner=owner)
     outbox = Outbox(
-        config, repos.alerts, repos.deliveries, repos.integrations, router, secrets, repos.jira_ledger, owner
+        config,
+        repos.alerts,
+        repos.deliveries,
+        repos.integrations,
+        router,
+        secrets,
+        repos.jira_ledger,
+        owner,
+        outputs=outputs,
+        clock=clock,
     )
-    tester = IntegrationTester(config, integrations, secrets, repos.jira_ledger)
+    tester = IntegrationTester(config, integrations, secrets, repos.jira_ledger, outputs=outputs, clock=clock)
     infra = Infrastructure(
         clock=clock,
         backend=backend,

@@ -11,13 +11,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.common import IntegrationType
 from mantissa_log.domain.integrations import (
-    SECRET_REF_FIELD,
     Integration,
+    IntegrationSpec,
     IntegrationStatus,
-    needs_secret,
+    integration_spec,
     parse_integration,
 )
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER, IntegrationWrite
@@ -33,18 +33,18 @@ from mantissa_log.state.repositories.integrations import IntegrationRepository
 PATCHABLE = frozenset({"enabled", "config", "secret"})
 
 
-def _check_secret_value(integration_type: str, secret: SecretStr) -> None:
+def _check_secret_value(spec: IntegrationSpec[Any], secret: SecretStr) -> None:
     value = secret.get_secret_value()
-    if integration_type == "slack" and not value.startswith(("https://", "http://")):
-        raise ValidationFailed("a Slack secret is the incoming-webhook URL (https://...)", field="secret")
+    spec.check_secret(value)
     if any(ch in value for ch in "\r\n"):
         raise ValidationFailed("the secret must be a single line", field="secret")
 
 
 class IntegrationService:
-    def __init__(self, repo: IntegrationRepository, secrets: SecretStore) -> None:
+    def __init__(self, repo: IntegrationRepository, secrets: SecretStore, clock: Clock) -> None:
         self.repo = repo
         self.secrets = secrets
+        self.clock = clock
 
     # -- reads -------------------------------------------------------------------------------
     def get(self, who: Principal, integration_id: str) -> Integration:
@@ -68,12 +68,6 @@ class IntegrationService:
             i for i in self.repo.list_integrations_for_user(who.user_id).items if i.integration_type == integration_type
         ]
         return ModelPage(items)
-
-    def list_by_type(
-        self, integration_type: IntegrationType, *, limit: int = 50, start_key: Key | None = None
-    ) -> ModelPage[Integration]:
-        """All users' integrations of a type (admin / delivery router), via IntegrationTypeIndex."""
-        return self.repo.list_integrations_by_type(integration_type, limit=limit, start_key=start_key)
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, who: Principal, body: IntegrationWrite) -> Integration:
@@ -119,12 +113,13 @@ class IntegrationService:
     def record_test(self, who: Principal, integration_id: str, *, ok: bool, error: str | None) -> Integration:
         existing = self.get(who, integration_id)
         status: IntegrationStatus = "configured" if ok else "error"
-        if ok and needs_secret(existing.integration_type, existing.config) and not existing.secret_arn:
+        needs = integration_spec(existing.integration_type).needs_secret(existing.config)
+        if ok and needs and not existing.secret_arn:
             status = "not_configured"
         return self.repo.record_test(
             who.user_id,
             integration_id,
-            at=now_iso(),
+            at=iso(self.clock.now()),
             status="success" if ok else "error",
             error=error,
             integration_status=status,
@@ -135,7 +130,8 @@ class IntegrationService:
     ) -> Integration:
         config = body.config.dump()
         reject_plaintext_secrets(config, "config")
-        ref_field = SECRET_REF_FIELD.get(body.integration_type)
+        spec = integration_spec(body.integration_type)
+        ref_field = spec.secret_ref_field
         kept_ref = existing.secret_arn if existing and existing.integration_type == body.integration_type else None
         if ref_field and config.get(ref_field) not in (None, kept_ref):
             raise ValidationFailed(
@@ -144,12 +140,12 @@ class IntegrationService:
             )
         new_ref: str | None = None
         if body.secret is not None:
-            _check_secret_value(body.integration_type, body.secret)
+            _check_secret_value(spec, body.secret)
             new_ref = self.secrets.put(who.user_id, integration_id, body.secret.get_secret_value())
         secret_ref = new_ref or kept_ref
         if ref_field:
             config[ref_field] = secret_ref
-        now = now_iso()
+        now = iso(self.clock.now())
         candidate: dict[str, Any] = {
             "user_id": who.user_id,
             "integration_id": integration_id,
@@ -168,7 +164,7 @@ class IntegrationService:
                     candidate[carried] = value
         try:
             integration = parse_integration(candidate)
-            needs = needs_secret(integration.integration_type, integration.config)
+            needs = spec.needs_secret(integration.config)
             integration.status = "not_configured" if needs and not secret_ref else "configured"
             if existing is None:
                 self.repo.create_integration(integration)

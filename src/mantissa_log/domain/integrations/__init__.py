@@ -1,41 +1,50 @@
 """The integration-settings item, its `config` dispatched on `integration_type`.
 
-Each type's config model sits in its own module; the senders (outputs layer) import them.
+Each type's config model and spec (secret, severity filter, attempt budget) sit in its own
+module; `INTEGRATION_SPECS` gathers the specs and the outputs layer adds a sender to each.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from mantissa_log.domain.common import Name, RunStatus, SecretRef, StrictModel, Timestamp
+from mantissa_log.domain.common import INTEGRATION_TYPES, Name, RunStatus, SecretRef, StrictModel, Timestamp
+from mantissa_log.domain.integrations import email, jira, pagerduty, slack, webhook
 from mantissa_log.domain.integrations.email import EmailConfig
 from mantissa_log.domain.integrations.jira import JiraConfig
 from mantissa_log.domain.integrations.pagerduty import PagerDutyConfig
 from mantissa_log.domain.integrations.slack import SlackConfig
+from mantissa_log.domain.integrations.spec import IntegrationSpec
 from mantissa_log.domain.integrations.webhook import WebhookConfig
+from mantissa_log.errors import ConfigError
 
 IntegrationStatus = Literal["configured", "error", "not_configured"]
-ConfigModel = SlackConfig | JiraConfig | PagerDutyConfig | EmailConfig | WebhookConfig
 
-CONFIG_MODELS: dict[str, type[ConfigModel]] = {
-    "slack": SlackConfig,
-    "jira": JiraConfig,
-    "pagerduty": PagerDutyConfig,
-    "email": EmailConfig,
-    "webhook": WebhookConfig,
-}
-
-# Which config field mirrors `secret_arn`, for types whose seed config names the reference.
-SECRET_REF_FIELD: dict[str, str] = {"slack": "webhook_url_secret", "pagerduty": "service_key"}
+INTEGRATION_SPECS: tuple[IntegrationSpec[Any], ...] = (slack.SPEC, jira.SPEC, pagerduty.SPEC, email.SPEC, webhook.SPEC)
 
 
-def needs_secret(integration_type: str, config: ConfigModel) -> bool:
-    """Whether the integration cannot deliver without a stored secret."""
-    if isinstance(config, WebhookConfig):
-        return config.uses_secret()
-    return integration_type in ("slack", "pagerduty", "jira")
+def index_specs(specs: Iterable[IntegrationSpec[Any]]) -> dict[str, IntegrationSpec[Any]]:
+    """Specs by name: exactly one for every `IntegrationType`, or an error naming the culprit."""
+    by_name: dict[str, IntegrationSpec[Any]] = {}
+    for spec in specs:
+        if spec.name in by_name:
+            raise ConfigError(f"integration type {spec.name!r} is described twice", field="integration_type")
+        by_name[spec.name] = spec
+    missing = [name for name in INTEGRATION_TYPES if name not in by_name]
+    if missing:
+        raise ConfigError(f"no spec for integration type(s) {', '.join(missing)}", field="integration_type")
+    return by_name
+
+
+_SPECS = index_specs(INTEGRATION_SPECS)
+
+
+def integration_spec(integration_type: str) -> IntegrationSpec[Any]:
+    """The spec of a stored or validated type (the literal guarantees one exists)."""
+    return _SPECS[integration_type]
 
 
 class IntegrationCommon(StrictModel):
@@ -88,16 +97,15 @@ def parse_integration(data: dict[str, Any]) -> Integration:
 
 
 __all__ = [
-    "CONFIG_MODELS",
-    "SECRET_REF_FIELD",
-    "ConfigModel",
+    "INTEGRATION_SPECS",
     "EmailConfig",
     "Integration",
+    "IntegrationSpec",
     "IntegrationStatus",
     "JiraConfig",
     "PagerDutyConfig",
     "SlackConfig",
     "WebhookConfig",
-    "needs_secret",
+    "integration_spec",
     "parse_integration",
 ]

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from mantissa_log.domain.common import Severity, StrictModel
+from mantissa_log.domain.integrations.spec import IntegrationSpec, always
 
 HttpsUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/$.?#][^\s]*$", max_length=2048)]
 
@@ -27,3 +28,6 @@ class JiraConfig(StrictModel):
     # Added to the seed: the account the token belongs to (Jira Cloud basic auth) and API version.
     username: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     api_version: Literal["2", "3"] | None = None  # None = v2, the version every Jira answers
+
+
+SPEC = IntegrationSpec(name="jira", config_model=JiraConfig, secret_label="Jira API token", needs_secret=always)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from mantissa_log.domain.common import StrictModel
+from mantissa_log.domain.integrations.spec import IntegrationSpec
 
 SECRET_PLACEHOLDER = "${SECRET}"
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
@@ -44,3 +45,22 @@ class WebhookConfig(StrictModel):
 
     def uses_secret(self) -> bool:
         return any(SECRET_PLACEHOLDER in v for v in self.headers.values())
+
+
+def _needs_secret(config: WebhookConfig) -> bool:
+    return config.uses_secret()
+
+
+def _max_attempts(config: WebhookConfig) -> int:
+    """The user's own budget: `retry_count` retries after the first try."""
+    return config.retry_count + 1
+
+
+# The secret is optional: when stored, bodies are signed with it even if no header uses it.
+SPEC = IntegrationSpec(
+    name="webhook",
+    config_model=WebhookConfig,
+    secret_label="webhook secret",
+    needs_secret=_needs_secret,
+    max_attempts=_max_attempts,
+)

@@ -5,31 +5,31 @@ full jitter (Retry-After honoured when the receiver sends it); any other 4xx is 
 After `max_attempts` a delivery is dead, with its last error kept on the record and shown in
 the alert. Integrations flip to `status: error` when their deliveries start failing and back
 to `configured` when one succeeds.
+
+Time comes from the injected clock only (due times, leases, stamps), so tests move it by hand
+instead of sleeping through backoffs; the jitter stays random.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso
 from mantissa_log.config import Settings
-from mantissa_log.domain.alerts import Delivery, due_at
+from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
 from mantissa_log.outputs.base import DeliveryResult
-from mantissa_log.outputs.registry import OUTPUTS
+from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
-
-log = logging.getLogger("mantissa_log.outbox")
 
 
 @dataclass
@@ -69,6 +69,9 @@ class Outbox:
         secrets: SecretStore,
         ledger: JiraLedgerRepository,
         owner: str,
+        *,
+        outputs: OutputRegistry,
+        clock: Clock = SYSTEM_CLOCK,
         concurrency: int = 8,
     ) -> None:
         self.config = config
@@ -79,6 +82,8 @@ class Outbox:
         self.secrets = secrets
         self.ledger = ledger
         self.owner = owner
+        self.outputs = outputs
+        self.clock = clock
         self.concurrency = concurrency
 
     def route_pending(self, report: OutboxReport) -> None:
@@ -96,7 +101,7 @@ class Outbox:
     def tick(self, *, limit: int = 500) -> OutboxReport:
         report = OutboxReport()
         self.route_pending(report)
-        due = self.deliveries.due(due_at(time.time()), limit=limit).items
+        due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items
         # Receivers are slow compared with the store: send several at once. Each delivery is
         # claimed by its own conditional write, so threads (and other workers) never share one.
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -104,7 +109,8 @@ class Outbox:
         return report
 
     def _claim_and_deliver(self, delivery: Delivery, report: OutboxReport) -> None:
-        claimed = self.deliveries.claim(delivery, self.owner, time.time(), self.config.delivery_lease_seconds)
+        now = epoch(self.clock.now())
+        claimed = self.deliveries.claim(delivery, self.owner, now, self.config.delivery_lease_seconds)
         if claimed is not None:
             self._deliver(claimed, report)
 
@@ -113,21 +119,18 @@ class Outbox:
         integration = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
         if alert is None or integration is None or not integration.enabled:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
-            self._close(delivery, "dead", why, None, report)
+            self._close(delivery, "dead", report, error=why)
             return
         ctx = output_context(self.config, self.secrets, self.ledger)
         ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
-        try:
-            result = OUTPUTS[integration.integration_type](alert, integration, ctx)
-        except Exception as exc:
-            log.exception("output %s crashed", integration.integration_type)
-            result = DeliveryResult(ok=False, retryable=True, message=f"output error: {type(exc).__name__}")
+        result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1
         if result.ok:
-            status = "skipped" if result.skipped else "delivered"
-            self._close(delivery, status, result.message if result.skipped else None, result, report, attempts)
-            if not result.skipped:
-                self._mark_integration(integration, ok=True)
+            if result.skipped:
+                self._close(delivery, "skipped", report, result, attempts=attempts, error=result.message)
+                return
+            self._close(delivery, "delivered", report, result, attempts=attempts)
+            self._mark_integration(integration, ok=True)
             return
         self._mark_integration(integration, ok=False)
         if result.retryable and attempts < delivery.max_attempts:
@@ -137,42 +140,40 @@ class Outbox:
                 self.config.delivery_backoff_max_seconds,
                 result.retry_after,
             )
-            self.deliveries.finish(
+            now = self.clock.now()
+            self.deliveries.reschedule(
                 delivery,
                 self.owner,
-                {
-                    "attempts": attempts,
-                    "due_at": due_at(time.time() + wait),
-                    "last_error": result.message[:1000],
-                    "last_status_code": result.status_code,
-                    "updated_at": now_iso(),
-                },
+                attempts=attempts,
+                due=now + timedelta(seconds=wait),
+                error=result.message,
+                status_code=result.status_code,
+                now=now,
             )
             report.count("retried")
             return
-        self._close(delivery, "dead", result.message, result, report, attempts)
+        self._close(delivery, "dead", report, result, attempts=attempts, error=result.message)
 
     def _close(
         self,
         delivery: Delivery,
-        status: str,
-        error: str | None,
-        result: DeliveryResult | None,
+        status: FinalDeliveryState,
         report: OutboxReport,
+        result: DeliveryResult | None = None,
+        *,
         attempts: int | None = None,
+        error: str | None = None,
     ) -> None:
-        changes: dict[str, object] = {"status": status, "updated_at": now_iso()}
-        if attempts is not None:
-            changes["attempts"] = attempts
-        if error:
-            changes["last_error"] = error[:1000]
-        if result is not None and result.status_code is not None:
-            changes["last_status_code"] = result.status_code
-        if result is not None and result.reference:
-            changes["reference"] = result.reference
-        if status == "delivered":
-            changes["delivered_at"] = now_iso()
-        self.deliveries.finish(delivery, self.owner, changes, remove=("queue", "due_at"))
+        self.deliveries.close(
+            delivery,
+            self.owner,
+            status=status,
+            now=self.clock.now(),
+            attempts=attempts,
+            error=error,
+            status_code=None if result is None else result.status_code,
+            reference=None if result is None else result.reference,
+        )
         if status == "delivered":
             report.count("sent")
         elif status == "skipped":
@@ -201,4 +202,4 @@ class Outbox:
             status = "error"
         else:
             return
-        self.integrations.set_status(integration.user_id, integration.integration_id, status, now_iso())
+        self.integrations.set_status(integration.user_id, integration.integration_id, status, iso(self.clock.now()))

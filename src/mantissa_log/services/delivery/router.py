@@ -5,14 +5,11 @@ Never another user's integration: the lookup is the owner's own partition.
 
 from __future__ import annotations
 
-import time
-
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, Delivery, alert_key, due_at
 from mantissa_log.domain.integrations import Integration
-from mantissa_log.outputs.registry import passes_filter
-from mantissa_log.outputs.webhook import max_attempts as webhook_max_attempts
+from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
@@ -25,11 +22,15 @@ class AlertRouter:
         integrations: IntegrationRepository,
         deliveries: DeliveryRepository,
         alerts: AlertRepository,
+        outputs: OutputRegistry,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.integrations = integrations
         self.deliveries = deliveries
         self.alerts = alerts
+        self.outputs = outputs
+        self.clock = clock
 
     def targets(self, alert: Alert) -> list[Integration]:
         wanted = set(alert.alert_destinations)
@@ -39,29 +40,37 @@ class AlertRouter:
         return [
             i
             for i in owned
-            if i.user_id == alert.user_id and i.integration_type in wanted and i.enabled and passes_filter(alert, i)
+            if i.user_id == alert.user_id
+            and i.integration_type in wanted
+            and i.enabled
+            and self.outputs.passes_filter(alert, i)
         ]
 
+    def attempt_budget(self, integration: Integration) -> int:
+        """The type's own budget when it sets one (webhooks), else the process default."""
+        own = self.outputs.max_attempts(integration)
+        return self.config.delivery_max_attempts if own is None else own
+
     def route(self, alert: Alert) -> list[Delivery]:
-        """Create the alert's delivery records (idempotent) and mark it routed."""
+        """Create the alert's delivery records (idempotent) and hand the alert to the outbox."""
         created: list[Delivery] = []
-        now = now_iso()
+        now = self.clock.now()
+        stamp = iso(now)
         for integration in self.targets(alert):
-            limit = webhook_max_attempts(integration) or self.config.delivery_max_attempts
             delivery = Delivery(
                 alert_key=alert_key(alert.user_id, alert.alert_id),
                 integration_id=integration.integration_id,
                 user_id=alert.user_id,
                 alert_id=alert.alert_id,
                 integration_type=integration.integration_type,
-                max_attempts=limit,
+                max_attempts=self.attempt_budget(integration),
                 queue="due",
-                due_at=due_at(time.time()),
-                created_at=now,
-                updated_at=now,
+                due_at=due_at(epoch(now)),
+                created_at=stamp,
+                updated_at=stamp,
             )
             if self.deliveries.create(delivery):
                 created.append(delivery)
         status = "pending" if self.deliveries.for_alert(alert.user_id, alert.alert_id) else "none"
-        self.alerts.set_delivery_state(alert.user_id, alert.alert_id, status=status, routed=True)
+        self.alerts.set_delivery_state(alert.user_id, alert.alert_id, status=status)
         return created

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from mantissa_log.clock import now_iso
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, dedup_key
 from mantissa_log.domain.common import SEVERITIES
-from mantissa_log.outputs.base import DeliveryResult
-from mantissa_log.outputs.registry import OUTPUTS, passes_filter
+from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.identity import Principal
@@ -28,8 +28,8 @@ class TestSendResult:
         return {"status": self.status, "http_status": self.http_status, "message": self.message}
 
 
-def test_alert(user_id: str) -> Alert:
-    now = now_iso()
+def test_alert(user_id: str, at: datetime) -> Alert:
+    now = iso(at)
     return Alert(
         user_id=user_id,
         alert_id="test-" + now.replace("-", "").replace(":", ""),
@@ -50,26 +50,32 @@ def test_alert(user_id: str) -> Alert:
 
 class IntegrationTester:
     def __init__(
-        self, config: Settings, integrations: IntegrationService, secrets: SecretStore, ledger: JiraLedgerRepository
+        self,
+        config: Settings,
+        integrations: IntegrationService,
+        secrets: SecretStore,
+        ledger: JiraLedgerRepository,
+        *,
+        outputs: OutputRegistry,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.config = config
         self.integrations = integrations
         self.secrets = secrets
         self.ledger = ledger
+        self.outputs = outputs
+        self.clock = clock
 
     def send_test(self, who: Principal, integration_id: str) -> TestSendResult:
         integration = self.integrations.get(who, integration_id)
-        alert = test_alert(who.user_id)
+        alert = test_alert(who.user_id, self.clock.now())
         # Pick the most severe level the integration's own filter lets through, so the test is not skipped.
         for severity in SEVERITIES:
             alert.severity = severity
-            if passes_filter(alert, integration):
+            if self.outputs.passes_filter(alert, integration):
                 break
         ctx = output_context(self.config, self.secrets, None, test=True)
-        try:
-            result = OUTPUTS[integration.integration_type](alert, integration, ctx)
-        except Exception as exc:
-            result = DeliveryResult(ok=False, message=f"output error: {type(exc).__name__}")
+        result = self.outputs.send(alert, integration, ctx)
         error = None if result.ok else (result.message or "delivery failed")
         self.integrations.record_test(who, integration_id, ok=result.ok, error=error)
         return TestSendResult("success" if result.ok else "error", result.status_code, result.message or "sent")

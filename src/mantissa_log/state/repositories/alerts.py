@@ -30,6 +30,14 @@ def new_alert_id(created_at: str) -> str:
     return f"{_compact(created_at)}-{pysecrets.token_hex(4)}"
 
 
+# Fields older versions stored that the model no longer has: dropped on read, not refused.
+_RETIRED_FIELDS = ("routed",)
+
+
+def _alert(item: dict[str, Any]) -> Alert:
+    return Alert.model_validate({k: v for k, v in item.items() if k not in _RETIRED_FIELDS})
+
+
 @dataclass(frozen=True)
 class AlertFilter:
     severity: Severity | None = None
@@ -112,12 +120,10 @@ class AlertRepository:
             )
         except Conflict:
             return None
-        return Alert.model_validate(item)
+        return _alert(item)
 
-    def set_delivery_state(self, user_id: str, alert_id: str, *, status: str, routed: bool | None = None) -> None:
+    def set_delivery_state(self, user_id: str, alert_id: str, *, status: str) -> None:
         values: dict[str, Any] = {"delivery_status": status}
-        if routed is not None:
-            values["routed"] = routed
         self.backend.update(
             ALERTS,
             {"user_id": user_id, "alert_id": alert_id},
@@ -127,7 +133,7 @@ class AlertRepository:
 
     def get_alert(self, user_id: str, alert_id: str) -> Alert | None:
         item = self.backend.get(ALERTS, {"user_id": user_id, "alert_id": alert_id})
-        return None if item is None else Alert.model_validate(item)
+        return None if item is None else _alert(item)
 
     def list_alerts(
         self, user_id: str, wanted: AlertFilter | None = None, *, limit: int = 50, start_key: Key | None = None
@@ -143,9 +149,9 @@ class AlertRepository:
             range_from=wanted.first_id(),
             filter=wanted.condition(),
         )
-        return ModelPage([Alert.model_validate(i) for i in page.items], page.next_key)
+        return ModelPage([_alert(i) for i in page.items], page.next_key)
 
     def with_delivery_status(self, status: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Alert]:
         """Alerts in one delivery state (oldest first), across users: "routing" for the router."""
         page = self.backend.query(ALERTS, status, index=DELIVERY_STATUS_INDEX, limit=limit, start_key=start_key)
-        return ModelPage([Alert.model_validate(i) for i in page.items], page.next_key)
+        return ModelPage([_alert(i) for i in page.items], page.next_key)

@@ -8,14 +8,19 @@ delivered unless the receiver accepted it).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from mantissa_log.domain.alerts import Delivery, alert_key
+from mantissa_log.clock import epoch, iso
+from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, alert_key, due_at
 from mantissa_log.errors import Conflict
 from mantissa_log.state.backend import Key, StateBackend
 from mantissa_log.state.conditions import Compare, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import DELIVERIES, DUE_DELIVERIES_INDEX, JIRA_ISSUES
+
+# A receiver's answer can be long; the record keeps its start (enough to see what went wrong).
+MAX_ERROR_CHARS = 1000
 
 
 class DeliveryRepository:
@@ -56,12 +61,69 @@ class DeliveryRepository:
             return None
         return Delivery.model_validate(item)
 
-    def finish(self, delivery: Delivery, owner: str, changes: dict[str, Any], remove: tuple[str, ...] = ()) -> Delivery:
-        """Record an attempt's outcome, only while this worker still holds the claim."""
+    def reschedule(
+        self,
+        delivery: Delivery,
+        owner: str,
+        *,
+        attempts: int,
+        due: datetime,
+        error: str,
+        status_code: int | None,
+        now: datetime,
+    ) -> Delivery:
+        """A failed attempt that will be tried again at `due`; its error and HTTP status (if the
+        receiver answered at all) stay visible on the record meanwhile."""
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "due_at": due_at(epoch(due)),
+            "last_error": error[:MAX_ERROR_CHARS],
+            "updated_at": iso(now),
+        }
+        remove: tuple[str, ...] = ()
+        if status_code is None:
+            remove = ("last_status_code",)  # no answer this time: an older status would mislead
+        else:
+            values["last_status_code"] = status_code
+        return self._record(delivery, owner, values, remove)
+
+    def close(
+        self,
+        delivery: Delivery,
+        owner: str,
+        *,
+        status: FinalDeliveryState,
+        now: datetime,
+        attempts: int | None = None,
+        error: str | None = None,
+        status_code: int | None = None,
+        reference: str | None = None,
+    ) -> Delivery:
+        """The delivery's final state; it leaves the due queue. `error` says why it is dead (or
+        skipped); a delivered record drops the error of an earlier failed attempt."""
+        values: dict[str, Any] = {"status": status, "updated_at": iso(now)}
+        remove: tuple[str, ...] = ("queue", "due_at")
+        if attempts is not None:
+            values["attempts"] = attempts
+        if status == "delivered":
+            if error:
+                raise ValueError("a delivered record has no error")
+            values["delivered_at"] = iso(now)
+            remove += ("last_error",)
+        elif error:
+            values["last_error"] = error[:MAX_ERROR_CHARS]
+        if status_code is not None:
+            values["last_status_code"] = status_code
+        if reference:
+            values["reference"] = reference
+        return self._record(delivery, owner, values, remove)
+
+    def _record(self, delivery: Delivery, owner: str, values: dict[str, Any], remove: tuple[str, ...]) -> Delivery:
+        """Write an attempt's outcome, only while this worker still holds the claim."""
         item = self.backend.update(
             DELIVERIES,
             {"alert_key": delivery.alert_key, "integration_id": delivery.integration_id},
-            set_values=changes,
+            set_values=values,
             remove=("lease_owner", "lease_until", *remove),
             condition=Compare("lease_owner", "=", owner),
         )
