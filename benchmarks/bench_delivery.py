@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from mantissa_log.config import Settings
-from mantissa_log.domain.alerts import Alert, dedup_key
+from mantissa_log.domain.alerts import Alert, alert_id_for, dedup_key
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
 from mantissa_log.services.container import build_services
 from mantissa_log.services.identity import Principal
-from mantissa_log.state.repositories.alerts import Firing, new_alert_id
+from mantissa_log.state.repositories.alerts import Firing
 
 T = "2026-11-27T10:00:00Z"
 
@@ -64,7 +64,7 @@ class Receiver:
 def make_alert(i: int) -> Alert:
     return Alert(
         user_id="bench",
-        alert_id=new_alert_id(f"2026-11-27T10:00:00.{i:06d}Z"),
+        alert_id=alert_id_for("bench", "bench-rule", "2026-11-27T10:00:00Z", f"2026-11-27T10:00:00.{i:06d}Z", None),
         rule_name="bench-rule",
         rule_title="Benchmark rule",
         severity="high",

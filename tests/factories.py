@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mantissa_log.domain.alerts import Alert, dedup_key
-from mantissa_log.state.repositories.alerts import new_alert_id
+from mantissa_log.domain.alerts import Alert, alert_id_for, dedup_key
 
 T = "2026-11-27T10:00:00Z"
 
@@ -22,7 +21,7 @@ def make_alert(
     """An alert whose id sorts by `n`; its dedup key follows (user, rule, group)."""
     values: dict[str, Any] = {
         "user_id": user,
-        "alert_id": new_alert_id(f"2026-11-27T10:00:00.{n:06d}Z"),
+        "alert_id": alert_id_for(user, rule_name, T, f"2026-11-27T10:00:00.{n:06d}Z", group),
         "rule_name": rule_name,
         "rule_title": "CloudTrail logging stopped",
         "severity": "high",

@@ -27,6 +27,7 @@ from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.detection.validation import ValidatedRule, validate_rule_text
 from mantissa_log.services.identity import Principal
 from mantissa_log.starter_rules import STARTER_RULES_DIR, starter_rule_files
+from tests.clock import ManualClock
 from tests.fixtures_api import make_config
 
 MIN_RULES_PER_SOURCE = {"cloudtrail": 10, "okta": 5, "github": 5}
@@ -183,7 +184,11 @@ def _group_counts(checked: ValidatedRule, events: list[dict[str, Any]]) -> dict[
         table = load_memory_table(con, "corr_test", SOURCES[checked.source].structure_json(), raws)
         long_ago = datetime(2000, 1, 1, tzinfo=UTC)
         results = evaluate_correlation(
-            con, table, RuleScan(checked.compiled, RuleWindow(start=long_ago, watermark=long_ago))
+            con,
+            table,
+            RuleScan(
+                checked.compiled, RuleWindow(start=long_ago, watermark=long_ago, end=datetime(2100, 1, 1, tzinfo=UTC))
+            ),
         )
     finally:
         con.close()
@@ -237,7 +242,8 @@ def _needed(checked: ValidatedRule) -> int:
 def _alerted_rules(tmp_path: Path, copies: Callable[[ValidatedRule], int]) -> tuple[set[str], dict[str, str]]:
     """Import every rule for one user, ingest `copies(rule)` of each rule's first matching test
     event, run the scheduler once; return the rule names that alerted and rule name -> file."""
-    services = build_services(make_config("sqlite", tmp_path / "home", "t" + uuid.uuid4().hex[:12], None))
+    config = make_config("sqlite", tmp_path / "home", "t" + uuid.uuid4().hex[:12], None)
+    services = build_services(config, ManualClock(T0 - timedelta(minutes=1)))  # rules exist before the events
     try:
         services.users.create_user("alice")
         who = Principal("alice")

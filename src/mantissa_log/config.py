@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = 600.0
     # A worker that dies mid-delivery loses its claim after this; another worker then resends.
     delivery_lease_seconds: float = 120.0
+    # A worker holding a rule renews its lease every third of this while the run is alive; a
+    # crashed worker's rules are taken over within one lease plus one tick.
+    rule_lease_seconds: float = Field(default=60.0, ge=3.0, le=3600.0)
+    # The longest window one run covers; a rule further behind catches up over several runs.
+    max_run_window_seconds: float = Field(default=86_400.0, ge=60.0, le=30 * 86_400.0)
     config_file: Path | None = None
 
     @classmethod

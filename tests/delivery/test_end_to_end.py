@@ -58,6 +58,7 @@ def test_every_alert_reaches_every_destination(
             "config": {"url": receiver.url + "/hook", "retry_count": 10},
         },
     )
+    clock.set(at(-1))  # the rule exists before the events it alerts on
     add_rule(dlv, "trail-deleted", RULE)
     receiver.script = [Reply(500, b"down")] * 6  # the receiver is down for the first attempts
     ingest([ct_event("DeleteTrail", when=at(0))], at(0))

@@ -14,6 +14,7 @@ from mantissa_log.lake import parse
 from mantissa_log.services.container import Services, build_services
 from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.identity import Principal
+from tests.clock import ManualClock
 from tests.fixtures_api import make_config
 
 T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
@@ -22,9 +23,14 @@ ALICE = Principal("alice")
 
 @pytest.fixture
 def det(tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest) -> Iterator[Services]:
-    """Every detection test runs on both state backends (statistics, leases and alerts live there)."""
+    """Every detection test runs on both state backends (statistics, leases and alerts live there).
+
+    The clock stands a minute before T0: rules are created then, so events ingested from T0 on are
+    theirs (a rule sees what arrives after it exists).
+    """
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
-    services = build_services(make_config(backend_kind, tmp_path / "home", environment_name, endpoint))
+    config = make_config(backend_kind, tmp_path / "home", environment_name, endpoint)
+    services = build_services(config, ManualClock(T0 - timedelta(minutes=1)))
     services.users.create_user("alice")
     yield services
     services.close()

@@ -35,8 +35,7 @@ def _integration(kind: str, config: dict[str, Any], secret_arn: str | None = Non
 def test_the_unions_and_the_specs_name_the_same_types_and_configs(union: Any) -> None:
     members = get_args(get_args(union)[0])
     in_union = {
-        get_args(m.model_fields["integration_type"].annotation)[0]: m.model_fields["config"].annotation
-        for m in members
+        get_args(m.model_fields["integration_type"].annotation)[0]: m.model_fields["config"].annotation for m in members
     }
     assert in_union == {s.name: s.config_model for s in INTEGRATION_SPECS}
     assert tuple(in_union) == INTEGRATION_TYPES

@@ -37,9 +37,7 @@ def _samples() -> list[dict[str, Any]]:
 
 def test_message_envelope_subject_and_bodies(smtp_server: SmtpServer) -> None:
     integration = make_integration("email", CONFIG)
-    result = send(
-        make_alert(samples=_samples(), rule_title="Root\r\nBcc: x@evil.com"), integration, _ctx(smtp_server)
-    )
+    result = send(make_alert(samples=_samples(), rule_title="Root\r\nBcc: x@evil.com"), integration, _ctx(smtp_server))
     assert result.ok, result
     (envelope,) = smtp_server.mailbox.envelopes
     assert envelope.mail_from == "mantissa-log@company.com"
@@ -102,9 +100,7 @@ def test_configuration_and_transport_failures(smtp_server: SmtpServer) -> None:
     assert not guarded.retryable
     assert "loopback" in guarded.message
     bad_login = _ctx(smtp_server, smtp_username="mailer", smtp_password_secret=ARN + "wrong")
-    wrong = send(
-        make_alert(), integration, make_ctx({ARN + "wrong": "nope-password"}, **vars_of(bad_login))
-    )
+    wrong = send(make_alert(), integration, make_ctx({ARN + "wrong": "nope-password"}, **vars_of(bad_login)))
     assert (wrong.ok, wrong.retryable, wrong.status_code) == (False, False, 535), wrong.message
     assert "nope-password" not in wrong.message
 

@@ -79,9 +79,7 @@ def test_template_errors_are_permanent_and_name_the_template(receiver: Receiver)
         "{{ alert.samples.append(1) }}": "render",
     }
     for template, expected in cases.items():
-        result = send(
-            make_alert(), _integration(receiver, payload_template="custom", template=template), make_ctx()
-        )
+        result = send(make_alert(), _integration(receiver, payload_template="custom", template=template), make_ctx())
         assert (result.ok, result.retryable) == (False, False), template
         assert "webhook template" in result.message
         assert expected in result.message, result.message

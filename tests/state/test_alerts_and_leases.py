@@ -21,14 +21,18 @@ def alert(n: int, group: dict[str, str | None] | None = None, user: str = "alice
 
 def test_repeats_fold_within_suppression(backend: StateBackend) -> None:
     repo = AlertRepository(backend)
-    first, created = repo.record_firing(Firing(alert(1), 3600), now())
-    assert created
-    again, created_again = repo.record_firing(Firing(alert(2), 3600), now())
-    assert not created_again
+    first, outcome = repo.record_firing(Firing(alert(1), 3600, new_matches=1), now())
+    assert outcome == "created"
+    again, outcome_again = repo.record_firing(Firing(alert(2), 3600, new_matches=2), now())
+    assert outcome_again == "folded"
     assert again.alert_id == first.alert_id
     assert (again.occurrences, again.match_count, again.last_seen) == (2, 3, "2026-11-27T10:00:02Z")
-    other_group, created_other = repo.record_firing(Firing(alert(3, {"user": "bob"}), 3600), now())
-    assert created_other
+    # The same firing again (a run repeated after a crash) changes nothing.
+    repeated, outcome_repeated = repo.record_firing(Firing(alert(2), 3600, new_matches=2), now())
+    assert outcome_repeated == "repeated"
+    assert (repeated.occurrences, repeated.match_count) == (2, 3)
+    other_group, outcome_other = repo.record_firing(Firing(alert(3, {"user": "bob"}), 3600), now())
+    assert outcome_other == "created"
     listed = repo.list_alerts("alice").items
     assert {a.alert_id for a in listed} == {first.alert_id, other_group.alert_id}
     assert [a.alert_id for a in listed] == sorted((a.alert_id for a in listed), reverse=True)
@@ -44,11 +48,16 @@ def test_no_suppression_means_every_firing_is_an_alert(backend: StateBackend) ->
 def test_concurrent_firings_open_one_alert(backend: StateBackend) -> None:
     repo = AlertRepository(backend)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda i: repo.record_firing(Firing(alert(i % 9 + 1), 3600), now()), range(12)))
-    assert sum(created for _, created in results) == 1
+        results = list(
+            pool.map(
+                lambda n: repo.record_firing(Firing(make_alert(n, rule_name="r1"), 3600, new_matches=1), now()),
+                range(1, 13),
+            )
+        )
+    assert [outcome for _, outcome in results].count("created") == 1
     stored = repo.list_alerts("alice").items
     assert len(stored) == 1
-    assert stored[0].occurrences == 12
+    assert (stored[0].occurrences, stored[0].match_count) == (12, 12)
 
 
 def test_lease_is_exclusive_until_released_or_expired(backend: StateBackend) -> None:
@@ -87,12 +96,12 @@ def test_second_firing_between_claim_and_alert_write_folds(backend: StateBackend
     monkeypatch.setattr(backend, "put", put_then_pause)
     repo = AlertRepository(backend)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        first = pool.submit(repo.record_firing, Firing(alert(1), 3600), now())
+        first = pool.submit(repo.record_firing, Firing(alert(1), 3600, new_matches=1), now())
         assert claimed.wait(10)
-        second, second_created = repo.record_firing(Firing(alert(2), 3600), now())
+        second, second_outcome = repo.record_firing(Firing(alert(2), 3600, new_matches=2), now())
         release.set()
-        first_alert, first_created = first.result(timeout=10)
-    assert [first_created, second_created].count(True) == 1
+        first_alert, first_outcome = first.result(timeout=10)
+    assert sorted([first_outcome, second_outcome]) == ["created", "folded"]
     assert first_alert.alert_id == second.alert_id
     stored = repo.list_alerts("alice").items
     assert len(stored) == 1

@@ -17,7 +17,7 @@ MAX_SAMPLES = 10
 
 class Alert(StrictModel):
     user_id: Name
-    # Sortable: `<created_at compact>-<random>`, so a descending query is newest first.
+    # `<window end, compact>-<digest of what it covers>` (see `alert_id_for`): sorts newest first.
     alert_id: str
     rule_name: Name
     rule_title: str
@@ -34,6 +34,8 @@ class Alert(StrictModel):
     last_seen: Timestamp
     # How many firings were folded into this alert (1 = only the first).
     occurrences: int = Field(default=1, ge=1)
+    # The id the last firing folded into this alert would have had: a repeated run folds once.
+    last_firing: str | None = None
     alert_destinations: list[str] = Field(default_factory=list)
     # Hand-off to delivery: "routing" alerts wait for the router, "pending" ones for the outbox.
     delivery_status: DeliveryStatus = "routing"
@@ -81,3 +83,22 @@ def dedup_key(user_id: str, rule_name: str, group: dict[str, str | None] | None)
     """Stable across runs and processes: the same rule and group always give the same key."""
     basis = json.dumps([user_id, rule_name, sorted((group or {}).items())], separators=(",", ":"))
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+def compact_time(timestamp: str) -> str:
+    """`2026-11-27T10:00:00.000000Z` -> `20261127T100000000000Z`: sortable and URL-safe."""
+    return timestamp.replace("-", "").replace(":", "").replace(".", "")
+
+
+def alert_id_for(
+    user_id: str, rule_name: str, window_from: str, window_end: str, group: dict[str, str | None] | None
+) -> str:
+    """The id of the alert for what a run covered: (user, rule, window, group).
+
+    The same run, repeated after a crash, derives the same id, so it finds its alert instead of
+    opening a second one. Ids start with the window's end, so they sort by time.
+    """
+    basis = json.dumps(
+        [user_id, rule_name, window_from, window_end, sorted((group or {}).items())], separators=(",", ":")
+    )
+    return f"{compact_time(window_end)}-{hashlib.sha256(basis.encode()).hexdigest()[:16]}"

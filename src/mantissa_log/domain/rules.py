@@ -60,6 +60,10 @@ class DetectionRule(StrictModel):
     avg_duration_ms: float = Field(default=0, ge=0)
     # Added: running sum behind avg_duration_ms, so the average stays exact under concurrency.
     total_duration_ms: float = Field(default=0, ge=0)
+    # Added: how far the last run's window ended behind now (seconds); > 0 while catching up.
+    lag_seconds: float | None = Field(default=None, ge=0)
+    # Added: the run last counted in these statistics (a repeated run is counted once).
+    last_run_id: str | None = None
 
 
 class ExecutionRecord(StrictModel):
@@ -71,3 +75,6 @@ class ExecutionRecord(StrictModel):
     data_scanned_mb: float = Field(default=0, ge=0)
     alerts: int = Field(default=0, ge=0)
     error: str | None = None
+    # Identifies the run (its rule and window): statistics count a run id once.
+    run_id: str | None = None
+    lag_seconds: float = Field(default=0, ge=0)

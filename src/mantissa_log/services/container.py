@@ -9,6 +9,7 @@ forbids them the infrastructure packages). Nothing here runs at import time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.config import Settings
@@ -105,7 +106,7 @@ class Services:
         self.infra.backend.close()
 
 
-def build_backend(config: Settings) -> StateBackend:
+def build_backend(config: Settings, clock: Clock = SYSTEM_CLOCK) -> StateBackend:
     if config.state_backend == "dynamodb":
         from mantissa_log.state.dynamodb_backend import DynamoDbBackend
 
@@ -114,10 +115,11 @@ def build_backend(config: Settings) -> StateBackend:
             endpoint_url=config.dynamodb_endpoint_url,
             region=config.region,
             kms_key_id=config.kms_key_id,
+            clock=clock,
         )
     from mantissa_log.state.sqlite_backend import SqliteBackend
 
-    return SqliteBackend(config.state_path, config.environment)
+    return SqliteBackend(config.state_path, config.environment, clock)
 
 
 def build_secret_store(config: Settings, backend: StateBackend, keyring: Keyring) -> SecretStore:
@@ -165,7 +167,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
 
 def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     config.home.mkdir(parents=True, exist_ok=True)
-    backend = build_backend(config)
+    backend = build_backend(config, clock)
     backend.ensure_tables(ALL_TABLES)
     keyring = Keyring(config.master_key_path)
     cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
@@ -181,7 +183,17 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     rules = RuleService(repos.rules, rule_bodies, repos.rule_runs, clock)
     router = AlertRouter(config, repos.integrations, repos.deliveries, repos.alerts, outputs, clock)
     runner = DetectionRunner(engine, repos.rules, repos.alerts, clock, on_alert=router.route)
-    scheduler = Scheduler(repos.rules, rules, repos.rule_runs, runner, clock, owner=owner)
+    max_window = timedelta(seconds=config.max_run_window_seconds)
+    scheduler = Scheduler(
+        repos.rules,
+        rules,
+        repos.rule_runs,
+        runner,
+        clock,
+        owner,
+        lease_seconds=config.rule_lease_seconds,
+        max_window=max_window,
+    )
     outbox = Outbox(
         config,
         repos.alerts,
@@ -216,7 +228,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         settings=UserSettingsService(repos.settings, secrets, clock),
         integrations=integrations,
         rules=rules,
-        detection=DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner), scheduler),
+        detection=DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner, max_window), scheduler),
         alerts=AlertService(repos.alerts, repos.deliveries),
         delivery=DeliveryService(outbox, tester),
         logs=LogService(lake),

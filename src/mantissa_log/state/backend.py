@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from mantissa_log.clock import Clock
 from mantissa_log.state.conditions import Condition, evaluate
 
 Item = dict[str, Any]
@@ -64,7 +65,16 @@ class Page:
 
 
 class StateBackend(ABC):
-    """One store holding every table of one environment."""
+    """One store holding every table of one environment.
+
+    TTL (`ttl`, epoch seconds) is judged by the backend's clock (`clock`): the service clock, so
+    time-bound items (suppression claims, tokens) expire on the same time line as everything else.
+    """
+
+    clock: Clock
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
 
     @abstractmethod
     def ensure_tables(self, specs: Sequence[TableSpec]) -> None:

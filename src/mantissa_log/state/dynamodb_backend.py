@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from mantissa_log.clock import epoch_seconds
+from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.errors import Conflict, StoreError, ValidationFailed
 from mantissa_log.state.backend import (
     TTL_ATTRIBUTE,
@@ -158,8 +158,10 @@ class DynamoDbBackend(StateBackend):
         region: str | None = None,
         kms_key_id: str | None = None,
         client: Any = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.environment = environment
+        self.clock = clock
         self.kms_key_id = kms_key_id
         self._owns_client = client is None
         if client is None:
@@ -209,7 +211,7 @@ class DynamoDbBackend(StateBackend):
         """A write whose condition starts with "the item is not expired". When that part fails,
         delete the expired item and go again, so the write sees it as absent (as SQLite does)."""
         for _ in range(3):
-            now = epoch_seconds()
+            now = self._now()
             expr = _Expr()
             request = build(expr)
             check = expr.live(now)
@@ -353,7 +355,7 @@ class DynamoDbBackend(StateBackend):
 
     # -- items ---------------------------------------------------------------------------
     def get(self, table: TableSpec, key: Key) -> Item | None:
-        now = epoch_seconds()
+        now = self._now()
         raw = self._on("get_item", table, Key=_serialize(table.key_of(key)), ConsistentRead=True).get("Item")
         item = None if raw is None else _deserialize(raw)
         return None if item is None or is_expired(item, now) else item
@@ -446,7 +448,7 @@ class DynamoDbBackend(StateBackend):
         request.update(KeyConditionExpression=check, **expr.params())
         # Expired items are dropped after DynamoDB has applied Limit, so keep asking until the
         # page is full; asking for one item more tells whether a next page exists.
-        now = epoch_seconds()
+        now = self._now()
         items: list[Item] = []
         start = None if start_key is None else _serialize(start_key)
         while limit is None or len(items) <= limit:
@@ -469,7 +471,7 @@ class DynamoDbBackend(StateBackend):
         return Page(items=items, next_key=position)
 
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
-        now = epoch_seconds()
+        now = self._now()
         name = self._name(table)
         # DynamoDB refuses a key twice in one request: fetch each once, answer in key order.
         unique = {self._key_id(table, key): table.key_of(key) for key in keys}
@@ -495,7 +497,7 @@ class DynamoDbBackend(StateBackend):
         self._batch_write(table, [{"DeleteRequest": {"Key": _serialize(k)}} for k in unique.values()])
 
     def scan(self, table: TableSpec) -> Iterator[Item]:
-        now = epoch_seconds()
+        now = self._now()
         items = [_deserialize(raw) for raw in self._scan_raw(table, ConsistentRead=True)]
         # SQLite yields in key order and backups rely on a stable order: sort the same way.
         items.sort(key=lambda item: self._key_id(table, item))

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mantissa_log.clock import epoch_seconds
+from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.errors import Conflict, StoreError, ValidationFailed
 from mantissa_log.state.backend import (
     TTL_ATTRIBUTE,
@@ -47,9 +47,10 @@ def _index_columns(spec: TableSpec) -> list[tuple[str, str, str | None]]:
 
 
 class SqliteBackend(StateBackend):
-    def __init__(self, path: Path, environment: str) -> None:
+    def __init__(self, path: Path, environment: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path
         self.environment = environment
+        self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._write_lock = threading.Lock()
@@ -157,12 +158,12 @@ class SqliteBackend(StateBackend):
     # -- operations ----------------------------------------------------------------------
     def get(self, table: TableSpec, key: Key) -> Item | None:
         with self._connection() as conn:
-            return self._read(conn, table, key, epoch_seconds())
+            return self._read(conn, table, key, self._now())
 
     def put(self, table: TableSpec, item: Item, condition: Condition | None = None) -> None:
         with self._write() as conn:
             if condition is not None:
-                self._check(condition, self._read(conn, table, table.key_of(item), epoch_seconds()))
+                self._check(condition, self._read(conn, table, table.key_of(item), self._now()))
             self._write_row(conn, table, item)
 
     def update(
@@ -176,7 +177,7 @@ class SqliteBackend(StateBackend):
         condition: Condition | None = None,
     ) -> Item:
         with self._write() as conn:
-            current = self._read(conn, table, key, epoch_seconds())
+            current = self._read(conn, table, key, self._now())
             self._check(condition, current)
             new = dict(current) if current is not None else dict(key)
             for name, value in (set_values or {}).items():
@@ -195,7 +196,7 @@ class SqliteBackend(StateBackend):
 
     def delete(self, table: TableSpec, key: Key, condition: Condition | None = None) -> bool:
         with self._write() as conn:
-            current = self._read(conn, table, key, epoch_seconds())
+            current = self._read(conn, table, key, self._now())
             if condition is not None:
                 self._check(condition, current)
             conn.execute(
@@ -217,7 +218,7 @@ class SqliteBackend(StateBackend):
         range_from: Any = None,
         filter: Condition | None = None,
     ) -> Page:
-        now = epoch_seconds()
+        now = self._now()
         if limit is not None and limit < 1:
             raise ValidationFailed("must be at least 1", field="limit")
         if index is None:
@@ -279,7 +280,7 @@ class SqliteBackend(StateBackend):
 
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
         found: list[Item] = []
-        now = epoch_seconds()
+        now = self._now()
         with self._connection() as conn:
             for chunk in chunks(keys):
                 for key in chunk:
@@ -304,7 +305,7 @@ class SqliteBackend(StateBackend):
                     )
 
     def scan(self, table: TableSpec) -> Iterator[Item]:
-        now = epoch_seconds()
+        now = self._now()
         with self._connection() as conn:
             rows = conn.execute(
                 f"SELECT item FROM {self._table(table)} WHERE {LIVE} ORDER BY hk, rk", (now,)

@@ -13,6 +13,16 @@ from mantissa_log.lake.detect.model import (
     RuleScan,
     RuleWindow,
     ScanOutcome,
+    failure,
 )
 
-__all__ = ["DetectionEngine", "DuckDbEngine", "GroupResult", "RuleFailure", "RuleScan", "RuleWindow", "ScanOutcome"]
+__all__ = [
+    "DetectionEngine",
+    "DuckDbEngine",
+    "GroupResult",
+    "RuleFailure",
+    "RuleScan",
+    "RuleWindow",
+    "ScanOutcome",
+    "failure",
+]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,20 +13,9 @@ import duckdb
 from mantissa_log.domain.alerts import MAX_SAMPLES
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import duckdb_sql
-from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome
+from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
 from mantissa_log.lake.store import LogLake
 from mantissa_log.sigma.compiler import CompiledRule
-
-# What a failure message may not show its reader: file paths of this server, SQL after "LINE n:".
-_PATH = re.compile(r"'?(?:/[^\s'\"]+)+'?")
-_MESSAGE_LIMIT = 300
-
-
-def failure(exc: BaseException) -> RuleFailure:
-    """A message for the rule's owner: the kind of error and its first line, without paths or SQL."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = _PATH.sub("<file>", first)[:_MESSAGE_LIMIT]
-    return RuleFailure(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 def samples(raws: Sequence[str] | None) -> list[dict[str, Any]]:
@@ -78,9 +66,10 @@ class DuckDbEngine:
     def visible_until(self) -> datetime:
         return self.lake.visible_until()
 
-    def scan(self, source: str, rules: Sequence[RuleScan], until: datetime) -> ScanOutcome:
+    def scan(self, source: str, rules: Sequence[RuleScan]) -> ScanOutcome:
         started = time.perf_counter()
         earliest = min(s.window.start for s in rules)
+        until = max(s.window.end for s in rules)
         relation = f"({self.lake.relation_sql(source, earliest, until)})"
         results: dict[int, list[GroupResult] | RuleFailure] = {}
         plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]

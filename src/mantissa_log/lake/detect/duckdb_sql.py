@@ -37,7 +37,9 @@ def plain_scan(relation: str, scans: Sequence[RuleScan]) -> str:
     any_flag = " OR ".join(f"f{i}" for i in range(len(scans)))
     aggregates = []
     for i, scan in enumerate(scans):
-        in_window = f"f{i} AND ingest_time > {timestamp_literal(scan.window.start)}"
+        window = scan.window
+        start, end = timestamp_literal(window.start), timestamp_literal(window.end)
+        in_window = f"f{i} AND ingest_time > {start} AND ingest_time <= {end}"
         aggregates.append(
             f"count(*) FILTER (WHERE {in_window}), "
             f"count(*) FILTER (WHERE {in_window} AND ingest_time > {timestamp_literal(scan.window.watermark)}), "
@@ -62,7 +64,8 @@ def correlation_scan(relation: str, rule: CompiledRule, scan: RuleScan) -> str:
     grouped = bool(correlation.group_by)
     return (
         f"WITH m AS (SELECT ingest_time, {EVENT_TIME} AS t, raw{', ' + group_cols if grouped else ''} "
-        f"  FROM {relation} AS ev WHERE ingest_time > {timestamp_literal(window.start)} AND ({rule.predicate})), "
+        f"  FROM {relation} AS ev WHERE ingest_time > {timestamp_literal(window.start)} "
+        f"  AND ingest_time <= {timestamp_literal(window.end)} AND ({rule.predicate})), "
         f"w AS (SELECT *, count(*) OVER (PARTITION BY {partition} ORDER BY t RANGE BETWEEN "
         f"  INTERVAL {int(correlation.timespan_seconds)} SECOND PRECEDING AND CURRENT ROW) AS c FROM m) "
         f"SELECT {partition + ',' if grouped else ''} max(c), {new}, min_by(raw, t, {MAX_SAMPLES}) "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,15 +13,16 @@ from mantissa_log.sigma.compiler import CompiledRule
 
 @dataclass(frozen=True)
 class RuleWindow:
-    """Counting starts after `start` (ingest time); matches after `watermark` are new."""
+    """Ingest time `(start, end]` is counted; matches after `watermark` are new."""
 
     start: datetime
     watermark: datetime
+    end: datetime
 
 
 @dataclass(frozen=True)
 class RuleScan:
-    """One rule to evaluate over `(window.start, until]` of its source."""
+    """One rule to evaluate over `(window.start, window.end]` of its source."""
 
     rule: CompiledRule
     window: RuleWindow
@@ -43,6 +45,19 @@ class RuleFailure:
     message: str
 
 
+# What a failure message may not show its reader: file paths of this server, SQL after "LINE n:".
+_PATH = re.compile(r"'?(?:/[^\s'\"]+)+'?")
+_MESSAGE_LIMIT = 300
+
+
+def failure(exc: BaseException) -> RuleFailure:
+    """A message for the rule's owner: the kind of error and its first line, without paths or SQL."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    first = _PATH.sub("<file>", first)[:_MESSAGE_LIMIT]
+    return RuleFailure(f"{type(exc).__name__}: {first}" if first else type(exc).__name__)
+
+
 @dataclass
 class ScanOutcome:
     """Per rule (in the order asked): its groups or its failure; and what the scan cost."""
@@ -53,7 +68,7 @@ class ScanOutcome:
 
 
 class DetectionEngine(Protocol):
-    def scan(self, source: str, rules: Sequence[RuleScan], until: datetime) -> ScanOutcome:
+    def scan(self, source: str, rules: Sequence[RuleScan]) -> ScanOutcome:
         """Evaluate every rule of one source over its window; one rule's failure never fails the others."""
         ...
 

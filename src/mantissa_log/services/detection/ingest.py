@@ -29,7 +29,6 @@ class IngestReport:
     files: int = 0  # Parquet files written
 
 
-
 def check_source(source: str) -> str:
     if source not in SOURCE_NAMES:
         raise ValidationFailed(f"unknown source; use one of {', '.join(SOURCE_NAMES)}", field="source")

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from pydantic import Field
 
-from mantissa_log.clock import Clock, iso
-from mantissa_log.domain.common import BoolString, CreatedFrom, IntegrationType, Name, Severity, StrictModel
+from mantissa_log.clock import Clock, iso, iso_us, parse_iso
+from mantissa_log.domain.common import BoolString, CreatedFrom, IntegrationType, Name, Severity, StrictModel, Timestamp
 from mantissa_log.domain.rules import DetectionRule, rule_s3_key
 from mantissa_log.errors import NotFound, ValidationFailed
 from mantissa_log.rulestore.base import RuleStore
@@ -34,6 +34,8 @@ class RuleWrite(StrictModel):
     severity: Severity | None = None
     enabled: bool | BoolString | None = None
     alert_destinations: list[IntegrationType] | None = None
+    # Backfill: the rule's first run covers what was ingested since this time (default: from now on).
+    since: Timestamp | None = None
 
 
 @dataclass
@@ -87,13 +89,28 @@ class RuleService:
             raise ValidationFailed("field required", field="rule_name")
         checked = self.validate(write.body, write.schedule)
         rule = self._metadata(who, write.rule_name, write, checked, created_from)
+        since = self._since(write)
         self.bodies.put(rule.s3_key, write.body.encode())
         try:
             self.repo.create_rule(rule)  # conditional: only one of two concurrent creates wins
         except BaseException:
             self.bodies.delete(rule.s3_key)  # our own new body, never the winner's
             raise
+        if rule.enabled == "true":
+            self._start(rule, since)
         return RuleView(rule, write.body, checked)
+
+    def _since(self, write: RuleWrite) -> str | None:
+        if write.since is None:
+            return None
+        since = parse_iso(write.since)
+        if since > self.clock.now():
+            raise ValidationFailed("a backfill starts in the past", field="since")
+        return iso_us(since)
+
+    def _start(self, rule: DetectionRule, since: str | None = None) -> None:
+        """The rule sees every event ingested from now on (or from `since`): its watermark starts here."""
+        self.runs.start(rule.user_id, rule.rule_name, since or iso_us(self.clock.now()))
 
     def replace(self, who: Principal, rule_name: str, write: RuleWrite) -> RuleView:
         if write.rule_name not in (None, rule_name):
@@ -104,6 +121,7 @@ class RuleService:
         stats = existing.dump()
         keep = {k: stats[k] for k in stats if k not in fresh.model_fields_set and k not in ("updated_at",)}
         rule = DetectionRule.model_validate(keep | fresh.dump() | {"created_at": existing.created_at})
+        since = self._since(write)
         self.bodies.put(rule.s3_key, write.body.encode())
         try:
             self.repo.replace_rule(rule, body_key=existing.s3_key)
@@ -111,6 +129,8 @@ class RuleService:
             self.bodies.delete(rule.s3_key)  # the previous body and row stay as they were
             raise
         self.bodies.delete(existing.s3_key)
+        if rule.enabled == "true" and (existing.enabled == "false" or since is not None):
+            self._start(rule, since)
         return RuleView(rule, write.body, checked)
 
     def _get_row(self, who: Principal, rule_name: str) -> DetectionRule:
@@ -142,8 +162,11 @@ class RuleService:
         return self.repo.list_rules_for_user(who.user_id, wanted, limit=limit, start_key=start_key)
 
     def set_enabled(self, who: Principal, rule_name: str, enabled: bool) -> DetectionRule:
-        self._get_row(who, rule_name)
-        return self.repo.set_enabled(who.user_id, rule_name, enabled, iso(self.clock.now()))
+        existing = self._get_row(who, rule_name)
+        rule = self.repo.set_enabled(who.user_id, rule_name, enabled, iso(self.clock.now()))
+        if enabled and existing.enabled == "false":
+            self._start(rule)  # what arrived while it was off is not its business; use a backfill for that
+        return rule
 
     def delete(self, who: Principal, rule_name: str) -> None:
         rule = self._get_row(who, rule_name)

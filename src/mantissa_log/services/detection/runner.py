@@ -1,10 +1,13 @@
 """Running rules: windows from watermarks, one scan per source, alerts, statistics.
 
-Window semantics (documented in docs/DETECTION.md):
+Window semantics (docs/DETECTION.md; crashes and repeats: docs/RELIABILITY.md):
 - A run covers ingest time up to `until` (now minus a short settle delay, so files still being
-  written are not skipped). New data is what arrived after the rule's watermark; the count for
-  `threshold` runs from min(watermark, until - lookback). An event that arrives late with an
-  old event time has a new ingest time, so the next run still sees it.
+  written are not skipped). New data is what arrived after the rule's watermark, which starts
+  when the rule is created or enabled; the count for `threshold` runs from
+  min(watermark, end - lookback). An event that arrives late with an old event time has a new
+  ingest time, so the next run still sees it.
+- What a run writes (alert ids, the statistics' run id) is derived from its window, so a run
+  repeated after a crash finds its own work instead of doing it twice.
 - A rule alerts when the count reaches `threshold` and at least one match is new; a second
   run over the same data has nothing new and stays quiet. Repeats inside the rule's
   suppression window fold into the open alert.
@@ -14,18 +17,22 @@ How the rules are evaluated (SQL, scans) is the detection engine's business (`la
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
 from mantissa_log.clock import Clock, iso, iso_us, parse_iso
-from mantissa_log.domain.alerts import Alert, dedup_key
+from mantissa_log.domain.alerts import Alert, alert_id_for, dedup_key
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
 from mantissa_log.lake.detect import DetectionEngine, GroupResult, RuleFailure, RuleScan, RuleWindow
 from mantissa_log.services.detection.validation import ValidatedRule
-from mantissa_log.state.repositories.alerts import AlertRepository, Firing, new_alert_id
+from mantissa_log.state.repositories.alerts import AlertRepository, Firing
+from mantissa_log.state.repositories.rule_runs import RunState
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 
 log = logging.getLogger("mantissa_log.runner")
@@ -37,6 +44,9 @@ class PlannedRun:
     rule: DetectionRule
     checked: ValidatedRule
     window: RuleWindow
+    run_id: str  # the same for a window re-run after a crash: statistics count it once
+    lag_seconds: float = 0.0  # how far the window's end is behind `until` (catching up)
+    resumed: bool = False  # re-running a window a dead worker began
 
 
 @dataclass
@@ -50,18 +60,46 @@ class RunResult:
     new_matches: int = 0
     alerts_created: list[str] = field(default_factory=list)
     alerts_folded: list[str] = field(default_factory=list)
+    # Alerts this very run (same window) had recorded before: a repeated run finds, never re-opens.
+    alerts_repeated: list[str] = field(default_factory=list)
     duration_ms: float = 0.0
     data_scanned_mb: float = 0.0
+    lag_seconds: float = 0.0
     error: str | None = None
 
 
-def plan_window(checked: ValidatedRule, until: datetime, watermark: str | None, since: datetime | None) -> RuleWindow:
-    """Explicit `since`: everything in (since, until] is new. Otherwise: from the watermark."""
-    if since is not None:
-        return RuleWindow(start=since, watermark=since)
-    lookback_start = until - checked.lookback
-    mark = parse_iso(watermark) if watermark else lookback_start
-    return RuleWindow(start=min(mark, lookback_start), watermark=mark)
+def run_id_for(rule: DetectionRule, window_from: str, window_end: str) -> str:
+    basis = json.dumps([rule.user_id, rule.rule_name, window_from, window_end], separators=(",", ":"))
+    return hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+
+def plan_scheduled(
+    rule: DetectionRule, checked: ValidatedRule, state: RunState, until: datetime, max_window: timedelta
+) -> PlannedRun | None:
+    """The next run from the watermark, or the run a dead worker began; None when nothing is new yet.
+
+    The watermark is set when the rule is created or enabled (`created_at` stands in for rules
+    from before that); one run covers at most `max_window`, a rule further behind catches up
+    over several runs and never skips.
+    """
+    mark = parse_iso(state.watermark) if state.watermark else parse_iso(rule.created_at)
+    resumed = state.run_until is not None
+    end = parse_iso(state.run_until) if state.run_until else min(until, mark + max_window)
+    if end <= mark:
+        return None
+    window = RuleWindow(start=min(mark, end - checked.lookback), watermark=mark, end=end)
+    lag = max((until - end).total_seconds(), 0.0)
+    return PlannedRun(rule, checked, window, run_id_for(rule, iso_us(mark), iso_us(end)), lag, resumed)
+
+
+def plan_explicit(rule: DetectionRule, checked: ValidatedRule, since: datetime, until: datetime) -> PlannedRun:
+    """A run over `(since, until]` that ignores the watermark: everything in it counts as new.
+
+    Each explicit run is counted in the statistics; its alerts are still derived from the window,
+    so running the same window again finds them instead of opening new ones.
+    """
+    window = RuleWindow(start=since, watermark=since, end=until)
+    return PlannedRun(rule, checked, window, uuid.uuid4().hex[:24])
 
 
 class DetectionRunner:
@@ -85,21 +123,26 @@ class DetectionRunner:
         its start time but appear only when it finishes)."""
         return min(self.clock.now() - timedelta(seconds=settle_seconds), self.engine.visible_until())
 
-    def run_source(self, source: str, planned: Sequence[PlannedRun], until: datetime) -> list[RunResult]:
+    def run_source(self, source: str, planned: Sequence[PlannedRun]) -> list[RunResult]:
         """Evaluate every planned rule of one source over one scan; never let one rule stop the others."""
-        outcome = self.engine.scan(source, [RuleScan(p.checked.compiled, p.window) for p in planned], until)
-        return [
-            self._finish(run, found, until, outcome.duration_ms, outcome.data_scanned_mb)
-            for run, found in zip(planned, outcome.results, strict=True)
-        ]
+        outcome = self.engine.scan(source, [RuleScan(p.checked.compiled, p.window) for p in planned])
+        results = []
+        for run, found in zip(planned, outcome.results, strict=True):
+            try:
+                results.append(self._finish(run, found, outcome.duration_ms, outcome.data_scanned_mb))
+            except Exception as exc:  # a store failure while recording one rule's outcome is that rule's
+                log.exception("rule %s/%s: recording the run failed", run.rule.user_id, run.rule.rule_name)
+                results.append(self.failed(run, f"recording the run failed: {type(exc).__name__}"))
+        return results
+
+    def failed(self, run: PlannedRun, message: str) -> RunResult:
+        window = run.window
+        return RunResult(
+            run.rule.user_id, run.rule.rule_name, "error", iso_us(window.start), iso_us(window.end), error=message
+        )
 
     def _finish(
-        self,
-        run: PlannedRun,
-        found: list[GroupResult] | RuleFailure,
-        until: datetime,
-        elapsed_ms: float,
-        scanned_mb: float,
+        self, run: PlannedRun, found: list[GroupResult] | RuleFailure, elapsed_ms: float, scanned_mb: float
     ) -> RunResult:
         rule = run.rule
         result = RunResult(
@@ -107,9 +150,10 @@ class DetectionRunner:
             rule.rule_name,
             "success",
             iso_us(run.window.start),
-            iso_us(until),
+            iso_us(run.window.end),
             duration_ms=elapsed_ms,
             data_scanned_mb=scanned_mb,
+            lag_seconds=run.lag_seconds,
         )
         if isinstance(found, RuleFailure):
             result.status = "error"
@@ -119,7 +163,9 @@ class DetectionRunner:
                 result.matches += group.count
                 result.new_matches += group.new
                 if group.count >= rule.threshold and group.new > 0:
-                    self._alert(run, group, until, result)
+                    self._alert(run, group, result)
+        # A resumed run counts the alerts its dead first attempt opened: that attempt was never counted.
+        opened = len(result.alerts_created) + (len(result.alerts_repeated) if run.resumed else 0)
         self.stats.record_execution(
             rule.user_id,
             rule.rule_name,
@@ -128,26 +174,30 @@ class DetectionRunner:
                 status=result.status,
                 duration_ms=result.duration_ms,
                 data_scanned_mb=result.data_scanned_mb,
-                alerts=len(result.alerts_created),
+                alerts=opened,
                 error=result.error,
+                run_id=run.run_id,
+                lag_seconds=run.lag_seconds,
             ),
         )
         return result
 
-    def _alert(self, run: PlannedRun, group: GroupResult, until: datetime, result: RunResult) -> None:
-        rule, checked = run.rule, run.checked
+    def _alert(self, run: PlannedRun, group: GroupResult, result: RunResult) -> None:
+        rule, checked, window = run.rule, run.checked, run.window
         moment = self.clock.now()
         now = iso(moment)
         alert = Alert(
             user_id=rule.user_id,
-            alert_id=new_alert_id(iso_us(moment)),
+            alert_id=alert_id_for(
+                rule.user_id, rule.rule_name, iso_us(window.watermark), iso_us(window.end), group.group
+            ),
             rule_name=rule.rule_name,
             rule_title=checked.document.title,
             rule_id=checked.document.rule_id,
             severity=rule.severity,
             source=checked.source,
-            window_start=iso(run.window.start),
-            window_end=iso(until),
+            window_start=iso(window.start),
+            window_end=iso(window.end),
             match_count=group.count,
             group=group.group,
             samples=group.samples,
@@ -157,10 +207,13 @@ class DetectionRunner:
             alert_destinations=list(rule.alert_destinations),
             delivery_status="routing" if rule.alert_destinations else "none",
         )
-        firing = Firing(alert, int(checked.suppression.total_seconds()))
-        stored, created = self.alerts.record_firing(firing, int(moment.timestamp()))
-        (result.alerts_created if created else result.alerts_folded).append(stored.alert_id)
-        if created and self.on_alert is not None:
+        firing = Firing(alert, int(checked.suppression.total_seconds()), new_matches=group.new)
+        stored, outcome = self.alerts.record_firing(firing, int(moment.timestamp()))
+        {"created": result.alerts_created, "folded": result.alerts_folded, "repeated": result.alerts_repeated}[
+            outcome
+        ].append(stored.alert_id)
+        # A repeated alert that was never routed is still `routing`: the outbox routes it.
+        if outcome == "created" and self.on_alert is not None:
             try:
                 self.on_alert(stored)
             except Exception:

@@ -11,6 +11,9 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.sigma.compiler import CompiledRule, compile_sigma
 
 DEFAULT_SCHEDULE = "rate(5 minutes)"
+# The longest stretch of data a rule may count over, hold repeats for, or correlate across: beyond
+# it a run would scan unbounded history (and window arithmetic can overflow).
+MAX_SPAN = timedelta(days=30)
 
 
 @dataclass
@@ -51,9 +54,17 @@ def validate_rule_text(text: str, *, schedule_override: str | None = None) -> Va
     if not compiled:
         raise ValidationFailed("the document holds no Sigma rule", field="body", line=1)
     chosen = _pick(compiled)
-    lookback = _duration(document, "lookback") or schedule.interval_hint()
+    # A schedule's own period is only a default: a yearly cron still counts over at most MAX_SPAN.
+    lookback = _duration(document, "lookback") or min(schedule.interval_hint(), MAX_SPAN)
     if chosen.correlation is not None:
-        lookback = max(lookback, timedelta(seconds=chosen.correlation.timespan_seconds))
+        timespan = chosen.correlation.timespan_seconds
+        if timespan > MAX_SPAN.total_seconds():
+            raise ValidationFailed(
+                f"correlation timespan is over {MAX_SPAN.days} days",
+                field="correlation.timespan",
+                line=document.line_of("correlation.timespan"),
+            )
+        lookback = max(lookback, timedelta(seconds=timespan))
     suppression = _duration(document, "suppression") or timedelta(0)
     return ValidatedRule(document, chosen, schedule, lookback, suppression)
 
@@ -63,7 +74,10 @@ def _duration(document: RuleDocument, name: str) -> timedelta | None:
     if text is None:
         return None
     try:
-        return parse_duration(str(text), name)
+        value = parse_duration(str(text), name)
     except ValidationFailed as exc:
         exc.line = document.line_of(name)
         raise
+    if value > MAX_SPAN:
+        raise ValidationFailed(f"{name} is over {MAX_SPAN.days} days", field=name, line=document.line_of(name))
+    return value

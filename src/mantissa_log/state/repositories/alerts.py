@@ -7,28 +7,17 @@ the alert that already holds the key, so two workers never open two alerts for o
 
 from __future__ import annotations
 
-import secrets as pysecrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from mantissa_log.clock import iso_us, parse_iso
-from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.alerts import Alert, compact_time
 from mantissa_log.domain.common import Severity
 from mantissa_log.errors import Conflict
 from mantissa_log.state.backend import Key, StateBackend
 from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import ALERT_DEDUP, ALERTS, DELIVERY_STATUS_INDEX
-
-
-def _compact(timestamp: str) -> str:
-    return timestamp.replace("-", "").replace(":", "").replace(".", "")
-
-
-def new_alert_id(created_at: str) -> str:
-    """`<creation time, µs, compact>-<random>`: ids sort by creation time."""
-    return f"{_compact(created_at)}-{pysecrets.token_hex(4)}"
-
 
 # Fields older versions stored that the model no longer has: dropped on read, not refused.
 _RETIRED_FIELDS = ("routed",)
@@ -42,7 +31,7 @@ def _alert(item: dict[str, Any]) -> Alert:
 class AlertFilter:
     severity: Severity | None = None
     rule_name: str | None = None
-    since: str | None = None  # ISO 8601: alerts created at or after this
+    since: str | None = None  # ISO 8601: alerts opened at or after this (their first window ended then or later)
 
     def condition(self) -> Condition | None:
         parts: list[Condition] = []
@@ -50,44 +39,53 @@ class AlertFilter:
             parts.append(Compare("severity", "=", self.severity))
         if self.rule_name is not None:
             parts.append(Compare("rule_name", "=", self.rule_name))
-        if self.since is not None:
-            parts.append(Compare("created_at", ">=", self.since))
         return all_of(*parts) if parts else None
 
     def first_id(self) -> str | None:
-        """The smallest alert id that can qualify (ids start with their creation time)."""
-        return None if self.since is None else _compact(iso_us(parse_iso(self.since)))
+        """The smallest alert id that can qualify (ids start with the end of their first window)."""
+        return None if self.since is None else compact_time(iso_us(parse_iso(self.since)))
 
 
 @dataclass
 class Firing:
-    """What one run found for one rule (and group)."""
+    """What one run found for one rule (and group): the alert it would open, and how to fold it."""
 
-    alert: Alert
+    alert: Alert  # its alert_id is derived from the run (`alert_id_for`) and doubles as the firing's id
     suppression_seconds: int
+    # What a fold adds to an open alert's match_count: the run's new matches (events the
+    # open alert has not counted yet), not those of the lookback part.
+    new_matches: int = 0
+
+
+FiringOutcome = Literal["created", "folded", "repeated"]
 
 
 class AlertRepository:
     def __init__(self, backend: StateBackend) -> None:
         self.backend = backend
 
-    def record_firing(self, firing: Firing, now: int) -> tuple[Alert, bool]:
-        """Store a new alert, or fold into the open one (`now`: epoch seconds); returns (alert, created).
+    def record_firing(self, firing: Firing, now: int) -> tuple[Alert, FiringOutcome]:
+        """Store a new alert, or fold into the open one (`now`: epoch seconds).
+
+        Outcomes: `created`; `folded` into the alert holding the dedup key; `repeated` when this very
+        firing (same run, same group) was recorded before, e.g. by a worker killed mid-run.
 
         With suppression, the dedup claim names the alert id every firing of the key writes to. The
         alert itself is written with a conditional put on that id, so of two firings racing on one
-        key exactly one creates it and the other folds into it, however their steps interleave
-        (a firing that finds the claim but not yet its alert writes the alert itself, under the
-        claimed id; the claimer's own write then fails and folds).
+        key exactly one creates it and the other folds into it, however their steps interleave (a
+        firing that finds the claim but not yet its alert writes the alert itself, under the claimed
+        id; the claimer's own write then fails and folds). Folds are conditional on the alert's
+        `last_firing`, so a repeated firing never counts its events twice.
         """
-        alert = firing.alert
+        firing_id = firing.alert.alert_id
+        alert = firing.alert.model_copy(update={"last_firing": firing_id})
         for _ in range(10):
-            target = alert
+            target_id = firing_id
             if firing.suppression_seconds > 0:
                 claim: dict[str, Any] = {
                     "dedup_key": alert.dedup_key,
                     "user_id": alert.user_id,
-                    "alert_id": alert.alert_id,
+                    "alert_id": firing_id,
                     "ttl": now + firing.suppression_seconds,
                 }
                 try:
@@ -98,29 +96,40 @@ class AlertRepository:
                     held = self.backend.get(ALERT_DEDUP, {"dedup_key": alert.dedup_key})
                     if held is None:
                         continue  # expired between the two reads: claim again
-                    target = alert.model_copy(update={"alert_id": str(held["alert_id"])})
+                    target_id = str(held["alert_id"])
+            target = alert.model_copy(update={"alert_id": target_id})
             try:
                 self.backend.put(ALERTS, target.dump(), condition=NotExists("alert_id"))
             except Conflict:
-                folded = self._fold(target.user_id, target.alert_id, alert)
-                if folded is not None:
-                    return folded, False
+                outcome = self._fold(target.user_id, target_id, firing)
+                if outcome is not None:
+                    return outcome
                 continue  # deleted between the two writes: start over
-            return target, True
+            return target, "created"
         raise Conflict("could not record the alert: dedup key contended")
 
-    def _fold(self, user_id: str, alert_id: str, repeat: Alert) -> Alert | None:
+    def _fold(self, user_id: str, alert_id: str, firing: Firing) -> tuple[Alert, FiringOutcome] | None:
+        """Fold a firing into an existing alert; None when the alert is gone."""
+        firing_id = firing.alert.alert_id
         try:
             item = self.backend.update(
                 ALERTS,
                 {"user_id": user_id, "alert_id": alert_id},
-                add_values={"occurrences": 1, "match_count": repeat.match_count},
-                set_values={"last_seen": repeat.last_seen, "window_end": repeat.window_end},
-                condition=Compare("alert_id", "=", alert_id),
+                add_values={"occurrences": 1, "match_count": firing.new_matches},
+                set_values={
+                    "last_seen": firing.alert.last_seen,
+                    "window_end": firing.alert.window_end,
+                    "last_firing": firing_id,
+                },
+                condition=all_of(
+                    Compare("alert_id", "=", alert_id),
+                    any_of(NotExists("last_firing"), Compare("last_firing", "<>", firing_id)),
+                ),
             )
         except Conflict:
-            return None
-        return _alert(item)
+            existing = self.get_alert(user_id, alert_id)
+            return None if existing is None else (existing, "repeated")
+        return _alert(item), "folded"
 
     def set_delivery_state(self, user_id: str, alert_id: str, *, status: str) -> None:
         values: dict[str, Any] = {"delivery_status": status}

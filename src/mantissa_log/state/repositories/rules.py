@@ -10,7 +10,7 @@ from mantissa_log.domain.common import BoolString, Severity
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
 from mantissa_log.errors import Conflict, NotFound
 from mantissa_log.state.backend import Key, StateBackend
-from mantissa_log.state.conditions import Compare, Condition, Exists, NotExists, all_of
+from mantissa_log.state.conditions import Compare, Condition, Exists, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import DETECTION_RULES, ENABLED_RULES_INDEX
 
@@ -77,7 +77,11 @@ class DetectionRuleRepository:
         increment. The average is then derived from the returned totals and written only if no
         other run landed in between (that run's own follow-up writes the newer average).
         """
-        set_values: dict[str, object] = {"last_execution": run.at, "last_execution_status": run.status}
+        set_values: dict[str, object] = {
+            "last_execution": run.at,
+            "last_execution_status": run.status,
+            "lag_seconds": round(run.lag_seconds, 3),
+        }
         remove: list[str] = []
         if run.status == "error":
             set_values["last_error"] = (run.error or "unknown error")[:2000]
@@ -85,6 +89,11 @@ class DetectionRuleRepository:
             remove.append("last_error")
         if run.alerts > 0:
             set_values["last_alert"] = run.at
+        condition: Condition = Exists("rule_name")
+        if run.run_id is not None:
+            # A run repeated after a crash carries the same id: it is counted once.
+            set_values["last_run_id"] = run.run_id
+            condition = all_of(condition, any_of(NotExists("last_run_id"), Compare("last_run_id", "<>", run.run_id)))
         try:
             item = self.backend.update(
                 DETECTION_RULES,
@@ -97,10 +106,13 @@ class DetectionRuleRepository:
                     "total_duration_ms": run.duration_ms,
                 },
                 remove=remove,
-                condition=Exists("rule_name"),
+                condition=condition,
             )
         except Conflict:
-            raise NotFound(f"no rule {rule_name}", field="rule_name") from None
+            current = self.get_rule(user_id, rule_name)
+            if current is None:
+                raise NotFound(f"no rule {rule_name}", field="rule_name") from None
+            return current  # this run was counted already
         executions = int(item["executions"])
         average = round(float(item["total_duration_ms"]) / executions, 3)
         # If this fails, a later run superseded this one and writes its own (newer) average.
