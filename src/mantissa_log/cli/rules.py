@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.domain.common import NAME_RE
+from mantissa_log.domain.rule_document import parse_rule_document
 from mantissa_log.errors import MantissaError
 from mantissa_log.services.detection.adhoc import run_tests
 from mantissa_log.services.detection.rules import RuleWrite
@@ -35,9 +38,23 @@ def rule_files(paths: list[Path]) -> list[Path]:
     return found
 
 
-def rule_name_for(path: Path) -> str:
-    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.stem)[:128]
-    return name if NAME_RE.match(name) else f"rule_{abs(hash(path.stem)) % 10**8}"
+def rule_name_for(path: Path, body: str) -> str:
+    """The name an imported rule gets; the same in every process, so importing a folder again conflicts.
+
+    The file stem in the characters names allow; a stem with none of them (e.g. not Latin) falls back
+    to the Sigma id, then to a digest of the stem.
+    """
+    stem = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in path.stem)
+    stem = stem.lstrip("._-")[:128]  # a name starts with a letter or digit
+    if NAME_RE.match(stem):
+        return stem
+    try:
+        rule_id = parse_rule_document(body).rule_id
+    except MantissaError:
+        rule_id = None  # the import refuses the body anyway; any stable name will do
+    if rule_id and NAME_RE.match(f"rule-{rule_id}"):
+        return f"rule-{rule_id}"
+    return "rule-" + hashlib.sha256(path.stem.encode()).hexdigest()[:16]
 
 
 @app.command("validate")
@@ -97,9 +114,11 @@ def import_rules(
             raise typer.BadParameter(f"no user {user}; create it with `mantissa-log users create {user}`")
         for path in rule_files(paths):
             try:
-                write = RuleWrite(rule_name=rule_name_for(path), body=path.read_text(), enabled=enable)
+                body = path.read_text()
+                write = RuleWrite(rule_name=rule_name_for(path, body), body=body, enabled=enable)
                 services.rule_service.create(who, write, "cli")
                 imported += 1
+                console.print(f"[green]imported[/green] {escape(str(path))} as {write.rule_name}", highlight=False)
             except MantissaError as exc:
                 refused += 1
                 console.print(f"[yellow]refused[/yellow] {path}: {exc}", highlight=False)
