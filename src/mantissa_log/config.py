@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = 600.0
     # A worker that dies mid-delivery loses its claim after this; another worker then resends.
     delivery_lease_seconds: float = 120.0
+    # MITRE's enterprise-attack.json (a file, or an https URL) for checking rules' attack.* tags;
+    # unset, pySigma downloads it. Installations without internet access point this at a local copy.
+    attack_data: str | None = None
     config_file: Path | None = None
 
     @classmethod
@@ -82,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def rules_dir(self) -> Path:
         return self.home / "rules"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Data we can fetch or rebuild again (pySigma's parsed ATT&CK lists); safe to delete."""
+        return self.home / "cache"
 
     @property
     def region(self) -> str:
