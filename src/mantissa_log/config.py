@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     rule_lease_seconds: float = Field(default=60.0, ge=3.0, le=3600.0)
     # The longest window one run covers; a rule further behind catches up over several runs.
     max_run_window_seconds: float = Field(default=86_400.0, ge=60.0, le=30 * 86_400.0)
+    # MITRE's enterprise-attack.json (a file, or an https URL) for checking rules' attack.* tags;
+    # unset, pySigma downloads it. Installations without internet access point this at a local copy.
+    attack_data: str | None = None
     config_file: Path | None = None
 
     @classmethod
@@ -87,6 +90,11 @@ class Settings(BaseSettings):
     @property
     def rules_dir(self) -> Path:
         return self.home / "rules"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Data we can fetch or rebuild again (pySigma's parsed ATT&CK lists); safe to delete."""
+        return self.home / "cache"
 
     @property
     def region(self) -> str:

@@ -59,7 +59,8 @@ def test_rules_validate_test_import_and_run(tmp_path: Path) -> None:
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     (rules_dir / "trail_stop.yml").write_text(RULE)
-    (rules_dir / "bad.yml").write_text(RULE.replace("rate(5 minutes)", "rate(0 minutes)"))
+    bad = RULE.replace("rate(5 minutes)", "rate(0 minutes)").replace("logging stopped", "logging stopped, bad")
+    (rules_dir / "bad.yml").write_text(bad.replace("7d0e5a4c-", "7d0e5a4d-"))  # a copy's id and title would clash
     validated = run(tmp_path, "rules", "validate", str(rules_dir))
     assert validated.returncode == 1
     assert "bad.yml:10" in validated.stdout

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mantissa_log.api.schemas.rules import RunResultPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
+from mantissa_log.config import load_settings
 from mantissa_log.domain.common import NAME_RE
+from mantissa_log.domain.rule_document import parse_rule_document
+from mantissa_log.domain.rule_findings import RuleFinding
 from mantissa_log.errors import MantissaError
 from mantissa_log.services.container import Services
 from mantissa_log.services.detection.rules import RuleWrite
-from mantissa_log.services.detection.validation import validate_rule_text
+from mantissa_log.services.detection.validation import RuleFilesReport, check_rule_files
 from mantissa_log.services.identity import Principal
 
 app = typer.Typer(help="Detection rules.", no_args_is_help=True)
@@ -24,7 +29,7 @@ RULE_SUFFIXES = (".yml", ".yaml")
 
 
 def rule_files(paths: list[Path]) -> list[Path]:
-    """Files as given, directories searched recursively for *.yml / *.yaml, in a stable order."""
+    """Files as given, directories searched recursively for *.yml / *.yaml, in a stable order, each once."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -33,28 +38,77 @@ def rule_files(paths: list[Path]) -> list[Path]:
             found.append(path)
         else:
             raise typer.BadParameter(f"no such file or directory: {path}")
-    return found
+    # A file named twice (a folder and a file in it) would otherwise collide with itself on id and title.
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
 
 
-def rule_name_for(path: Path) -> str:
-    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in path.stem)[:128]
-    return name if NAME_RE.match(name) else f"rule_{abs(hash(path.stem)) % 10**8}"
+def rule_name_for(path: Path, body: str) -> str:
+    """The name an imported rule gets; the same in every process, so importing a folder again conflicts.
+
+    The file stem in the characters names allow; a stem with none of them (e.g. not Latin) falls back
+    to the Sigma id, then to a digest of the stem.
+    """
+    stem = "".join(c if (c.isascii() and c.isalnum()) or c in "._-" else "_" for c in path.stem)
+    stem = stem.lstrip("._-")[:128]  # a name starts with a letter or digit
+    if NAME_RE.match(stem):
+        return stem
+    try:
+        rule_id = parse_rule_document(body).rule_id
+    except MantissaError:
+        rule_id = None  # the import refuses the body anyway; any stable name will do
+    if rule_id and NAME_RE.match(f"rule-{rule_id}"):
+        return f"rule-{rule_id}"
+    return "rule-" + hashlib.sha256(path.stem.encode()).hexdigest()[:16]
 
 
 @app.command("validate")
-def validate(paths: list[Path]) -> None:
-    """Check rule files; print the reason and line for each one that fails (exit 1 if any)."""
-    bad = 0
-    for path in rule_files(paths):
-        try:
-            checked = validate_rule_text(path.read_text())
-            console.print(f"[green]ok[/green] {path}  ({checked.source}, {checked.document.severity})", highlight=False)
-        except MantissaError as exc:
-            bad += 1
-            where = f"{path}:{exc.line}" if exc.line else str(path)
-            console.print(f"[red]error[/red] {where}: {exc.message} (field {exc.field})", highlight=False)
-    if bad:
+@friendly_errors
+def validate(
+    paths: list[Path],
+    strict: bool = typer.Option(False, "--strict", help="warnings fail too, and so does a check that could not run"),
+    attack_data: str | None = typer.Option(
+        None, "--attack-data", help="MITRE enterprise-attack.json (file or URL); default: MANTISSA_ATTACK_DATA"
+    ),
+) -> None:
+    """Parse and compile each rule file, then run pySigma's validators over all of them together.
+
+    One line per finding, `path:line: error|warning: message [check]`. Exit 1 on any error (duplicate
+    id or title, a rule that does not compile, ...); warnings (style, tags) only with --strict.
+    """
+    settings = load_settings()
+    sources = [(str(path), path.read_text()) for path in rule_files(paths)]
+    report = check_rule_files(
+        sources, strict=strict, attack_data=attack_data or settings.attack_data, cache_dir=settings.cache_dir
+    )
+    _print_report(report)
+    if report.failed:
         raise typer.Exit(1)
+
+
+def _print_report(report: RuleFilesReport) -> None:
+    for file in report.files:
+        if file.validated is not None and not file.failed:
+            what = f"{file.validated.source}, {file.validated.document.severity}"
+            console.print(f"{escape(file.path)}: [green]ok[/green] ({what})", highlight=False)
+        for finding in file.findings:
+            _print_finding(finding)
+    level = "[red]error[/red]" if report.strict else "[yellow]warning[/yellow]"
+    for check, reason in report.skipped.items():
+        console.print(f"{level}: check {check} not run: {escape(reason)}", highlight=False)
+    if "attacktag" in report.skipped:
+        console.print("  (offline? point --attack-data or MANTISSA_ATTACK_DATA at a copy of enterprise-attack.json)")
+    counts = [(len(report.files), "file"), (report.errors, "error"), (report.warnings, "warning")]
+    summary = ", ".join(f"{n} {noun}" if n == 1 else f"{n} {noun}s" for n, noun in counts)
+    console.print(summary + (f", {len(report.skipped)} check(s) not run" if report.skipped else ""))
+
+
+def _print_finding(finding: RuleFinding) -> None:
+    level = "[red]error[/red]" if finding.level == "error" else "[yellow]warning[/yellow]"
+    text = f"{escape(finding.where)}: {level}: {escape(finding.message)} {escape(f'[{finding.check}]')}"
+    console.print(text, highlight=False)
 
 
 @app.command("test")
@@ -105,9 +159,11 @@ def import_rules(
             raise typer.BadParameter(f"no user {user}; create it with `mantissa-log users create {user}`")
         for path in rule_files(paths):
             try:
-                write = RuleWrite(rule_name=rule_name_for(path), body=path.read_text(), enabled=enable)
+                body = path.read_text()
+                write = RuleWrite(rule_name=rule_name_for(path, body), body=body, enabled=enable)
                 services.rules.create(who, write, "cli")
                 imported += 1
+                console.print(f"[green]imported[/green] {escape(str(path))} as {write.rule_name}", highlight=False)
             except MantissaError as exc:
                 refused += 1
                 console.print(f"[yellow]refused[/yellow] {path}: {exc}", highlight=False)

@@ -1,14 +1,18 @@
-"""Validating a rule body: the document, its Mantissa fields, and its compilation by pySigma."""
+"""Validating rules: one body (document, Mantissa fields, compilation) or many files (plus pySigma's checks)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from mantissa_log.domain.rule_document import RuleDocument, parse_rule_document
+from mantissa_log.domain.rule_findings import RuleFinding
 from mantissa_log.domain.schedule import Schedule, parse_duration, parse_schedule
-from mantissa_log.errors import ValidationFailed
+from mantissa_log.errors import MantissaError, ValidationFailed
 from mantissa_log.sigma.compiler import CompiledRule, compile_sigma
+from mantissa_log.sigma.lint import lint_rules
 
 DEFAULT_SCHEDULE = "rate(5 minutes)"
 # The longest stretch of data a rule may count over, hold repeats for, or correlate across: beyond
@@ -81,3 +85,67 @@ def _duration(document: RuleDocument, name: str) -> timedelta | None:
     if value > MAX_SPAN:
         raise ValidationFailed(f"{name} is over {MAX_SPAN.days} days", field=name, line=document.line_of(name))
     return value
+
+
+@dataclass
+class RuleFileCheck:
+    path: str
+    validated: ValidatedRule | None  # None when the file does not parse or compile
+    findings: list[RuleFinding] = field(default_factory=list)  # ours first, then pySigma's by line
+
+    @property
+    def failed(self) -> bool:
+        return any(f.level == "error" for f in self.findings)
+
+
+@dataclass
+class RuleFilesReport:
+    files: list[RuleFileCheck]
+    skipped: dict[str, str]  # pySigma check that could not run -> why (e.g. no ATT&CK data)
+    strict: bool
+
+    @property
+    def findings(self) -> list[RuleFinding]:
+        return [f for file in self.files for f in file.findings]
+
+    @property
+    def errors(self) -> int:
+        return sum(f.level == "error" for f in self.findings)
+
+    @property
+    def warnings(self) -> int:
+        return len(self.findings) - self.errors
+
+    @property
+    def failed(self) -> bool:
+        """Any error; under --strict a check that could not run fails too (unchecked is not clean)."""
+        return any(file.failed for file in self.files) or (self.strict and bool(self.skipped))
+
+
+def _own_finding(path: str, exc: MantissaError) -> RuleFinding:
+    message = f"{exc.message} (field {exc.field})" if exc.field else exc.message
+    return RuleFinding(path, exc.line, "error", message, "mantissa")
+
+
+def check_rule_files(
+    sources: Sequence[tuple[str, str]],
+    *,
+    strict: bool = False,
+    attack_data: str | None = None,
+    cache_dir: Path | None = None,
+) -> RuleFilesReport:
+    """Each `(path, yaml_text)` validated as a rule body, then pySigma's validators over all of them together.
+
+    `strict` turns warnings into errors. `attack_data` names MITRE's enterprise-attack.json (file or
+    URL) for the ATT&CK tag check; `cache_dir` is where pySigma keeps the parsed lists.
+    """
+    lint = lint_rules(sources, attack_source=attack_data, cache_dir=cache_dir)
+    files = {path: RuleFileCheck(path, None) for path, _ in sources}
+    for path, text in sources:
+        try:
+            files[path].validated = validate_rule_text(text)
+        except MantissaError as exc:
+            files[path].findings.append(_own_finding(path, exc))
+    for finding in lint.findings:
+        files[finding.path].findings.append(finding.as_error() if strict else finding)
+    return RuleFilesReport(list(files.values()), lint.skipped, strict)
