@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock, iso
 from mantissa_log.config import Settings
@@ -24,8 +23,6 @@ class TestSendResult:
     http_status: int | None
     message: str
 
-    def public(self) -> dict[str, Any]:
-        return {"status": self.status, "http_status": self.http_status, "message": self.message}
 
 
 def test_alert(user_id: str, at: datetime) -> Alert:
