@@ -255,7 +255,11 @@ def _alerted_rules(tmp_path: Path, copies: Callable[[ValidatedRule], int]) -> tu
             names[name] = _id(path)
             services.rules.create(who, RuleWrite(rule_name=name, body=path.read_text()), "api")
             seed = next(case.event for case in checked.document.mantissa.tests if case.match)
-            events.setdefault(checked.source, []).extend(copy.deepcopy(seed) for _ in range(copies(checked)))
+            # Distinct events (each its own id), not one event sent several times: that would be stored once.
+            id_field = SOURCES[checked.source].id_fields[0]
+            events.setdefault(checked.source, []).extend(
+                copy.deepcopy(seed) | {id_field: uuid.uuid4().hex} for _ in range(copies(checked))
+            )
         for source, batch in events.items():
             result = parse(source, "\n".join(json.dumps(event) for event in batch).encode())
             assert not result.rejected, result.rejected

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # A worker holding a rule renews its lease every third of this while the run is alive; a
     # crashed worker's rules are taken over within one lease plus one tick.
     rule_lease_seconds: float = Field(default=60.0, ge=3.0, le=3600.0)
+    # An event re-ingested within this long after it was stored is counted as a duplicate, not stored.
+    dedup_horizon_seconds: float = Field(default=7 * 86_400.0, ge=0.0, le=366 * 86_400.0)
     # The longest window one run covers; a rule further behind catches up over several runs.
     max_run_window_seconds: float = Field(default=86_400.0, ge=60.0, le=30 * 86_400.0)
     # MITRE's enterprise-attack.json (a file, or an https URL) for checking rules' attack.* tags;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,6 +45,7 @@ def ct_event(name: str = "ConsoleLogin", *, user: str = "alice", when: datetime 
         "eventName": name,
         "userIdentity": {"type": "IAMUser", "userName": user, "arn": f"arn:aws:iam::123456789012:user/{user}"},
         "sourceIPAddress": "198.51.100.7",
+        "eventID": str(uuid.uuid4()),  # every event is its own (identical copies would be one event)
         **extra,
     }
 

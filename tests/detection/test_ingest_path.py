@@ -28,7 +28,8 @@ def test_reports_agree_for_json_lines_envelopes_and_other_layouts(tmp_path: Path
         ingest_bytes(LogLake(tmp_path / "b"), "cloudtrail", path.read_bytes(), filename=path.name, report=by_bytes)
 
     assert by_path == by_bytes
-    assert (by_path.accepted, by_path.rejected) == (4, 4)
+    # The same event four times over three files: stored once, three duplicates.
+    assert (by_path.accepted, by_path.duplicates, by_path.rejected) == (1, 3, 4)
     assert {"file": "events.jsonl", "line": 2, "reason": by_path.reasons[0]["reason"]} == by_path.reasons[0]
     assert {k: v for k, v in by_path.reasons[2].items() if k != "reason"} == {
         "file": "delivery.json.gz",

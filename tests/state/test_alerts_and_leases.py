@@ -50,7 +50,9 @@ def test_concurrent_firings_open_one_alert(backend: StateBackend) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(
             pool.map(
-                lambda n: repo.record_firing(Firing(make_alert(n, rule_name="r1"), 3600, new_matches=1), now()),
+                lambda n: repo.record_firing(
+                    Firing(make_alert(n, rule_name="r1", match_count=1), 3600, new_matches=1), now()
+                ),
                 range(1, 13),
             )
         )

@@ -62,6 +62,7 @@ class IngestResult:
     rejected: tuple[Rejection, ...] = ()  # carried over from the ParseResult, if one was given
     repaired: int = 0  # events kept after replacing invalid Unicode by U+FFFD (see ParseResult)
     native: bool = False  # read by DuckDB (`LogLake.ingest_file` on JSON lines), not by a Python parser
+    duplicates: int = 0  # events already stored within the dedup horizon (or twice in this input): not stored
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,11 @@ from typing import TypeVar
 
 import duckdb
 
+from mantissa_log.clock import utc_now
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
 from mantissa_log.errors import StoreError, ValidationFailed
 from mantissa_log.lake import native, sql
+from mantissa_log.lake.dedup import EventIndex, IndexSession
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
 from mantissa_log.lake.inflight import InFlight
@@ -44,6 +46,8 @@ ROWS_PER_FILE = 200_000
 _ROW_GROUP_ROWS = 25_000
 _MICRO = timedelta(microseconds=1)
 _HOUR = timedelta(hours=1)
+# An event re-ingested within this long after it was stored is a duplicate (MANTISSA_DEDUP_HORIZON_SECONDS).
+DEDUP_HORIZON = timedelta(days=7)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -81,19 +85,20 @@ class _Files:
         self.written: list[tuple[Path, Path]] = []  # (temporary, final)
         self.folders: list[Path] = []  # temporary directories of multi-file COPYs
         self.rows = 0
+        self.duplicates = 0
 
     def target(self) -> Path:
         """A temporary path for the next file (renamed to its final name by `publish`)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         final = self.directory / f"{self.name}-{len(self.written)}.parquet"
-        temporary = self.directory / f".{final.name}.tmp"
+        temporary = self.directory / f".{final.name}.{os.getpid()}.tmp"
         self.written.append((temporary, final))
         return temporary
 
     def folder(self) -> Path:
         """A hidden temporary directory for a COPY that writes several files (see `adopt`)."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        folder = self.directory / f".{self.name}-{len(self.folders)}.tmp"
+        folder = self.directory / f".{self.name}-{len(self.folders)}.{os.getpid()}.tmp"
         self.folders.append(folder)
         return folder
 
@@ -136,14 +141,18 @@ class _Files:
             rejected=rejected,
             repaired=repaired,
             native=native,
+            duplicates=self.duplicates,
         )
 
 
 class LogLake:
-    def __init__(self, root: Path, *, rows_per_file: int = ROWS_PER_FILE) -> None:
+    def __init__(
+        self, root: Path, *, rows_per_file: int = ROWS_PER_FILE, dedup_horizon: timedelta = DEDUP_HORIZON
+    ) -> None:
         self.root = Path(root)
         self.rows_per_file = rows_per_file
         self.inflight = InFlight(self.root / "_inflight")
+        self.index = EventIndex(self.root / "_ids", dedup_horizon)
 
     # ---- writing
 
@@ -166,10 +175,9 @@ class LogLake:
         rejected = tuple(parsed.rejected) if isinstance(parsed, ParseResult) else ()
         repaired = parsed.repaired if isinstance(parsed, ParseResult) else 0
         started = time.perf_counter()
-        with self._files(source, ingest_time) as files:
+        with self._files(source, ingest_time) as (files, dedup):
             for number, chunk in enumerate(_chunks(events, self.rows_per_file)):
-                self._write(files.connection, spec, chunk, files.stamp, files.target(), number * self.rows_per_file)
-                files.rows += len(chunk)
+                self._write(files, dedup, spec, chunk, number * self.rows_per_file)
         return files.result(started, rejected=rejected, repaired=repaired)
 
     def ingest_file(self, source: str, path: Path, *, ingest_time: datetime | None = None) -> IngestResult:
@@ -197,7 +205,13 @@ class LogLake:
         rejected: list[Rejection] = []
         repaired = 0
         first_line: int | None = None
-        with native.staged(path, self.root / "_staging") as pieces, self._files(spec.name, ingest_time) as files:
+        with (
+            native.staged(path, self.root / "_staging") as pieces,
+            self._files(spec.name, ingest_time) as (
+                files,
+                dedup,
+            ),
+        ):
             for piece in pieces:
                 try:
                     outcome = native.read_piece(files.connection, spec.name, parser, piece, first_line)
@@ -207,8 +221,13 @@ class LogLake:
                 rejected += outcome.rejected
                 repaired += outcome.repaired
                 if outcome.rows:
-                    self._copy_rows(files, spec, outcome.relation, outcome.rows, path)
-                files.rows += outcome.rows
+                    fresh = dedup.filter(outcome.relation, "epoch_us(t)")
+                    files.duplicates += fresh.duplicates
+                    if fresh.kept:
+                        self._copy_rows(files, spec, fresh.table, fresh.kept, path)
+                    files.rows += fresh.kept
+                    if fresh.owned:
+                        files.connection.execute(f"DROP TABLE {fresh.table}")
                 native.drop_piece(files.connection)
         return files.result(started, rejected=tuple(rejected), repaired=repaired, native=True)
 
@@ -234,32 +253,34 @@ class LogLake:
             raise StoreError(f"cannot write {path.name}: {exc}") from exc
 
     @contextlib.contextmanager
-    def _files(self, source: str, ingest_time: datetime | None) -> Iterator[_Files]:
+    def _files(self, source: str, ingest_time: datetime | None) -> Iterator[tuple[_Files, IndexSession]]:
         """An ingest's Parquet files: written under temporary names, renamed into place together.
 
-        Holds the in-flight marker meanwhile; on any error the temporary files are removed.
+        Order: the source's dedup session (exclusive) first, then the in-flight marker (so waiting
+        for another ingest never holds detection back); the events' keys join the index only once
+        their files are published. On any error the temporary files are removed.
         """
-        with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:
-            files = _Files(source, stamp, self._partition(source, stamp), duckdb.connect(":memory:"))
-            try:
-                yield files
-                files.publish()
-            except BaseException:
-                files.discard()
-                raise
-            finally:
-                files.connection.close()
+        connection = duckdb.connect(":memory:")
+        try:
+            with self.index.session(source, connection, utc_now()) as dedup:
+                with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:
+                    files = _Files(source, stamp, self._partition(source, stamp), connection)
+                    try:
+                        yield files, dedup
+                        files.publish()
+                    except BaseException:
+                        files.discard()
+                        raise
+                dedup.commit()
+        finally:
+            connection.close()
 
     def _write(
-        self,
-        connection: duckdb.DuckDBPyConnection,
-        spec: LogSource,
-        chunk: list[ParsedEvent],
-        stamp: datetime,
-        target: Path,
-        offset: int,
+        self, files: _Files, dedup: IndexSession, spec: LogSource, chunk: list[ParsedEvent], offset: int
     ) -> None:
-        """Write one chunk; `offset` is the position of its first event in the whole ingest (for errors)."""
+        """Write one chunk, without the events already stored; `offset` is the position of its first
+        event in the whole ingest (for errors)."""
+        connection = files.connection
         raws = [event.raw for event in chunk]
         # Parsers only produce objects; a hand-made ParsedEvent holding an array would store a NULL struct.
         not_object = next((n for n, raw in enumerate(raws) if not raw.startswith("{")), None)
@@ -267,22 +288,31 @@ class LogLake:
             raise ValidationFailed(f"event {offset + not_object}: raw text is not a JSON object")
         times = [None if event.event_time is None else (as_utc(event.event_time) - EPOCH) // _MICRO for event in chunk]
         ids = [event.event_id for event in chunk]
+        target: Path | None = None
         try:
             # Typed list parameters cross into DuckDB in one conversion each (no per-row INSERTs).
             connection.execute(
-                "CREATE OR REPLACE TEMP TABLE batch AS "
-                "SELECT unnest($1::VARCHAR[]) AS raw, unnest($2::BIGINT[]) AS t, unnest($3::VARCHAR[]) AS event_id",
+                "CREATE OR REPLACE TEMP TABLE batch AS SELECT unnest($1::VARCHAR[]) AS raw, "
+                "unnest($2::BIGINT[]) AS t, unnest($3::VARCHAR[]) AS event_id, "
+                "unnest(range(len($1::VARCHAR[]))) AS n, 0 AS pos",
                 [raws, times, ids],
             )
-            connection.execute(sql.copy_batch(spec, "batch", stamp, target))
+            fresh = dedup.filter("batch", "t")
+            files.duplicates += fresh.duplicates
+            files.rows += fresh.kept
+            if fresh.kept:
+                target = files.target()
+                connection.execute(sql.copy_batch(spec, fresh.table, files.stamp, target))
+            if fresh.owned:
+                connection.execute(f"DROP TABLE {fresh.table}")
         except duckdb.InvalidInputException as exc:
-            # Invalid JSON fails the whole COPY: find which event it was, if that was the cause.
+            # Invalid JSON fails the whole statement: find which event it was, if that was the cause.
             bad = _first_invalid(connection)
             if bad is not None:
                 raise ValidationFailed(f"event {offset + bad}: raw text is not a JSON object") from exc
-            raise StoreError(f"cannot write {target.name}: {exc}") from exc
+            raise StoreError(f"cannot write {target.name if target else 'a batch'}: {exc}") from exc
         except (duckdb.Error, UnicodeError) as exc:
-            raise StoreError(f"cannot write {target.name}: {exc}") from exc
+            raise StoreError(f"cannot write {target.name if target else 'a batch'}: {exc}") from exc
         finally:
             connection.execute("DROP TABLE IF EXISTS batch")
 

@@ -173,7 +173,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
     secrets = build_secret_store(config, backend, keyring)
     rule_bodies = build_rule_store(config)
-    lake = LogLake(config.lake_dir)
+    lake = LogLake(config.lake_dir, dedup_horizon=timedelta(seconds=config.dedup_horizon_seconds))
     engine = DuckDbEngine(lake)
     repos = build_repositories(backend, cipher)
     outputs = build_output_registry()

@@ -21,6 +21,7 @@ class RejectionPublic(BaseModel):
 class IngestReportPublic(BaseModel):
     source: str
     accepted: int
+    duplicates: int
     rejected: int
     repaired: int
     rejections: list[RejectionPublic]
@@ -31,6 +32,7 @@ class IngestReportPublic(BaseModel):
         return cls(
             source=report.source,
             accepted=report.accepted,
+            duplicates=report.duplicates,
             rejected=report.rejected,
             repaired=report.repaired,
             rejections=[RejectionPublic.model_validate(r) for r in report.reasons],

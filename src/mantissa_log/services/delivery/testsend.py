@@ -24,7 +24,6 @@ class TestSendResult:
     message: str
 
 
-
 def test_alert(user_id: str, at: datetime) -> Alert:
     now = iso(at)
     return Alert(

@@ -22,7 +22,8 @@ MAX_REASONS = 100  # a payload of a million bad lines should not produce a milli
 @dataclass
 class IngestReport:
     source: str
-    accepted: int = 0
+    accepted: int = 0  # stored
+    duplicates: int = 0  # already stored within the dedup horizon, or repeated in the input: not stored
     rejected: int = 0
     repaired: int = 0
     reasons: list[dict[str, Any]] = field(default_factory=list)
@@ -41,7 +42,8 @@ def ingest_bytes(
     report = report or IngestReport(check_source(source))
     parsed = parse(source, data, filename=filename)
     stored = lake.ingest(source, parsed) if parsed.events else None
-    report.accepted += parsed.accepted
+    report.accepted += stored.rows if stored else 0
+    report.duplicates += stored.duplicates if stored else 0
     report.rejected += len(parsed.rejected)
     report.repaired += parsed.repaired
     report.files += len(stored.files) if stored else 0
@@ -56,6 +58,7 @@ def ingest_path(
     report = report or IngestReport(check_source(source))
     stored = lake.ingest_file(check_source(source), Path(path))
     report.accepted += stored.rows
+    report.duplicates += stored.duplicates
     report.rejected += len(stored.rejected)
     report.repaired += stored.repaired
     report.files += len(stored.files)
