@@ -43,12 +43,13 @@ class Settings(BaseSettings):
     # Where alert links in messages point (the web UI of this installation).
     public_url: str = "http://127.0.0.1:8000"
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
-    # Delivery retries: attempts before a delivery is dead, and the backoff base in seconds.
-    delivery_max_attempts: int = 8
+    # Delivery retries: a failed delivery is retried with backoff for this long, then dead.
+    delivery_max_age_seconds: float = Field(default=86_400.0, gt=0, le=30 * 86_400.0)
     delivery_backoff_seconds: float = 2.0
     delivery_backoff_max_seconds: float = 600.0
     # A worker that dies mid-delivery loses its claim after this; another worker then resends.
-    delivery_lease_seconds: float = 120.0
+    # Longer than any send's own deadline (webhook `timeout_seconds` is at most 120 s).
+    delivery_lease_seconds: float = 300.0
     # A worker holding a rule renews its lease every third of this while the run is alive; a
     # crashed worker's rules are taken over within one lease plus one tick.
     rule_lease_seconds: float = Field(default=60.0, ge=3.0, le=3600.0)

@@ -75,6 +75,25 @@ class StoreError(MantissaError):
     code = "store"
 
 
+class StorageFull(StoreError):
+    """A disk (or quota) is full: nothing was written. The message names which store."""
+
+    code = "insufficient_storage"
+
+
+# errno values that mean "no room": full disk, exceeded quota, file size limit.
+NO_ROOM_ERRNOS = frozenset({28, 122, 27})  # ENOSPC, EDQUOT, EFBIG
+NO_ROOM_TEXTS = ("no space left", "disk is full", "database or disk is full", "quota exceeded", "file too large")
+
+
+def is_no_room(exc: BaseException) -> bool:
+    """Whether an error (OSError, or a library error quoting one) means a full disk or quota."""
+    if isinstance(exc, OSError) and exc.errno in NO_ROOM_ERRNOS:
+        return True
+    text = str(exc).lower()
+    return any(marker in text for marker in NO_ROOM_TEXTS)
+
+
 class SecretStoreError(MantissaError):
     """The secret store or key material failed (missing key, wrong key, unreachable service)."""
 

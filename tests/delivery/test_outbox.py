@@ -118,13 +118,24 @@ def test_400_is_permanent_and_visible(dlv: Services, receiver: Receiver, clock: 
     assert stored.delivery_status == "dead"
 
 
-def test_refused_connections_retry_to_the_limit_then_dead(dlv: Services, clock: ManualClock) -> None:
+def test_refused_connections_retry_until_the_age_limit_then_dead(dlv: Services, clock: ManualClock) -> None:
     add_webhook(dlv, "hook", f"http://127.0.0.1:{free_port()}/nobody-home", retry_count=2)
     alert = fire(dlv)
+    (routed,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
+    assert routed.expires_at == "2026-11-28T10:00:00Z"  # 24 h after routing (the default age limit)
+    drain(dlv, clock)  # minutes of backoff: far from the limit
+    (pending,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
+    assert pending.status == "pending"
+    assert pending.attempts >= 5
+    assert pending.last_error
+    clock.advance(86_400)
     drain(dlv, clock)
     (dead,) = dlv.infra.repos.deliveries.for_alert("alice", alert.alert_id)
-    assert (dead.status, dead.attempts, dead.max_attempts) == ("dead", 3, 3)
+    assert dead.status == "dead"
     assert dead.last_error
+    stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
+    assert stored is not None
+    assert stored.delivery_status == "dead"
 
 
 def test_receiver_down_for_a_while_gets_everything_once_back(dlv: Services, clock: ManualClock) -> None:

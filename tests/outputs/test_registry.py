@@ -23,7 +23,8 @@ def test_every_integration_type_has_a_sender() -> None:
     assert set(outputs.names()) == set(INTEGRATION_TYPES)
     assert outputs.output("slack").send is slack.send
     assert outputs.output("jira").send is jira.send
-    assert outputs.max_attempts(make_integration("webhook", {"url": "https://x.example/", "retry_count": 0})) == 1
+    webhook = make_integration("webhook", {"url": "https://x.example/", "retry_count": 0})
+    assert outputs.output("webhook").integration.immediate_tries(webhook.config) == 1
 
 
 def test_each_build_is_a_fresh_registry() -> None:

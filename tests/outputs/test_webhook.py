@@ -17,7 +17,8 @@ LINK = "https://mantissa.example/alerts/20261127T100000000000Z-abc123"
 
 
 def _integration(receiver: Receiver, secret: str | None = "hook", **config: Any) -> Any:  # noqa: S107
-    base = {"url": receiver.url + "/api/alerts?tenant=1", "timeout_seconds": 1}
+    # One try per send unless a test asks for the seed's immediate retries (`retry_count`).
+    base = {"url": receiver.url + "/api/alerts?tenant=1", "timeout_seconds": 1, "retry_count": 0}
     return make_integration("webhook", base | config, secret=secret)
 
 
@@ -106,10 +107,27 @@ def test_faults_and_timeout(receiver: Receiver) -> None:
     assert all(SECRET not in r.message and "tenant" not in r.message for r in results)
 
 
-def test_max_attempts() -> None:
-    outputs = build_output_registry()
-    assert outputs.max_attempts(make_integration("webhook", {"url": "https://x.example/", "retry_count": 5})) == 6
-    assert outputs.max_attempts(make_integration("slack", {})) is None
+def test_retry_count_means_immediate_retries_within_one_attempt(receiver: Receiver) -> None:
+    """The seed's `retry_count: 3`: a failed try is retried at once, up to three times."""
+    integration = _integration(receiver, retry_count=3)
+    receiver.script = [Reply(500, "down"), Reply(502, "still down"), Reply(200, "ok")]
+    assert send(make_alert(), integration, make_ctx()).ok
+    assert len(receiver.requests) == 3
+    # Without retries, one try per attempt; the outbox's backoff does the rest.
+    receiver.requests.clear()
+    receiver.script = [Reply(500, "down"), Reply(200, "ok")]
+    first = send(make_alert(), _integration(receiver, retry_count=0), make_ctx())
+    assert (first.ok, first.retryable, len(receiver.requests)) == (False, True, 1)
+    # A receiver asking for a pause (Retry-After) is not hammered: the attempt ends there.
+    receiver.requests.clear()
+    receiver.script = [Reply(429, "slow down", {"Retry-After": "5"}), Reply(200, "ok")]
+    paused = send(make_alert(), _integration(receiver, retry_count=3), make_ctx())
+    assert (paused.ok, paused.retry_after, len(receiver.requests)) == (False, 5.0, 1)
+    # Permanent failures are not retried.
+    receiver.requests.clear()
+    receiver.script = [Reply(400, "bad"), Reply(200, "ok")]
+    refused = send(make_alert(), _integration(receiver, retry_count=3), make_ctx())
+    assert (refused.ok, len(receiver.requests)) == (False, 1)
 
 
 def test_test_flag_is_in_the_body(receiver: Receiver) -> None:

@@ -8,12 +8,16 @@ failed action (`note_outcome`, e.g. a test send the receiver refused), but never
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from mantissa_log.domain.audit import Outcome
+from mantissa_log.errors import MantissaError
+
+log = logging.getLogger("mantissa_log.audit")
 
 NOT_AUDITED = frozenset({"/healthz"})
 
@@ -52,14 +56,19 @@ def install_audit(app: FastAPI) -> None:
             return response
         principal = getattr(request.state, "principal", None)
         detail: dict[str, str] = getattr(request.state, "audit_detail", {})
-        await run_in_threadpool(
-            app.state.services.audit.record,
-            actor=principal.user_id if principal else "anonymous",
-            action=_action(request),
-            target=request.url.path,
-            outcome=_outcome(request, response.status_code),
-            status=response.status_code,
-            client=request.client.host if request.client else None,
-            detail=detail,
-        )
+        try:
+            await run_in_threadpool(
+                app.state.services.audit.record,
+                actor=principal.user_id if principal else "anonymous",
+                action=_action(request),
+                target=request.url.path,
+                outcome=_outcome(request, response.status_code),
+                status=response.status_code,
+                client=request.client.host if request.client else None,
+                detail=detail,
+            )
+        except MantissaError as exc:
+            # The answer stands (the action happened, or failed for its own reason); a store that
+            # cannot take the record (disk full) is an operator alarm, not the client's 500.
+            log.critical("audit record not written for %s %s: %s", request.method, request.url.path, exc.message)
         return response

@@ -19,6 +19,7 @@ from mantissa_log.errors import (
     MantissaError,
     NotFound,
     SecretStoreError,
+    StorageFull,
     StoreError,
     Unauthenticated,
     ValidationFailed,
@@ -32,6 +33,7 @@ STATUS: list[tuple[type[MantissaError], int]] = [
     (Conflict, 409),
     (Forbidden, 403),
     (Unauthenticated, 401),
+    (StorageFull, 507),
     (StoreError, 503),
     (SecretStoreError, 503),
     (ConfigError, 500),
@@ -53,6 +55,10 @@ def error_response(
 async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, MantissaError)
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 500)
+    if isinstance(exc, StorageFull):
+        # Our own words, naming which disk: the operator's first clue (nothing quoted from data).
+        log.error("storage full: %s", exc.message)
+        return error_response(status, exc.code, exc.message)
     if status >= 500:
         # Backend failures are logged by type only: their text may quote stored data.
         log.error("backend failure: %s", type(exc).__name__)

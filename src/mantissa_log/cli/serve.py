@@ -9,16 +9,8 @@ import uvicorn
 
 from mantissa_log.api.app import create_app
 from mantissa_log.cli.context import friendly_errors
-from mantissa_log.cli.worker import scheduler_loop
 from mantissa_log.config import load_settings
 from mantissa_log.services.container import Services, build_services
-
-PURGE_EVERY_SECONDS = 60
-
-
-def _purge_loop(services: Services, stop: threading.Event) -> None:
-    while not stop.wait(PURGE_EVERY_SECONDS):
-        services.admin.purge_expired()
 
 
 def _first_run_admin(services: Services, base_url: str) -> None:
@@ -43,9 +35,8 @@ def serve_command(
     services = build_services(config)
     _first_run_admin(services, f"http://{host}:{port}")
     stop = threading.Event()
-    threading.Thread(target=_purge_loop, args=(services, stop), daemon=True).start()
-    # The embedded default schedules in-process; `mantissa-log worker` adds more workers.
-    threading.Thread(target=scheduler_loop, args=(services, stop), daemon=True).start()
+    # The embedded default runs the worker's loops in-process; `mantissa-log worker` adds more workers.
+    threading.Thread(target=services.worker.run, args=(stop,), name="worker", daemon=True).start()
     typer.echo(f"Mantissa Log on http://{host}:{port} (state: {config.state_backend}, data home: {config.home})")
     try:
         uvicorn.run(create_app(config, services), host=host, port=port, log_level="info")

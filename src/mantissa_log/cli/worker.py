@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import logging
+import signal
 import threading
 
 import typer
 
 from mantissa_log.cli.context import friendly_errors, open_services
-from mantissa_log.services.container import Services
-
-TICK_SECONDS = 15.0
-
-
-def scheduler_loop(services: Services, stop: threading.Event, every: float = TICK_SECONDS) -> None:
-    """Run due rules, then send due deliveries, until stopped; a failing tick is logged and the loop goes on."""
-    while not stop.is_set():
-        for name, tick in (("scheduler", services.detection.tick), ("outbox", services.delivery.tick)):
-            try:
-                tick()
-            except Exception:
-                logging.getLogger(f"mantissa_log.{name}").exception("%s tick failed", name)
-        stop.wait(every)
 
 
 @friendly_errors
 def worker_command(
     once: bool = typer.Option(False, "--once", help="run what is due now, then exit"),
-    every: float = typer.Option(TICK_SECONDS, "--every", min=1.0, help="seconds between ticks"),
 ) -> None:
-    """Run due rules on a loop; any number of workers can share one state store (leases)."""
+    """Run detection, delivery and housekeeping loops; any number of workers can share one state store."""
     with open_services() as services:
         if once:
             for result in services.detection.tick():
@@ -39,8 +24,13 @@ def worker_command(
             typer.echo(f"outbox: routed={report.routed} sent={report.sent} retried={report.retried} dead={report.dead}")
             return
         stop = threading.Event()
-        typer.echo(f"worker {services.detection.worker_name} ticking every {every:.0f}s (Ctrl-C to stop)")
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        typer.echo(f"worker {services.detection.worker_name} running (Ctrl-C to stop)")
+        runner = threading.Thread(target=services.worker.run, args=(stop,), name="worker")
+        runner.start()
         try:
-            scheduler_loop(services, stop, every)
+            while runner.is_alive():
+                runner.join(0.5)
         except KeyboardInterrupt:
             stop.set()
+            runner.join()

@@ -56,7 +56,8 @@ class Delivery(StrictModel):
     integration_type: str
     status: DeliveryState = "pending"
     attempts: int = Field(default=0, ge=0)
-    max_attempts: int = Field(default=8, ge=1)
+    # Retried with backoff until this time, then dead (MANTISSA_DELIVERY_MAX_AGE_SECONDS after routing).
+    expires_at: Timestamp
     # In the due queue while pending: `queue` = "due", `due_at` = zero-padded epoch ms.
     queue: Literal["due"] | None = None
     due_at: str | None = None

@@ -29,7 +29,8 @@ def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // _MICRO
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -67,7 +68,7 @@ class InFlight:
             try:
                 micros, pid, _ = entry.name.split("-", 2)
                 marked = EPOCH + timedelta(microseconds=int(micros))
-                stale = not _alive(int(pid)) or now - marked > self.max_age
+                stale = not process_alive(int(pid)) or now - marked > self.max_age
             except ValueError:
                 continue
             if stale:

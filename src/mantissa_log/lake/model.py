@@ -82,3 +82,4 @@ class SourceInfo:
     max_event_time: datetime | None = None
     min_ingest_time: datetime | None = None
     max_ingest_time: datetime | None = None
+    quarantined: int = 0  # unreadable files moved aside (`lake/_quarantine`)

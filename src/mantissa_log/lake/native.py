@@ -116,7 +116,7 @@ def staged(path: Path, workdir: Path) -> Iterator[list[Piece]]:
     DuckDB's readers take globs: a link with a plain name keeps `[`, `*` and `?` in user file names
     literal. Raises NotNative for a corrupt or truncated gzip stream.
     """
-    folder = workdir / f"native-{uuid.uuid4().hex}"
+    folder = workdir / f"native-{os.getpid()}-{uuid.uuid4().hex}"
     folder.mkdir(parents=True)
     try:
         with path.open("rb") as handle:

@@ -19,8 +19,8 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import TypeVar
@@ -29,8 +29,8 @@ import duckdb
 
 from mantissa_log.clock import utc_now
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
-from mantissa_log.errors import StoreError, ValidationFailed
-from mantissa_log.lake import native, sql
+from mantissa_log.errors import StorageFull, StoreError, ValidationFailed, is_no_room
+from mantissa_log.lake import maintenance, native, partitions, sql
 from mantissa_log.lake.dedup import EventIndex, IndexSession
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
@@ -175,7 +175,7 @@ class LogLake:
         rejected = tuple(parsed.rejected) if isinstance(parsed, ParseResult) else ()
         repaired = parsed.repaired if isinstance(parsed, ParseResult) else 0
         started = time.perf_counter()
-        with self._files(source, ingest_time) as (files, dedup):
+        with _no_room(), self._files(source, ingest_time) as (files, dedup):
             for number, chunk in enumerate(_chunks(events, self.rows_per_file)):
                 self._write(files, dedup, spec, chunk, number * self.rows_per_file)
         return files.result(started, rejected=rejected, repaired=repaired)
@@ -192,7 +192,8 @@ class LogLake:
         parser = native.native_parser(source)
         if parser is not None:
             try:
-                return self._ingest_native(spec, parser, Path(path), ingest_time)
+                with _no_room():
+                    return self._ingest_native(spec, parser, Path(path), ingest_time)
             except native.NotNative:
                 pass  # nothing was written: read it the Python way
         parsed = parse(source, Path(path).read_bytes(), filename=str(path))
@@ -322,23 +323,15 @@ class LogLake:
     # ---- reading
 
     def files(self, source: str, since: datetime | None = None, until: datetime | None = None) -> list[Path]:
-        """The Parquet files of the partitions that overlap the ingest-time window `(since, until]`."""
+        """The event files of the partitions that overlap the ingest-time window `(since, until]`."""
         _spec(source)
         low = None if since is None else _hour_floor(since)
         high = None if until is None else _hour_floor(until)
         found: list[Path] = []
-        for day, day_path in _children(self.root / f"source={source}", "date", _as_date):
-            if (low and day < low.date()) or (high and day > high.date()):
+        for start, hour_path in partitions.hours(self.root, source):
+            if (low and start < low) or (high and start > high):
                 continue
-            for hour, hour_path in _children(day_path, "hour", int):
-                start = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
-                if (low and start < low) or (high and start > high):
-                    continue
-                found.extend(
-                    Path(entry.path)
-                    for entry in os.scandir(hour_path)
-                    if entry.name.endswith(".parquet") and not entry.name.startswith(".") and entry.is_file()
-                )
+            found.extend(partitions.event_files(hour_path))
         return sorted(found)
 
     def relation_sql(self, source: str, since: datetime | None = None, until: datetime | None = None) -> str:
@@ -393,13 +386,41 @@ class LogLake:
                         max_event_time=_aware(max_event),
                         min_ingest_time=_aware(min_ingest),
                         max_ingest_time=_aware(max_ingest),
+                        quarantined=maintenance.quarantined(self.root, name),
                     )
                 )
         return infos
 
+    def quarantine_unreadable(self, source: str, since: datetime | None, until: datetime | None) -> list[Path]:
+        """Move the window's unreadable files aside (see `lake.maintenance`); returns where they went."""
+        return maintenance.quarantine_unreadable(self.root, self.files(source, since, until))
+
+    def maintain(self, now: datetime | None = None) -> maintenance.MaintenanceReport:
+        """One housekeeping pass: orphans of killed ingests, compaction, retiring replaced files."""
+        moment = now or utc_now()
+        return maintenance.MaintenanceReport(
+            orphans_removed=maintenance.clean_orphans(self.root),
+            partitions_compacted=maintenance.compact(self.root, moment),
+            files_retired=maintenance.retire_replaced(self.root),
+        )
+
     def data_scanned_mb(self, source: str, since: datetime | None = None, until: datetime | None = None) -> float:
         """Megabytes (10^6 bytes) of the Parquet files a query over the window reads."""
         return sum(path.stat().st_size for path in self.files(source, since, until)) / 1_000_000
+
+
+@contextlib.contextmanager
+def _no_room() -> Iterator[None]:
+    """A full disk (or quota) while ingesting says so, instead of a generic storage failure.
+    Nothing partial stays behind: the ingest's temporary files are removed on the way out."""
+    try:
+        yield
+    except StorageFull:
+        raise
+    except (OSError, StoreError, duckdb.Error) as exc:
+        if is_no_room(exc):
+            raise StorageFull("the log lake's disk is full") from exc
+        raise
 
 
 def _first_invalid(connection: duckdb.DuckDBPyConnection) -> int | None:
@@ -418,27 +439,6 @@ def _spec(source: str) -> LogSource:
     if spec is None:
         raise ValidationFailed(f"unknown log source '{source}'; expected one of {', '.join(SOURCES)}", field="source")
     return spec
-
-
-def _as_date(text: str) -> date:
-    return date.fromisoformat(text)
-
-
-def _children(parent: Path, key: str, convert: Callable[[str], T]) -> list[tuple[T, Path]]:
-    """Partition directories `key=value` under `parent` with their converted values (others skipped)."""
-    try:
-        entries = list(os.scandir(parent))
-    except FileNotFoundError:
-        return []
-    children = []
-    prefix = f"{key}="
-    for entry in entries:
-        if entry.name.startswith(prefix) and entry.is_dir():
-            try:
-                children.append((convert(entry.name[len(prefix) :]), Path(entry.path)))
-            except ValueError:
-                continue
-    return children
 
 
 def _aware(value: object) -> datetime | None:

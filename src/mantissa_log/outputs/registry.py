@@ -77,7 +77,21 @@ def _open_and_send(
 
 
 def deliver(output: OutputSpec[Any], alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
-    """One attempt through `output`, with the opening every output shares."""
+    """One attempt through `output`, with the opening every output shares.
+
+    A retryable failure is tried again at once, up to the type's `immediate_tries` (a webhook's
+    `retry_count`), unless the receiver asked for a pause (Retry-After): that waits for the backoff.
+    """
+    tries = max(output.integration.immediate_tries(integration.config), 1)
+    result = _try(output, alert, integration, ctx)
+    for _ in range(tries - 1):
+        if result.ok or not result.retryable or result.retry_after:
+            break
+        result = _try(output, alert, integration, ctx)
+    return result
+
+
+def _try(output: OutputSpec[Any], alert: Alert, integration: Integration, ctx: OutputContext) -> DeliveryResult:
     try:
         return _open_and_send(output, alert, integration, ctx)
     except Exception as exc:
@@ -124,10 +138,6 @@ class OutputRegistry:
         """The integration's own severity settings let this alert through."""
         spec = self.output(integration.integration_type).integration
         return spec.severity_filter(alert.severity, integration.config) is None
-
-    def max_attempts(self, integration: Integration) -> int | None:
-        """The type's own attempt budget for this integration, if it sets one."""
-        return self.output(integration.integration_type).integration.max_attempts(integration.config)
 
     def build_payload(
         self, alert: Alert, integration: Integration, ctx: OutputContext, *, secret: str | None = None

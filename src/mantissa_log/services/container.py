@@ -39,6 +39,7 @@ from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.logs import LogService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
+from mantissa_log.services.worker import Worker
 from mantissa_log.state.backend import StateBackend
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
@@ -100,6 +101,7 @@ class Services:
     logs: LogService
     audit: AuditService
     admin: AdminService
+    worker: Worker
     infra: Infrastructure
 
     def close(self) -> None:
@@ -222,26 +224,33 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         router=router,
         outbox=outbox,
     )
+    detection = DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner, max_window), scheduler)
+    delivery = DeliveryService(
+        outbox, tester, repos.deliveries, repos.alerts, clock, timedelta(seconds=config.delivery_max_age_seconds)
+    )
+    logs = LogService(lake)
+    admin = AdminService(
+        backend,
+        rule_bodies,
+        keyring,
+        cipher,
+        secrets if isinstance(secrets, LocalVault) else None,
+        repos.rules,
+        repos.integrations,
+        clock,
+    )
     return Services(
         config=config,
         users=UserService(repos.users, clock),
         settings=UserSettingsService(repos.settings, secrets, clock),
         integrations=integrations,
         rules=rules,
-        detection=DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner, max_window), scheduler),
+        detection=detection,
         alerts=AlertService(repos.alerts, repos.deliveries),
-        delivery=DeliveryService(outbox, tester),
-        logs=LogService(lake),
+        delivery=delivery,
+        logs=logs,
         audit=AuditService(repos.audit, clock),
-        admin=AdminService(
-            backend,
-            rule_bodies,
-            keyring,
-            cipher,
-            secrets if isinstance(secrets, LocalVault) else None,
-            repos.rules,
-            repos.integrations,
-            clock,
-        ),
+        admin=admin,
+        worker=Worker(detection, delivery, logs, admin),
         infra=infra,
     )

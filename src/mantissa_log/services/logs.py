@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mantissa_log.lake import LogLake, SourceInfo
+from mantissa_log.lake.maintenance import MaintenanceReport
 from mantissa_log.services.detection.hunt import HuntFinding, hunt
 from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_bytes, ingest_path
 
@@ -31,6 +32,10 @@ class LogService:
     def sources(self) -> list[SourceInfo]:
         return self.lake.sources()
 
+    def maintain(self) -> MaintenanceReport:
+        """Housekeeping: files left by killed ingests, compaction of small files."""
+        return self.lake.maintain()
+
     @staticmethod
     def hunt(rule_paths: list[Path], event_paths: list[Path], source: str | None = None) -> list[HuntFinding]:
         if source is not None:
@@ -38,4 +43,4 @@ class LogService:
         return hunt(rule_paths, event_paths, source)
 
 
-__all__ = ["HuntFinding", "IngestReport", "LogService", "SourceInfo"]
+__all__ = ["HuntFinding", "IngestReport", "LogService", "MaintenanceReport", "SourceInfo"]

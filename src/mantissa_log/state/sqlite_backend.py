@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
-from mantissa_log.errors import Conflict, StoreError, ValidationFailed
+from mantissa_log.errors import Conflict, StorageFull, StoreError, ValidationFailed, is_no_room
 from mantissa_log.state.backend import (
     TTL_ATTRIBUTE,
     Item,
@@ -73,6 +73,8 @@ class SqliteBackend(StateBackend):
         try:
             yield self._conn()
         except sqlite3.Error as exc:
+            if is_no_room(exc):
+                raise StorageFull("the state store's disk is full") from exc
             raise StoreError(f"sqlite: {exc}") from exc
 
     @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from mantissa_log.api.deps import CurrentUser, Cursor, Limit, ServicesDep, decode_cursor, encode_cursor
-from mantissa_log.api.schemas.alerts import AlertWithDeliveries
+from mantissa_log.api.schemas.alerts import AlertWithDeliveries, RedeliveryResult
 from mantissa_log.api.schemas.common import Page
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.common import Name, Severity
@@ -38,3 +38,15 @@ def list_alerts(
 @router.get("/{alert_id}", name="alert.read", response_model_exclude_none=True)
 def get_alert(alert_id: str, user: CurrentUser, services: ServicesDep) -> AlertWithDeliveries:
     return AlertWithDeliveries.of(services.alerts.get(user, alert_id))
+
+
+@router.post("/{alert_id}/redeliver", name="alert.redeliver")
+def redeliver_alert(alert_id: str, user: CurrentUser, services: ServicesDep) -> RedeliveryResult:
+    """Send every dead delivery of this alert again (same delivery ids: receivers can drop repeats)."""
+    return RedeliveryResult.of(services.delivery.redeliver(user, alert_id))
+
+
+@router.post("/{alert_id}/deliveries/{integration_id}/redeliver", name="delivery.redeliver")
+def redeliver_one(alert_id: str, integration_id: str, user: CurrentUser, services: ServicesDep) -> RedeliveryResult:
+    """Send one dead delivery again."""
+    return RedeliveryResult.of(services.delivery.redeliver(user, alert_id, integration_id))

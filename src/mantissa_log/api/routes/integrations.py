@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from mantissa_log.api.audit import note_outcome
 from mantissa_log.api.deps import CurrentUser, Cursor, Limit, ServicesDep, decode_cursor, encode_cursor
+from mantissa_log.api.schemas.alerts import RedeliveryResult
 from mantissa_log.api.schemas.common import Page
 from mantissa_log.api.schemas.misc import TestSendPublic
 from mantissa_log.domain.common import IntegrationType
@@ -70,3 +71,10 @@ def test_integration(integration_id: str, request: Request, user: CurrentUser, s
     result = services.delivery.test_integration(user, integration_id)
     note_outcome(request, "success" if result.status == "success" else "failure")
     return TestSendPublic.of(result)
+
+
+@router.post("/{integration_id}/redeliver", name="integration.redeliver")
+def redeliver_integration(integration_id: str, user: CurrentUser, services: ServicesDep) -> RedeliveryResult:
+    """Send every dead delivery to this integration again (e.g. after an outage or a fixed config)."""
+    services.integrations.get(user, integration_id)  # 404 unless it is the caller's
+    return RedeliveryResult.of(services.delivery.redeliver_integration(user, integration_id))

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from mantissa_log.domain.alerts import Alert, Delivery, DeliveryState
 from mantissa_log.services.alerts import AlertDetail
+from mantissa_log.services.delivery.service import Redelivered
 
 
 class DeliveryPublic(BaseModel):
@@ -13,7 +14,7 @@ class DeliveryPublic(BaseModel):
     integration_type: str
     status: DeliveryState
     attempts: int
-    max_attempts: int
+    expires_at: str
     last_error: str | None = None
     last_status_code: int | None = None
     reference: str | None = None
@@ -23,6 +24,17 @@ class DeliveryPublic(BaseModel):
     @classmethod
     def of(cls, delivery: Delivery) -> DeliveryPublic:
         return cls.model_validate({name: getattr(delivery, name) for name in cls.model_fields})
+
+
+class RedeliveryResult(BaseModel):
+    """Dead deliveries put back in the queue; each keeps its delivery id (`X-Mantissa-Delivery`)."""
+
+    redelivered: int
+    deliveries: list[DeliveryPublic]
+
+    @classmethod
+    def of(cls, done: Redelivered) -> RedeliveryResult:
+        return cls(redelivered=done.count, deliveries=[DeliveryPublic.of(d) for d in done.deliveries])
 
 
 class AlertWithDeliveries(Alert):

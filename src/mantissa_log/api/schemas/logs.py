@@ -62,6 +62,7 @@ class SourcePublic(BaseModel):
     bytes: int
     event_time: TimeRange
     ingest_time: TimeRange
+    quarantined: int  # unreadable files moved aside, not read by any query
 
     @classmethod
     def of(cls, info: SourceInfo) -> SourcePublic:
@@ -73,6 +74,7 @@ class SourcePublic(BaseModel):
             bytes=info.bytes,
             event_time=TimeRange.of(info.min_event_time, info.max_event_time),
             ingest_time=TimeRange.of(info.min_ingest_time, info.max_ingest_time),
+            quarantined=info.quarantined,
         )
 
 

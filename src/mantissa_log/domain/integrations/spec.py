@@ -2,7 +2,7 @@
 
 A spec says which config model the type uses, whether and when it needs a stored secret, how a
 secret value is checked, which alerts its own severity settings let through and whether it sets
-its own attempt budget. The outputs layer adds the sender (`outputs/registry.py`).
+how often one attempt tries again at once. The outputs layer adds the sender (`outputs/registry.py`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def no_check(_value: str) -> None:
     return None
 
 
-def default_attempts(_config: object) -> int | None:
-    return None
+def one_try(_config: object) -> int:
+    return 1
 
 
 def listed(severity: Severity, allowed: Sequence[Severity]) -> str | None:
@@ -61,8 +61,9 @@ class IntegrationSpec(Generic[C]):
     check_secret: Callable[[str], None] = no_check
     # Why an alert of this severity is not wanted by the integration (None: it is wanted).
     severity_filter: Callable[[Severity, C], str | None] = wants_every_severity
-    # Attempts before a delivery is dead, when the type sets its own (None: the process default).
-    max_attempts: Callable[[C], int | None] = default_attempts
+    # Tries in a row within one delivery attempt before it waits for its backoff (webhook
+    # `retry_count` + 1); the outbox then retries with backoff until the delivery's age limit.
+    immediate_tries: Callable[[C], int] = one_try
 
     def __post_init__(self) -> None:
         # A typo here would silently leave a secret reference unmanaged: refuse it at import.

@@ -51,8 +51,8 @@ def _needs_secret(config: WebhookConfig) -> bool:
     return config.uses_secret()
 
 
-def _max_attempts(config: WebhookConfig) -> int:
-    """The user's own budget: `retry_count` retries after the first try."""
+def _immediate_tries(config: WebhookConfig) -> int:
+    """The seed's `retry_count`: retries right after a failed try, within one delivery attempt."""
     return config.retry_count + 1
 
 
@@ -62,5 +62,5 @@ SPEC = IntegrationSpec(
     config_model=WebhookConfig,
     secret_label="webhook secret",
     needs_secret=_needs_secret,
-    max_attempts=_max_attempts,
+    immediate_tries=_immediate_tries,
 )

@@ -70,7 +70,24 @@ class DuckDbEngine:
         started = time.perf_counter()
         earliest = min(s.window.start for s in rules)
         until = max(s.window.end for s in rules)
-        relation = f"({self.lake.relation_sql(source, earliest, until)})"
+        results = self._evaluate(source, rules, earliest, until)
+        failed = any(isinstance(found, RuleFailure) for found in results)
+        # A file nobody can read must not stop every rule of the source: move it aside, go on.
+        if failed and self.lake.quarantine_unreadable(source, earliest, until):
+            results = self._evaluate(source, rules, earliest, until)
+        return ScanOutcome(
+            results=results,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            data_scanned_mb=round(self.lake.data_scanned_mb(source, earliest, until), 6),
+        )
+
+    def _evaluate(
+        self, source: str, rules: Sequence[RuleScan], earliest: datetime, until: datetime
+    ) -> list[list[GroupResult] | RuleFailure]:
+        try:
+            relation = f"({self.lake.relation_sql(source, earliest, until)})"
+        except Exception as exc:  # listing the window's files failed: every rule of the source fails alike
+            return [failure(exc)] * len(rules)
         results: dict[int, list[GroupResult] | RuleFailure] = {}
         plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]
         with self.lake.connect() as con:
@@ -84,11 +101,7 @@ class DuckDbEngine:
             for i, scan in enumerate(rules):
                 if scan.rule.correlation is not None:
                     results[i] = self._alone(lambda c, s=scan: evaluate_correlation(c, relation, s), con)
-        return ScanOutcome(
-            results=[results[i] for i in range(len(rules))],
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            data_scanned_mb=round(self.lake.data_scanned_mb(source, earliest, until), 6),
-        )
+        return [results[i] for i in range(len(rules))]
 
     @staticmethod
     def _alone(evaluate: Any, con: duckdb.DuckDBPyConnection) -> list[GroupResult] | RuleFailure:

@@ -1,10 +1,15 @@
 """The outbox worker: route new alerts, send due deliveries, retry only what failed.
 
 Retries: network errors, timeouts, 5xx, 408 and 429 are retried with exponential backoff and
-full jitter (Retry-After honoured when the receiver sends it); any other 4xx is permanent.
-After `max_attempts` a delivery is dead, with its last error kept on the record and shown in
-the alert. Integrations flip to `status: error` when their deliveries start failing and back
+full jitter (Retry-After honoured when the receiver sends it) until the delivery's `expires_at`
+(MANTISSA_DELIVERY_MAX_AGE_SECONDS after routing, 24 h by default), whatever the tick rate; any
+other 4xx is permanent. A dead delivery keeps its last error, is shown in the alert, and can be
+redelivered. Integrations flip to `status: error` when their deliveries start failing and back
 to `configured` when one succeeds.
+
+`tick` sends every due delivery and waits for them (tests, `worker --once`); the worker's own
+loop calls `pump`, which hands due deliveries to a standing pool and returns at once, so one
+slow receiver (each send has its own hard deadline) never holds up the others or the next pass.
 
 Time comes from the injected clock only (due times, leases, stamps), so tests move it by hand
 instead of sleeping through backoffs; the jitter stays random.
@@ -12,13 +17,14 @@ instead of sleeping through backoffs; the jitter stays random.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso
+from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso, parse_iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
@@ -30,6 +36,8 @@ from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
+
+log = logging.getLogger("mantissa_log.outbox")
 
 
 @dataclass
@@ -85,6 +93,9 @@ class Outbox:
         self.outputs = outputs
         self.clock = clock
         self.concurrency = concurrency
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: set[tuple[str, str]] = set()
+        self._in_flight_lock = threading.Lock()
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
@@ -107,6 +118,38 @@ class Outbox:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             list(pool.map(lambda d: self._claim_and_deliver(d, report), due))
         return report
+
+    def pump(self, *, limit: int = 500) -> int:
+        """Route new alerts and hand every due delivery not already in flight to the standing pool;
+        returns how many were handed over. Never waits for a send."""
+        self.route_pending(OutboxReport())
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
+        handed = 0
+        for delivery in self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items:
+            key = (delivery.alert_key, delivery.integration_id)
+            with self._in_flight_lock:
+                if key in self._in_flight or len(self._in_flight) >= self.concurrency * 4:
+                    continue
+                self._in_flight.add(key)
+            self._pool.submit(self._pumped, delivery, key)
+            handed += 1
+        return handed
+
+    def _pumped(self, delivery: Delivery, key: tuple[str, str]) -> None:
+        try:
+            self._claim_and_deliver(delivery, OutboxReport())
+        except Exception:  # the store failed mid-delivery: the claim expires and another pass retries
+            log.exception("delivery %s/%s failed", delivery.alert_key, delivery.integration_id)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(key)
+
+    def close(self) -> None:
+        """Let sends in flight finish (each within its own deadline) and stop the pool."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _claim_and_deliver(self, delivery: Delivery, report: OutboxReport) -> None:
         now = epoch(self.clock.now())
@@ -133,19 +176,21 @@ class Outbox:
             self._mark_integration(integration, ok=True)
             return
         self._mark_integration(integration, ok=False)
-        if result.retryable and attempts < delivery.max_attempts:
+        now = self.clock.now()
+        expires = parse_iso(delivery.expires_at)
+        if result.retryable and now < expires:
             wait = backoff_seconds(
                 attempts,
                 self.config.delivery_backoff_seconds,
                 self.config.delivery_backoff_max_seconds,
                 result.retry_after,
             )
-            now = self.clock.now()
+            # The last try is at the age limit itself; failing then, the delivery is dead.
             self.deliveries.reschedule(
                 delivery,
                 self.owner,
                 attempts=attempts,
-                due=now + timedelta(seconds=wait),
+                due=min(now + timedelta(seconds=wait), expires),
                 error=result.message,
                 status_code=result.status_code,
                 now=now,

@@ -5,6 +5,8 @@ Never another user's integration: the lookup is the owner's own partition.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, Delivery, alert_key, due_at
@@ -46,11 +48,6 @@ class AlertRouter:
             and self.outputs.passes_filter(alert, i)
         ]
 
-    def attempt_budget(self, integration: Integration) -> int:
-        """The type's own budget when it sets one (webhooks), else the process default."""
-        own = self.outputs.max_attempts(integration)
-        return self.config.delivery_max_attempts if own is None else own
-
     def route(self, alert: Alert) -> list[Delivery]:
         """Create the alert's delivery records (idempotent) and hand the alert to the outbox."""
         created: list[Delivery] = []
@@ -63,7 +60,7 @@ class AlertRouter:
                 user_id=alert.user_id,
                 alert_id=alert.alert_id,
                 integration_type=integration.integration_type,
-                max_attempts=self.attempt_budget(integration),
+                expires_at=iso(now + timedelta(seconds=self.config.delivery_max_age_seconds)),
                 queue="due",
                 due_at=due_at(epoch(now)),
                 created_at=stamp,

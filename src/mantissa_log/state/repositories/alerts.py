@@ -160,7 +160,13 @@ class AlertRepository:
         )
         return ModelPage([_alert(i) for i in page.items], page.next_key)
 
-    def with_delivery_status(self, status: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Alert]:
-        """Alerts in one delivery state (oldest first), across users: "routing" for the router."""
-        page = self.backend.query(ALERTS, status, index=DELIVERY_STATUS_INDEX, limit=limit, start_key=start_key)
+    def with_delivery_status(
+        self, status: str, *, user_id: str | None = None, limit: int = 100, start_key: Key | None = None
+    ) -> ModelPage[Alert]:
+        """Alerts in one delivery state (oldest first), across users or of one user: "routing" for
+        the router, "dead"/"partial" for redelivery."""
+        only = None if user_id is None else Compare("user_id", "=", user_id)
+        page = self.backend.query(
+            ALERTS, status, index=DELIVERY_STATUS_INDEX, limit=limit, start_key=start_key, filter=only
+        )
         return ModelPage([_alert(i) for i in page.items], page.next_key)

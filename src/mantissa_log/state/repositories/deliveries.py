@@ -23,6 +23,17 @@ from mantissa_log.state.tables import DELIVERIES, DUE_DELIVERIES_INDEX, JIRA_ISS
 MAX_ERROR_CHARS = 1000
 
 
+# Fields older versions stored that the model no longer has: dropped on read, not refused.
+_RETIRED_FIELDS = ("max_attempts",)
+
+
+def _delivery(item: dict[str, Any]) -> Delivery:
+    data = {k: v for k, v in item.items() if k not in _RETIRED_FIELDS}
+    # Records from before the age limit: give them one from now on reading.
+    data.setdefault("expires_at", data.get("updated_at") or data.get("created_at"))
+    return Delivery.model_validate(data)
+
+
 class DeliveryRepository:
     def __init__(self, backend: StateBackend) -> None:
         self.backend = backend
@@ -36,12 +47,12 @@ class DeliveryRepository:
         return True
 
     def for_alert(self, user_id: str, alert_id: str) -> list[Delivery]:
-        return [Delivery.model_validate(i) for i in self.backend.query_all(DELIVERIES, alert_key(user_id, alert_id))]
+        return [_delivery(i) for i in self.backend.query_all(DELIVERIES, alert_key(user_id, alert_id))]
 
     def due(self, now_key: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Delivery]:
         """Pending deliveries whose time has come, oldest first (the index is ordered by due_at)."""
         page = self.backend.query(DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, start_key=start_key)
-        items = [Delivery.model_validate(i) for i in page.items]
+        items = [_delivery(i) for i in page.items]
         ready = [d for d in items if (d.due_at or "") <= now_key]
         more = page.next_key if len(ready) == len(items) else None
         return ModelPage(ready, more)
@@ -59,7 +70,7 @@ class DeliveryRepository:
             )
         except Conflict:
             return None
-        return Delivery.model_validate(item)
+        return _delivery(item)
 
     def reschedule(
         self,
@@ -118,6 +129,29 @@ class DeliveryRepository:
             values["reference"] = reference
         return self._record(delivery, owner, values, remove)
 
+    def redeliver(self, delivery: Delivery, *, now: datetime, expires_at: datetime) -> Delivery | None:
+        """Put a dead delivery back in the queue, due now, with a fresh age limit; None unless dead.
+
+        Its key (alert, integration) stays, so receivers see the same delivery id again.
+        """
+        try:
+            item = self.backend.update(
+                DELIVERIES,
+                {"alert_key": delivery.alert_key, "integration_id": delivery.integration_id},
+                set_values={
+                    "status": "pending",
+                    "queue": "due",
+                    "due_at": due_at(epoch(now)),
+                    "expires_at": iso(expires_at),
+                    "updated_at": iso(now),
+                },
+                remove=("lease_owner", "lease_until"),
+                condition=Compare("status", "=", "dead"),
+            )
+        except Conflict:
+            return None
+        return _delivery(item)
+
     def _record(self, delivery: Delivery, owner: str, values: dict[str, Any], remove: tuple[str, ...]) -> Delivery:
         """Write an attempt's outcome, only while this worker still holds the claim."""
         item = self.backend.update(
@@ -127,7 +161,7 @@ class DeliveryRepository:
             remove=("lease_owner", "lease_until", *remove),
             condition=Compare("lease_owner", "=", owner),
         )
-        return Delivery.model_validate(item)
+        return _delivery(item)
 
 
 class JiraLedgerRepository:

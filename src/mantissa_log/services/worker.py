@@ -1,0 +1,75 @@
+"""The worker's loops: detection, delivery and housekeeping, each on its own thread and clock.
+
+Detection ticks every `detection_every` seconds; the outbox pumps every `delivery_every` seconds
+(so retries happen when they are due, not when the next detection tick comes round), and a slow
+scan never delays a delivery nor a slow receiver a scan. Housekeeping (orphaned temporary files,
+compaction, TTL purge) runs apart on a longer period. A loop whose pass fails logs it and goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mantissa_log.services.admin import AdminService
+from mantissa_log.services.delivery.service import DeliveryService
+from mantissa_log.services.detection.service import DetectionService
+from mantissa_log.services.logs import LogService
+
+log = logging.getLogger("mantissa_log.worker")
+
+
+@dataclass(frozen=True)
+class Cadence:
+    detection_every: float = 15.0
+    delivery_every: float = 1.0
+    purge_every: float = 60.0
+    housekeeping_every: float = 600.0
+
+
+class Worker:
+    def __init__(
+        self,
+        detection: DetectionService,
+        delivery: DeliveryService,
+        logs: LogService,
+        admin: AdminService,
+        cadence: Cadence = Cadence(),
+    ) -> None:
+        self.detection = detection
+        self.delivery = delivery
+        self.logs = logs
+        self.admin = admin
+        self.cadence = cadence
+
+    def loops(self) -> list[tuple[str, Callable[[], object], float]]:
+        return [
+            ("detection", self.detection.tick, self.cadence.detection_every),
+            ("delivery", self.delivery.pump, self.cadence.delivery_every),
+            ("purge", self.admin.purge_expired, self.cadence.purge_every),
+            ("housekeeping", self.logs.maintain, self.cadence.housekeeping_every),
+        ]
+
+    def run(self, stop: threading.Event, *, only: tuple[str, ...] | None = None) -> None:
+        """Run the loops (all, or those named) until `stop` is set; returns once every loop ended."""
+        threads = [
+            threading.Thread(target=_loop, args=(name, step, every, stop), name=f"worker-{name}", daemon=True)
+            for name, step, every in self.loops()
+            if only is None or name in only
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.delivery.close()
+
+
+def _loop(name: str, step: Callable[[], object], every: float, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            step()
+        except Exception:
+            log.exception("%s pass failed; the next one runs in %.0f s", name, every)
+        stop.wait(every)
