@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 from mantissa_log.outputs import webhook
-from mantissa_log.outputs.registry import build_output_registry
 from tests.outputs.helpers import ARN, Receiver, Reply, make_alert, make_ctx, make_integration, send
 
 SECRET = "hook-secret-value"

@@ -23,6 +23,7 @@ from mantissa_log.errors import (
     StoreError,
     Unauthenticated,
     ValidationFailed,
+    is_no_room,
 )
 
 log = logging.getLogger("mantissa_log.api")
@@ -98,6 +99,10 @@ async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+    if is_no_room(exc):
+        # A disk outside the stores that know how to say so (key files, temporary space).
+        log.error("storage full: %s", type(exc).__name__)
+        return error_response(507, StorageFull.code, "a disk of this server is full")
     log.exception("unexpected error: %s", type(exc).__name__)
     return error_response(500, "internal", "internal error")
 

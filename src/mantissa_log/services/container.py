@@ -174,6 +174,8 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     keyring = Keyring(config.master_key_path)
     cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
     secrets = build_secret_store(config, backend, keyring)
+    if isinstance(cipher.wrapper, LocalKeyWrapper) or isinstance(secrets, LocalVault):
+        keyring.active_id()  # the master key exists from the start, not from the first secret stored
     rule_bodies = build_rule_store(config)
     lake = LogLake(config.lake_dir, dedup_horizon=timedelta(seconds=config.dedup_horizon_seconds))
     engine = DuckDbEngine(lake)

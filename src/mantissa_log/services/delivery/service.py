@@ -76,8 +76,9 @@ class DeliveryService:
     def redeliver_integration(self, who: Principal, integration_id: str) -> Redelivered:
         """Every dead delivery of the caller's alerts to one integration, sent again."""
         requeued: list[Delivery] = []
-        # Alerts with a dead delivery sit in the delivery-status index as `dead` or `partial`.
-        for status in ("dead", "partial"):
+        # An alert with a dead delivery is `dead` or `partial` in the delivery-status index, or
+        # `pending` while another of its deliveries (or a redelivered one) is still in flight.
+        for status in ("dead", "partial", "pending"):
             start: Key | None = None
             while True:
                 page = self.alerts.with_delivery_status(status, user_id=who.user_id, limit=200, start_key=start)
