@@ -34,6 +34,9 @@ class Where:
 
 Step = str | Where | None
 
+# A mapping's name for the whole event as JSON text (SigmaHQ's Microsoft 365 `Payload`).
+WHOLE_EVENT = "$"
+
 # Optional array positions tried per field; each doubles the number of paths read.
 MAX_UNKNOWN_ARRAY_STEPS = 6
 
@@ -203,9 +206,36 @@ def _selected(structure: dict[str, Any], parts: tuple[Part, ...]) -> list[Access
     return paths
 
 
+def _dotted_keys(structure: dict[str, Any], parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    """Parts rejoined where the structure has a key with dots in it (Graph's `@odata.type`)."""
+    merged: list[Part] = []
+    node: Any = structure
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if isinstance(node, dict):
+            for key in (name for name in node if "." in name):
+                count = key.count(".") + 1
+                window = parts[i : i + count]
+                plain = all(piece.where is None for piece in window[:-1])
+                if len(window) == count and plain and ".".join(p.key for p in window).lower() == key.lower():
+                    part = Part(key, window[-1].where)
+                    i += count - 1
+                    break
+        merged.append(part)
+        i += 1
+        found = _lookup(node, part.key) if isinstance(node, dict) else None
+        node = node[found] if found else None
+        if isinstance(node, list):
+            node = node[0] if node and isinstance(node[0], dict) else None
+    return tuple(merged)
+
+
 def resolve(structure: dict[str, Any], field: str) -> list[Access]:
     """How to read `field` from an event of this structure: one or more alternatives (any may match)."""
-    parts = parse_field(field)
+    if field == WHOLE_EVENT:
+        return [JsonValue(None, ())]
+    parts = _dotted_keys(structure, parse_field(field))
     if any(part.where is not None for part in parts):
         return _selected(structure, parts)
     keys = tuple(part.key for part in parts)
@@ -234,7 +264,8 @@ def resolve(structure: dict[str, Any], field: str) -> list[Access]:
                 json_known.append(EACH)
                 if not rest:
                     return [JsonValue(None, tuple(json_known[:-1])), JsonValue(None, tuple(json_known))]
-                return _json_paths(None, tuple(json_known), rest, start_may_be_array=False)
+                inner = child[0] if child and isinstance(child[0], dict) else None
+                return _json_paths(None, tuple(json_known), _respell(inner, rest), start_may_be_array=False)
             list_at = len(struct_path)
             json_known.append(EACH)
             if not rest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sigma.processing.pipeline import ProcessingItem
 
 from mantissa_log.domain.structures.google_workspace import GOOGLE_WORKSPACE
+from mantissa_log.sigma.fields import WHOLE_EVENT
 from mantissa_log.sigma.mappings.base import SourceFields, top_level
 from mantissa_log.sigma.transformations import FieldNames, RewriteValues, Target, plain_suffix_removed, plain_values
 
@@ -19,8 +20,8 @@ M365 = SourceFields(
             # An Exchange cmdlet's name is the Operation; a Security & Compliance alert's is its Name.
             "eventName": ("Operation", "Name"),
             "status": "ResultStatus",
-            # The cmdlet and its parameters (Security & Compliance cmdlets log them as one string).
-            "Payload": ("Operation", "Parameters"),
+            # The record as a whole (cmdlet, parameters, ...): `contains|all` finds each value anywhere.
+            "Payload": WHOLE_EVENT,
             **{name: f"ExtendedProperties[Name={name}].Value" for name in _EXTENDED},
             "UserAgent": ("UserAgent", "ExtendedProperties[Name=UserAgent].Value"),
         },
