@@ -7,15 +7,17 @@ and no `\x01`; else the whole text split at newlines), numbers them from 1 as th
 decides each in SQL with one JSON parse:
 
 - blank (JSON whitespace only): skipped, as the parsers skip it;
-- ok: DuckDB's JSON reader accepts the line, it is an object passing the source's `Require` check
-  (keys holding a non-empty string / an object), and its time and id fields hold values that SQL
+- ok: DuckDB's JSON reader accepts the line, it is an object passing the source's `Require` (or
+  `AnyOf`) check (keys holding a non-empty string, an object, an array, one of a few values; see
+  `lake.native_checks`), and its time and id fields (top-level keys or dotted paths, read as
+  `fields.lookup` reads them) hold values that SQL
   computes exactly as `lake.fields` does: absent, null, a boolean, an object or an array (unusable);
   ISO 8601 text of the usual shape `YYYY-MM-DD[T ]hh:mm:ss[.f][Z|±hh:mm]`; a non-negative integer
   epoch below 1e17 (seconds, ms or µs by magnitude), as a number or as digits; a non-empty string
   id. Stored with `raw` = the line's own text (valid JSON of the same object; the Python path
   re-encodes it compactly), so the struct `event` derived from it is the same;
-- envelope (CloudTrail `{"Records": [...]}`): its elements are unnested in SQL (each as DuckDB
-  re-serialises it) and each is decided the same way;
+- envelope (CloudTrail `{"Records": [...]}`, Azure `{"records": [...]}`, API pages): its elements
+  are unnested in SQL (each as DuckDB re-serialises it) and each is decided the same way;
 - anything else goes to the source's Python parser, line by line (or element by element), which
   gives exactly the Python path's answer for it: events, repaired text (lone surrogates become
   U+FFFD), rejections with line number, index and reason. Lines holding `NaN`, `Infinity` or a
