@@ -64,9 +64,7 @@ def _audit_fallback(name: str) -> Target:
     return under("properties", _AUDIT_TOP)(name)
 
 
-_CONSENT_FLAGS = frozenset(
-    f"consentcontext.{flag}" for flag in ("isadminconsent", "isapponly", "onbehalfofall")
-)
+_CONSENT_FLAGS = frozenset(f"consentcontext.{flag}" for flag in ("isadminconsent", "isapponly", "onbehalfofall"))
 
 
 def _json_string(value: SigmaString) -> SigmaString | None:
@@ -100,6 +98,8 @@ AUDIT = SourceFields(
         )
     ],
 )
+
+
 def _provider_prefix(value: SigmaString) -> SigmaString:
     # An operation name starts with its resource provider's namespace: `Microsoft.Xyz/...`.
     return value + "/" + SpecialChars.WILDCARD_MULTI
