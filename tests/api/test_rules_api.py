@@ -5,12 +5,16 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from mantissa_log.services.container import Services
 from tests.fixtures_api import ApiUser
+from tests.samples import sample_records
+
+CORPUS_RULES = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "rules"
 
 RULE = """\
 title: CloudTrail logging stopped
@@ -163,3 +167,18 @@ def test_rule_tests_route(api: TestClient, alice: ApiUser) -> None:
         "passed": False,
         "results": [{"name": "wrong", "expected_match": True, "matched": False, "passed": False}],
     }
+
+
+def test_a_sigmahq_azure_rule_over_an_event_hubs_capture(api: TestClient, alice: ApiUser) -> None:
+    h = alice.headers
+    body = (CORPUS_RULES / "azure_mfa_denies.yml").read_text(encoding="utf-8")
+    created = api.post("/api/v1/rules", headers=h, json={"rule_name": "mfa-denied", "body": body})
+    assert created.status_code in (200, 201), created.text
+    records = sample_records("azure_signin")
+    capture = gzip.compress(json.dumps({"records": [*records, {"category": "AuditLogs", "properties": {}}]}).encode())
+    report = api.post("/api/v1/ingest/azure_signin", headers=h, content=capture).json()
+    assert (report["accepted"], report["rejected"]) == (len(records), 1)
+    assert report["rejections"][0]["index"] == len(records)
+    run = api.post("/api/v1/rules/mfa-denied/run", headers=h, json={"since": "2020-01-01T00:00:00Z"})
+    assert run.status_code == 200, run.text
+    assert run.json()["matches"] == 1

@@ -13,7 +13,7 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.sigma import CompiledRule, RuleCompileError, compile_sigma, compile_sigma_rule
 from tests.sigma.helpers import load_events, matching, rule, run
 
-AZURE = "product: azure\n    service: activitylogs"
+UNSUPPORTED = "product: windows\n    service: security"
 
 
 def refusal(yaml_text: str, source: str | None = None) -> RuleCompileError:
@@ -38,11 +38,11 @@ def test_compile_sigma_rule_accepts_a_parsed_rule() -> None:
 
 
 def test_unknown_logsource_needs_an_explicit_source() -> None:
-    text = rule("    sel:\n        operationName: X\n    condition: sel", logsource=AZURE)
+    text = rule("    sel:\n        EventID: 4624\n    condition: sel", logsource=UNSUPPORTED)
     error = refusal(text)
     assert isinstance(error, ValidationFailed)
     assert error.field == "logsource"
-    assert "product=azure service=activitylogs" in error.message
+    assert "product=windows service=security" in error.message
     [compiled] = compile_sigma(text, source="json")
     assert compiled.source == "json"
 
@@ -208,10 +208,12 @@ def test_multiple_plain_rules_in_one_document() -> None:
     assert [c.title for c in compiled] == ["One", "Two"]
 
 
-def test_keyword_rule_runs_on_generic_json() -> None:
-    text = rule("    keywords:\n        - roleAssignments/write\n    condition: keywords", logsource=AZURE)
+def test_keyword_rule_runs_on_generic_json_and_on_its_own_source() -> None:
+    activity = "product: azure\n    service: activitylogs"
+    text = rule("    keywords:\n        - roleAssignments/write\n    condition: keywords", logsource=activity)
     events = [{"operationName": "Microsoft.Authorization/roleAssignments/write"}, {"operationName": "x"}]
     assert run(text, events, source="json") == [0]
+    assert run(text, events, source="azure_activity") == [0]
 
 
 def test_correlation_group_by_goes_through_the_source_pipeline() -> None:

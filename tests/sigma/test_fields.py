@@ -111,4 +111,7 @@ def test_source_selection_from_logsource() -> None:
     found = source_for_rule(SigmaLogSource(product="gcp", service="gcp.audit"))
     assert found is not None
     assert found.name == "gcp_audit"
-    assert source_for_rule(SigmaLogSource(product="azure", service="signinlogs")) is None
+    signin = source_for_rule(SigmaLogSource(product="azure", service="signinlogs"))
+    assert signin is not None
+    assert signin.name == "azure_signin"
+    assert source_for_rule(SigmaLogSource(product="windows", service="security")) is None

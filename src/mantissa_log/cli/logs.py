@@ -14,9 +14,11 @@ from rich.table import Table
 from mantissa_log.api.schemas.logs import IngestReportPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.cli.rules import rule_files
+from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.services.logs import LogService
 
 console = Console(stderr=True, soft_wrap=True)
+SOURCES_HELP = "one of " + ", ".join(SOURCE_NAMES) + " (docs/SOURCES.md: what each reads)"
 
 
 def _event_files(paths: list[Path]) -> list[Path]:
@@ -34,12 +36,13 @@ def _event_files(paths: list[Path]) -> list[Path]:
 @friendly_errors
 def ingest_command(
     paths: list[Path],
-    source: str = typer.Option(..., "--source", "-s", help="cloudtrail|okta|github|gcp_audit|vpcflow|json"),
+    source: str = typer.Option(..., "--source", "-s", help=SOURCES_HELP),
 ) -> None:
     """Load log files (gzipped or not) into the lake; malformed records are counted with reasons.
 
-    JSON lines are read by DuckDB directly (fast); other layouts (JSON arrays, CloudTrail S3 files
-    spread over lines, VPC flow logs, invalid UTF-8) go through the Python parsers.
+    Each source reads what its producer writes (docs/SOURCES.md).
+
+    JSON lines are read by DuckDB directly (fast); other layouts go through the Python parsers.
     """
     LogService.check_source(source)
     files = _event_files(paths)
@@ -65,7 +68,10 @@ def hunt_command(
     events: list[Path] = typer.Option(..., "--events", "-e", help="event files or directories"),
     output: str = typer.Option("table", "--format", "-f", help="table or json"),
     source: str | None = typer.Option(
-        None, "--source", "-s", help="log format of the event files (default: from each rule)"
+        None,
+        "--source",
+        "-s",
+        help=f"log format of the event files (default: from each rule's logsource): {SOURCES_HELP}",
     ),
 ) -> None:
     """Scan log files with Sigma rules directly, no server or lake needed (incident response)."""

@@ -13,8 +13,52 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-SourceName = Literal["cloudtrail", "okta", "github", "gcp_audit", "vpcflow", "json"]
-SOURCE_NAMES: tuple[SourceName, ...] = ("cloudtrail", "okta", "github", "gcp_audit", "vpcflow", "json")
+from mantissa_log.domain.structures.azure import (
+    AZURE_ACTIVITY,
+    AZURE_AUDIT,
+    AZURE_PIM,
+    AZURE_RISKDETECTION,
+    AZURE_SIGNIN,
+)
+from mantissa_log.domain.structures.google_workspace import GOOGLE_WORKSPACE
+from mantissa_log.domain.structures.guardduty import GUARDDUTY
+from mantissa_log.domain.structures.kubernetes import KUBERNETES
+from mantissa_log.domain.structures.m365 import M365
+
+SourceName = Literal[
+    "cloudtrail",
+    "okta",
+    "github",
+    "gcp_audit",
+    "vpcflow",
+    "azure_signin",
+    "azure_audit",
+    "azure_activity",
+    "azure_riskdetection",
+    "azure_pim",
+    "m365",
+    "google_workspace",
+    "kubernetes",
+    "guardduty",
+    "json",
+]
+SOURCE_NAMES: tuple[SourceName, ...] = (
+    "cloudtrail",
+    "okta",
+    "github",
+    "gcp_audit",
+    "vpcflow",
+    "azure_signin",
+    "azure_audit",
+    "azure_activity",
+    "azure_riskdetection",
+    "azure_pim",
+    "m365",
+    "google_workspace",
+    "kubernetes",
+    "guardduty",
+    "json",
+)
 
 V = "VARCHAR"
 J = "JSON"
@@ -176,6 +220,67 @@ SOURCES: dict[str, LogSource] = {
         "gcp_audit", GCP_AUDIT, ("timestamp", "receiveTimestamp"), ("insertId",), (("gcp", "gcp.audit"),)
     ),
     "vpcflow": LogSource("vpcflow", VPCFLOW, ("start",), (), (("aws", "vpcflowlogs"), ("aws", "vpc_flow"))),
+    # Azure Monitor diagnostic settings (storage / Event Hubs); time is the record's `time`, else the
+    # Graph resource's own (some blob captures write `time` as "7/18/2026 2:03:03 PM").
+    "azure_signin": LogSource(
+        "azure_signin",
+        AZURE_SIGNIN,
+        ("time", "properties.createdDateTime"),
+        ("properties.id",),
+        (("azure", "signinlogs"),),
+    ),
+    "azure_audit": LogSource(
+        "azure_audit",
+        AZURE_AUDIT,
+        ("time", "properties.activityDateTime"),
+        ("properties.id",),
+        (("azure", "auditlogs"),),
+    ),
+    # No event id in Activity log exports: the store hashes the raw event.
+    "azure_activity": LogSource("azure_activity", AZURE_ACTIVITY, ("time",), (), (("azure", "activitylogs"),)),
+    "azure_riskdetection": LogSource(
+        "azure_riskdetection",
+        AZURE_RISKDETECTION,
+        ("time", "properties.detectedDateTime", "detectedDateTime"),
+        ("properties.id", "id"),
+        (("azure", "riskdetection"),),
+    ),
+    # PIM alert incidents carry no time of their own: ingest time stands in.
+    "azure_pim": LogSource("azure_pim", AZURE_PIM, (), ("id",), (("azure", "pim"),)),
+    "m365": LogSource(
+        "m365",
+        M365,
+        ("CreationTime",),
+        ("Id",),
+        (
+            ("m365", "audit"),
+            ("m365", "threat_management"),
+            ("m365", "threat_detection"),
+            ("m365", "exchange"),
+            ("m365", None),
+        ),
+    ),
+    # An activity's id is (time, uniqueQualifier, applicationName, customerId): no single id field.
+    "google_workspace": LogSource(
+        "google_workspace",
+        GOOGLE_WORKSPACE,
+        ("id.time",),
+        (),
+        (("gcp", "google_workspace.admin"), ("gcp", "google_workspace.login"), ("google_workspace", None)),
+    ),
+    # `auditID` is shared by the stages of one request (RequestReceived, ResponseComplete): not an
+    # event id; the store hashes the raw event.
+    "kubernetes": LogSource(
+        "kubernetes",
+        KUBERNETES,
+        ("requestReceivedTimestamp", "stageTimestamp"),
+        (),
+        (("kubernetes", "audit"), ("kubernetes", None)),
+    ),
+    # A finding keeps its `id` across updates: each update is its own event, identified by its hash.
+    "guardduty": LogSource(
+        "guardduty", GUARDDUTY, ("updatedAt", "detail.updatedAt", "time"), (), (("aws", "guardduty"),)
+    ),
     "json": LogSource("json", {}, ("timestamp", "time", "@timestamp", "eventTime", "published"), ()),
 }
 

@@ -7,15 +7,17 @@ and no `\x01`; else the whole text split at newlines), numbers them from 1 as th
 decides each in SQL with one JSON parse:
 
 - blank (JSON whitespace only): skipped, as the parsers skip it;
-- ok: DuckDB's JSON reader accepts the line, it is an object passing the source's `Require` check
-  (keys holding a non-empty string / an object), and its time and id fields hold values that SQL
+- ok: DuckDB's JSON reader accepts the line, it is an object passing the source's `Require` (or
+  `AnyOf`) check (keys holding a non-empty string, an object, an array, one of a few values; see
+  `lake.native_checks`), and its time and id fields (top-level keys or dotted paths, read as
+  `fields.lookup` reads them) hold values that SQL
   computes exactly as `lake.fields` does: absent, null, a boolean, an object or an array (unusable);
   ISO 8601 text of the usual shape `YYYY-MM-DD[T ]hh:mm:ss[.f][Z|±hh:mm]`; a non-negative integer
   epoch below 1e17 (seconds, ms or µs by magnitude), as a number or as digits; a non-empty string
   id. Stored with `raw` = the line's own text (valid JSON of the same object; the Python path
   re-encodes it compactly), so the struct `event` derived from it is the same;
-- envelope (CloudTrail `{"Records": [...]}`): its elements are unnested in SQL (each as DuckDB
-  re-serialises it) and each is decided the same way;
+- envelope (CloudTrail `{"Records": [...]}`, Azure `{"records": [...]}`, API pages): its elements
+  are unnested in SQL (each as DuckDB re-serialises it) and each is decided the same way;
 - anything else goes to the source's Python parser, line by line (or element by element), which
   gives exactly the Python path's answer for it: events, repaired text (lone surrogates become
   U+FFFD), rejections with line number, index and reason. Lines holding `NaN`, `Infinity` or a
@@ -57,8 +59,9 @@ from mantissa_log.domain.log_sources import SOURCES, LogSource
 from mantissa_log.lake import sql
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.model import ParsedEvent, ParseResult, Rejection
+from mantissa_log.lake.native_checks import Extraction, check_keys, check_sql
 from mantissa_log.lake.parsers import JSON_PARSERS
-from mantissa_log.lake.parsers.jsonsource import JsonSourceParser, Require
+from mantissa_log.lake.parsers.jsonsource import AnyOf, JsonSourceParser, Require
 from mantissa_log.lake.reader import GZIP_MAGIC, is_json
 
 # DuckDB reads a piece of the input as one string: past 2^31 bytes that degrades badly, so larger
@@ -97,12 +100,12 @@ class Piece:
 def native_parser(source: str) -> JsonSourceParser | None:
     """The source's parser when its checks and fields can be computed in SQL, else None."""
     parser = JSON_PARSERS.get(source)
-    if parser is None or not (parser.check is None or isinstance(parser.check, Require)):
+    if parser is None or not (parser.check is None or isinstance(parser.check, Require | AnyOf)):
         return None
     spec = SOURCES[source]
-    keys = (*spec.time_fields, *spec.id_fields)
-    if any("." in key or '"' in key for key in keys):
-        return None  # `lookup` also tries dotted paths: leave those to Python
+    keys = (*spec.time_fields, *spec.id_fields, *(parser.check.read_keys() if parser.check is not None else ()))
+    if any('"' in key or "\\" in key for key in keys):
+        return None  # not expressible as a quoted JSON path key: leave those to Python
     return parser
 
 
@@ -236,16 +239,14 @@ def classify_sql(spec: LogSource, parser: JsonSourceParser, relation: str, *, li
     kind is its first character (`"` string, `{` object, `[` array, n, t, f, else a number). Each
     stage is its own subquery, so that every extraction and regex runs once per row.
     """
-    check = parser.check if isinstance(parser.check, Require) else Require()
+    check = parser.check if isinstance(parser.check, Require | AnyOf) else None
     envelope = parser.envelope if lines else None
-    keys: list[str] = []
-    for key in (*check.strings, *check.objects, *spec.time_fields, *spec.id_fields, *([envelope] if envelope else [])):
-        if key not in keys:
-            keys.append(key)
-    if not keys:
-        keys.append("")  # a list of one path, for a uniform shape
-    paths = ", ".join(sql.quote_literal(f'$."{key}"') for key in keys)
-    slot = {key: i + 1 for i, key in enumerate(keys)}
+    extraction = Extraction()
+    check_keys(extraction, check)
+    times = {key: extraction.lookup(key) for key in spec.time_fields}
+    id_slots = [extraction.lookup(key) for key in spec.id_fields]
+    envelope_slot = extraction.literal(envelope) if envelope else None
+    paths = extraction.path_list()
     # Stage 1, one parse. A line must open an object and hold nothing DuckDB's reader would accept
     # where Python's does not; elements of envelopes were re-serialised by DuckDB (JSON already).
     if lines:
@@ -258,48 +259,40 @@ def classify_sql(spec: LogSource, parser: JsonSourceParser, relation: str, *, li
         f"FROM {relation}"
     )
     # Stage 2: per key, its kind (first character) and its text (a string's value, decoded).
-    columns = ", ".join(f"left(x[{i}], 1) AS k{i}, {_string(f'x[{i}]')} AS v{i}" for i in slot.values())
+    columns = ", ".join(f"left({ref}, 1) AS k{i}, {_string(ref)} AS v{i}" for ref, i in extraction.slots.items())
     stage2 = f"SELECT n, idx, r, x IS NOT NULL AS parsed, {columns} FROM ({stage1})"  # noqa: S608
     # Stage 3: per time field, whether its text has a shape SQL computes exactly.
     iso, digits = sql.quote_literal(_ISO), sql.quote_literal(_EPOCH_DIGITS)
     numeric = "('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')"
     shapes = "".join(
-        f", coalesce(k{slot[key]} = '\"' AND regexp_full_match(v{slot[key]}, {iso}), false) AS iso{slot[key]}"
-        f", coalesce((k{slot[key]} = '\"' OR k{slot[key]} IN {numeric}) "
-        f"AND regexp_full_match(v{slot[key]}, {digits}), false) AS epoch{slot[key]}"
-        for key in spec.time_fields
+        f", coalesce(k{i} = '\"' AND regexp_full_match(v{i}, {iso}), false) AS iso{i}"
+        f", coalesce((k{i} = '\"' OR k{i} IN {numeric}) AND regexp_full_match(v{i}, {digits}), false) AS epoch{i}"
+        for i in dict.fromkeys(times.values())
     )
     stage3 = f"SELECT *{shapes} FROM ({stage2})"  # noqa: S608
 
     def unusable(i: int) -> str:
         return f"(k{i} IS NULL OR k{i} IN ('n', 't', 'f', '{{', '['))"
 
-    times = []
-    for key in spec.time_fields:
-        i = slot[key]
+    time_choices = []
+    for i in times.values():
         value = f"CASE WHEN iso{i} THEN {_iso_time(f'v{i}')} WHEN epoch{i} THEN {_epoch_time(f'v{i}')} END"
-        times.append((value, f"NOT ({unusable(i)} OR iso{i} OR epoch{i})"))
-    event_time, time_python = _first(times)
+        time_choices.append((value, f"NOT ({unusable(i)} OR iso{i} OR epoch{i})"))
+    event_time, time_python = _first(time_choices)
     ids = [
-        (
-            f"CASE WHEN k{slot[key]} = '\"' AND v{slot[key]} <> '' THEN v{slot[key]} END",
-            f"NOT ({unusable(slot[key])} OR k{slot[key]} = '\"')",
-        )
-        for key in spec.id_fields
+        (f"CASE WHEN k{i} = '\"' AND v{i} <> '' THEN v{i} END", f"NOT ({unusable(i)} OR k{i} = '\"')") for i in id_slots
     ]
     event_id, id_python = _first(ids)
-    passes = [f"(k{slot[key]} = '\"' AND v{slot[key]} <> '')" for key in check.strings]
-    passes += [f"k{slot[key]} = '{{'" for key in check.objects]
-    check_sql = " AND ".join(["parsed", *passes])
-    envelope_case = f"WHEN k{slot[envelope]} = '[' THEN 'env' " if envelope else ""
+    passes = f"parsed AND {check_sql(extraction, check)}"
+    envelope_case = f"WHEN k{envelope_slot} = '[' THEN 'env' " if envelope_slot else ""
     # Blank for the parsers: nothing but JSON whitespace (Unicode spaces are Python's to judge).
     blank = "WHEN r IS NULL OR (left(r, 1) <> '{' AND trim(r, ' ' || chr(9) || chr(13)) = '') THEN 'blank' "
     return (
         f"SELECT n, idx, r, CASE {blank if lines else ''}WHEN NOT parsed THEN 'py' "  # noqa: S608
-        f"WHEN {check_sql} THEN CASE WHEN {time_python} OR {id_python} THEN 'py' ELSE 'ok' END "
+        f"WHEN {passes} THEN CASE WHEN {time_python} OR {id_python} THEN 'py' ELSE 'ok' END "
         f"{envelope_case}ELSE 'py' END AS kind, "
-        f"CASE WHEN {check_sql} THEN {event_time} END AS event_time, "
-        f"CASE WHEN {check_sql} THEN {event_id} END AS event_id "
+        f"CASE WHEN {passes} THEN {event_time} END AS event_time, "
+        f"CASE WHEN {passes} THEN {event_id} END AS event_id "
         f"FROM ({stage3})"
     )
 

@@ -14,7 +14,7 @@ from sigma.types import SigmaCIDRExpression
 
 from mantissa_log.sigma.backend_base import SqlPredicateBackend
 from mantissa_log.sigma.common import Pred, sql_literal
-from mantissa_log.sigma.fields import EACH, JsonValue, Step
+from mantissa_log.sigma.fields import EACH, JsonValue, Step, Where
 
 
 class AthenaBackend(SqlPredicateBackend):
@@ -59,6 +59,11 @@ class AthenaBackend(SqlPredicateBackend):
         cut = steps.index(EACH)
         prefix, rest = [str(step) for step in steps[:cut]], steps[cut + 1 :]
         array = self.json_array_expression.format(doc=doc, path=self._path(prefix))
+        if rest and isinstance(where := rest[0], Where):
+            # Keep the elements whose key matches (case-insensitively), then read on from each.
+            key, wanted = self._path([where.key]), sql_literal(where.value.lower())
+            array = self._filter(array, lambda var: f"lower(json_extract_scalar({var}, {key})) = {wanted}")
+            rest = rest[1:]
         mapped = self._map(array, lambda var: self._json(var, rest))
         # Further arrays below produce a list per element: flatten to one list of values.
         return self.flatten_expression.format(list=mapped) if EACH in rest else mapped

@@ -112,6 +112,8 @@ class SqlPredicateBackend(TextQueryBackend):
     # Lists: "any element satisfies" and "map each element"; {var} is the lambda parameter.
     any_expression: ClassVar[str] = "any_match({list}, {var} -> {predicate})"
     map_expression: ClassVar[str] = "transform({list}, {var} -> {expr})"
+    filter_expression: ClassVar[str] = "filter({list}, {var} -> {predicate})"
+    flatten_expression: ClassVar[str] = "flatten({list})"
     struct_field_expression: ClassVar[str] = '{base}."{name}"'
 
     def __init__(
@@ -218,6 +220,14 @@ class SqlPredicateBackend(TextQueryBackend):
         self._depth += 1
         try:
             return self.map_expression.format(list=list_sql, var=var, expr=body(var))
+        finally:
+            self._depth -= 1
+
+    def _filter(self, list_sql: str, pred: Pred) -> str:
+        var = self._lambda_var()
+        self._depth += 1
+        try:
+            return self.filter_expression.format(list=list_sql, var=var, predicate=pred(var))
         finally:
             self._depth -= 1
 

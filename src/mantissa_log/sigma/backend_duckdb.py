@@ -19,7 +19,7 @@ from sigma.types import SigmaCIDRExpression, SigmaRegularExpression
 
 from mantissa_log.sigma.backend_base import SqlPredicateBackend
 from mantissa_log.sigma.common import Pred, UnsupportedSigma, sql_literal
-from mantissa_log.sigma.fields import EACH, JsonValue
+from mantissa_log.sigma.fields import EACH, JsonValue, Step, Where
 
 _IPV4_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_PATTERN = rf"{_IPV4_OCTET}(\.{_IPV4_OCTET}){{3}}"
@@ -107,6 +107,7 @@ class DuckDBBackend(SqlPredicateBackend):
     # Lists (list of structs, JSON wildcard reads): any element; DuckDB's lambda syntax.
     any_expression: ClassVar[str] = "list_bool_or(list_transform({list}, lambda {var}: {predicate}))"
     map_expression: ClassVar[str] = "list_transform({list}, lambda {var}: {expr})"
+    filter_expression: ClassVar[str] = "list_filter({list}, lambda {var}: {predicate})"
     struct_field_expression: ClassVar[str] = '{base}."{name}"'
     # JSON text of a path; objects and arrays read as their JSON text, JSON null as NULL, true as 'true'.
     json_extract_expression: ClassVar[str] = "json_extract_string({doc}, {path})"
@@ -121,10 +122,30 @@ class DuckDBBackend(SqlPredicateBackend):
         "(regexp_full_match({value}, {ipv4_pattern}) AND ({integer}) BETWEEN {low} AND {high})"
     )
 
+    # The elements of the JSON arrays a wildcard path reaches, as JSON values (a flat list).
+    json_elements_expression: ClassVar[str] = "json_extract({doc}, {path})"
+
     def json_value(self, access: JsonValue) -> str:
         doc = self.raw_column if access.root is None else self._struct(self.event_column, access.root)
-        path = "$" + "".join("[*]" if step is EACH else f'."{step}"' for step in access.steps)
-        return self.json_extract_expression.format(doc=doc, path=sql_literal(path))
+        return self._json_read(doc, access.steps)
+
+    @staticmethod
+    def _path(steps: tuple[Step, ...]) -> str:
+        return sql_literal("$" + "".join("[*]" if step is EACH else f'."{step}"' for step in steps))
+
+    def _json_read(self, doc: str, steps: tuple[Step, ...]) -> str:
+        """Text at a path; a list of texts when the path crosses arrays. A Where (always after an
+        EACH) keeps the elements whose key matches, and the rest of the path is read from each."""
+        cut = next((i for i, step in enumerate(steps) if isinstance(step, Where)), None)
+        if cut is None:
+            return self.json_extract_expression.format(doc=doc, path=self._path(steps))
+        where, rest = steps[cut], steps[cut + 1 :]
+        assert isinstance(where, Where)
+        elements = self.json_elements_expression.format(doc=doc, path=self._path(steps[:cut]))
+        key, wanted = self._path((where.key,)), sql_literal(where.value.lower())
+        kept = self._filter(elements, lambda var: f"lower(json_extract_string({var}, {key})) = {wanted}")
+        mapped = self._map(kept, lambda var: self._json_read(var, rest))
+        return self.flatten_expression.format(list=mapped) if EACH in rest else mapped
 
     def regex_text(self, regex: SigmaRegularExpression, field: str | None) -> str:
         text = super().regex_text(regex, field)

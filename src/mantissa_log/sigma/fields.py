@@ -11,12 +11,31 @@ field matches when any of the resulting values matches (Sigma's rule for list-va
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 from typing import Any
 
-# A JSON path step: a key, or EACH for "every element of the array here" (`[*]`).
+# A JSON path step: a key, EACH for "every element of the array here" (`[*]`), or a Where.
 EACH = None
-Step = str | None
+
+
+@dataclass(frozen=True)
+class Where:
+    """Keep the elements (objects, after an EACH) whose `key` equals `value`, case-insensitively.
+
+    Written `list[key=value]` in a field path: `events.parameters[name=SETTING_NAME].value` reads
+    the value of the parameter named SETTING_NAME (lists of name/value pairs are common in audit
+    logs: Google Workspace parameters, Entra ID additionalDetails and modifiedProperties).
+    """
+
+    key: str
+    value: str
+
+
+Step = str | Where | None
+
+# A mapping's name for the whole event as JSON text (SigmaHQ's Microsoft 365 `Payload`).
+WHOLE_EVENT = "$"
 
 # Optional array positions tried per field; each doubles the number of paths read.
 MAX_UNKNOWN_ARRAY_STEPS = 6
@@ -60,13 +79,40 @@ class JsonValue:
 Access = StructLeaf | StructListLeaf | JsonValue
 
 
-def split_field(name: str) -> tuple[str, ...]:
-    parts = tuple(name.split("."))
-    if any(not part for part in parts):
-        raise FieldPathError(f"field '{name}' has an empty path segment")
-    if any('"' in part or "'" in part for part in parts):
+@dataclass(frozen=True)
+class Part:
+    """One segment of a field path: a key, optionally selecting elements (`key[k=v]`)."""
+
+    key: str
+    where: Where | None = None
+
+
+_SELECTOR = re.compile(r"([^.\[\]]+)(?:\[([^=\[\]]+)=([^\[\]]*)\])?(?:\.|$)")
+
+
+def parse_field(name: str) -> tuple[Part, ...]:
+    """A field path; a selector's value may hold dots (`modifiedProperties[displayName=A.B]`)."""
+    if '"' in name or "'" in name:
         raise FieldPathError(f"field '{name}' contains a quote character")
-    return parts
+    parts: list[Part] = []
+    pos = 0
+    while pos < len(name):
+        match = _SELECTOR.match(name, pos)
+        if match is None or match.end() == pos:
+            raise FieldPathError(f"field '{name}' has an empty or malformed path segment")
+        key, where_key, where_value = match.groups()
+        parts.append(Part(key, None if where_key is None else Where(where_key, where_value)))
+        pos = match.end()
+    if not parts or name.endswith("."):
+        raise FieldPathError(f"field '{name}' has an empty path segment")
+    return tuple(parts)
+
+
+def split_field(name: str) -> tuple[str, ...]:
+    parts = parse_field(name)
+    if any(part.where is not None for part in parts):
+        raise FieldPathError(f"field '{name}' selects list elements where a plain path is needed")
+    return tuple(part.key for part in parts)
 
 
 def _lookup(node: dict[str, Any], key: str) -> str | None:
@@ -112,9 +158,87 @@ def _json_paths(
     return [JsonValue(root, steps) for steps in _expand(known, optional, unknown)]
 
 
+def _respell(node: Any, keys: tuple[str, ...]) -> tuple[str, ...]:
+    """`keys` in the structure's own spelling as far as it knows them (JSON reads are case-sensitive)."""
+    spelled: list[str] = []
+    for key in keys:
+        found = _lookup(node, key) if isinstance(node, dict) else None
+        spelled.append(found or key)
+        node = node[found] if found else None
+        if isinstance(node, list):
+            node = node[0] if node else None
+    return tuple(spelled)
+
+
+_MAYBE_EACH = "<maybe an array>"  # template marker, never a real step
+
+
+def _selected(structure: dict[str, Any], parts: tuple[Part, ...]) -> list[Access]:
+    """A path with selectors, read from the raw JSON, each key spelled as the structure spells it.
+
+    Where the structure does not say that a value is an object, it may be an array: both readings
+    are tried (as for any JSON read). A selector's list is known to be one.
+    """
+    template: list[Step] = []
+    node: Any = structure
+    for part in parts:
+        found = _lookup(node, part.key) if isinstance(node, dict) else None
+        child = node[found] if found else None
+        template.append(found or part.key)
+        if isinstance(child, list) or part.where is not None:
+            template.append(EACH)
+            if part.where is not None:
+                template.append(part.where)
+            node = child[0] if isinstance(child, list) and child and isinstance(child[0], dict) else None
+        elif isinstance(child, dict):
+            node = child
+        else:
+            template.append(_MAYBE_EACH)
+            node = None
+    slots = template.count(_MAYBE_EACH)
+    if slots > MAX_UNKNOWN_ARRAY_STEPS:
+        raise FieldPathError(f"field path has {slots} steps of unknown shape (at most {MAX_UNKNOWN_ARRAY_STEPS})")
+    paths: list[Access] = []
+    for choice in itertools.product((False, True), repeat=slots):
+        picks = iter(choice)
+        steps = [EACH if step == _MAYBE_EACH else step for step in template if step != _MAYBE_EACH or next(picks)]
+        paths.append(JsonValue(None, tuple(steps)))
+    return paths
+
+
+def _dotted_keys(structure: dict[str, Any], parts: tuple[Part, ...]) -> tuple[Part, ...]:
+    """Parts rejoined where the structure has a key with dots in it (Graph's `@odata.type`)."""
+    merged: list[Part] = []
+    node: Any = structure
+    i = 0
+    while i < len(parts):
+        part = parts[i]
+        if isinstance(node, dict):
+            for key in (name for name in node if "." in name):
+                count = key.count(".") + 1
+                window = parts[i : i + count]
+                plain = all(piece.where is None for piece in window[:-1])
+                if len(window) == count and plain and ".".join(p.key for p in window).lower() == key.lower():
+                    part = Part(key, window[-1].where)
+                    i += count - 1
+                    break
+        merged.append(part)
+        i += 1
+        found = _lookup(node, part.key) if isinstance(node, dict) else None
+        node = node[found] if found else None
+        if isinstance(node, list):
+            node = node[0] if node and isinstance(node[0], dict) else None
+    return tuple(merged)
+
+
 def resolve(structure: dict[str, Any], field: str) -> list[Access]:
     """How to read `field` from an event of this structure: one or more alternatives (any may match)."""
-    keys = split_field(field)
+    if field == WHOLE_EVENT:
+        return [JsonValue(None, ())]
+    parts = _dotted_keys(structure, parse_field(field))
+    if any(part.where is not None for part in parts):
+        return _selected(structure, parts)
+    keys = tuple(part.key for part in parts)
     node: Any = structure
     struct_path: list[str] = []
     # The same path as JSON steps, for the fallback to `raw`: lists of structs are known arrays.
@@ -140,7 +264,8 @@ def resolve(structure: dict[str, Any], field: str) -> list[Access]:
                 json_known.append(EACH)
                 if not rest:
                     return [JsonValue(None, tuple(json_known[:-1])), JsonValue(None, tuple(json_known))]
-                return _json_paths(None, tuple(json_known), rest, start_may_be_array=False)
+                inner = child[0] if child and isinstance(child[0], dict) else None
+                return _json_paths(None, tuple(json_known), _respell(inner, rest), start_may_be_array=False)
             list_at = len(struct_path)
             json_known.append(EACH)
             if not rest:

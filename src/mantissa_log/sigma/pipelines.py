@@ -2,7 +2,8 @@
 
 Our events keep each source's native field names (CloudTrail, Okta, GitHub audit log, GCP LogEntry),
 so most SigmaHQ rules need no mapping. The exceptions are names from other shippers: SigmaHQ's GCP
-rules use ECS-style `gcp.audit.*` names and a `data.` envelope (a Pub/Sub sink's wrapper).
+rules use ECS-style `gcp.audit.*` names and a `data.` envelope (a Pub/Sub sink's wrapper); its Azure
+rules use Log Analytics column names, its Microsoft 365 rules ECS-like ones (`sigma.mappings`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sigma.processing.transformations import FieldMappingTransformation, FieldPr
 from sigma.rule import SigmaLogSource
 
 from mantissa_log.domain.log_sources import SOURCES, LogSource, source_for_logsource
+from mantissa_log.sigma.mappings import SOURCE_FIELDS
 
 # Exact field names, applied first.
 FIELD_MAPPINGS: dict[str, dict[str, str]] = {
@@ -49,6 +51,8 @@ def pipeline_for(source: str) -> ProcessingPipeline:
     if source not in SOURCES:
         raise KeyError(source)
     items: list[ProcessingItem] = []
+    if fields := SOURCE_FIELDS.get(source):
+        items += fields.items(source)
     if mapping := FIELD_MAPPINGS.get(source):
         items.append(
             ProcessingItem(
@@ -68,6 +72,8 @@ def pipeline_for(source: str) -> ProcessingPipeline:
 
 def map_field(source: str, field: str) -> str:
     """The same mapping for a bare field name (correlation `group-by`)."""
+    if fields := SOURCE_FIELDS.get(source):
+        return fields.names.first(field)
     mapped = FIELD_MAPPINGS.get(source, {}).get(field, field)
     for prefix, replacement in PREFIX_MAPPINGS.get(source, {}).items():
         if mapped.startswith(prefix):

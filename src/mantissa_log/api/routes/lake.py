@@ -18,7 +18,12 @@ router = APIRouter(prefix="/api/v1", tags=["logs"])
     openapi_extra={"requestBody": {"content": {"application/x-ndjson": {}}}},
 )
 async def ingest(source: str, request: Request, _: CurrentUser, services: ServicesDep) -> IngestReportPublic:
-    """JSON lines, a JSON array, or a source's native file (CloudTrail `{"Records": [...]}`, VPC flow text)."""
+    """JSON lines, a JSON array, or a source's native file: CloudTrail `{"Records": [...]}`, VPC flow text,
+    Azure diagnostic settings `{"records": [...]}`, Graph / Reports API pages, Kubernetes `EventList`.
+
+    `source`: cloudtrail, okta, github, gcp_audit, vpcflow, azure_signin, azure_audit, azure_activity,
+    azure_riskdetection, azure_pim, m365, google_workspace, kubernetes, guardduty or json (docs/SOURCES.md).
+    """
     services.logs.check_source(source)
     data = await request.body()
     # Parsing and writing block: off the event loop.

@@ -6,7 +6,19 @@ from typing import Protocol
 
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.lake.model import ParseResult
-from mantissa_log.lake.parsers import cloudtrail, gcp_audit, generic, github, okta, vpcflow
+from mantissa_log.lake.parsers import (
+    azure,
+    cloudtrail,
+    gcp_audit,
+    generic,
+    github,
+    google_workspace,
+    guardduty,
+    kubernetes,
+    m365,
+    okta,
+    vpcflow,
+)
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
 
@@ -20,6 +32,15 @@ PARSERS: dict[str, Parser] = {
     "github": github.parse,
     "gcp_audit": gcp_audit.parse,
     "vpcflow": vpcflow.parse,
+    "azure_signin": azure.parse_signin,
+    "azure_audit": azure.parse_audit,
+    "azure_activity": azure.parse_activity,
+    "azure_riskdetection": azure.parse_riskdetection,
+    "azure_pim": azure.parse_pim,
+    "m365": m365.parse,
+    "google_workspace": google_workspace.parse,
+    "kubernetes": kubernetes.parse,
+    "guardduty": guardduty.parse,
     "json": generic.parse,
 }
 
@@ -30,6 +51,15 @@ JSON_PARSERS: dict[str, JsonSourceParser] = {
     "okta": okta.PARSER,
     "github": github.PARSER,
     "gcp_audit": gcp_audit.PARSER,
+    "azure_signin": azure.SIGNIN,
+    "azure_audit": azure.AUDIT,
+    "azure_activity": azure.ACTIVITY,
+    "azure_riskdetection": azure.RISKDETECTION,
+    "azure_pim": azure.PIM,
+    "m365": m365.PARSER,
+    "google_workspace": google_workspace.PARSER,
+    "kubernetes": kubernetes.PARSER,
+    "guardduty": guardduty.PARSER,
     "json": generic.PARSER,
 }
 

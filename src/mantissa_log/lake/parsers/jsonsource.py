@@ -9,41 +9,11 @@ from typing import Any
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.fields import canonical_json, first_id, first_time
 from mantissa_log.lake.model import ParsedEvent, ParseResult
+from mantissa_log.lake.parsers.checks import AnyOf, Require, require_strings
 from mantissa_log.lake.reader import NOT_JSON, iter_values, parse_line, spread, type_name
 
 # Returns why a record is not an event of this source, or None when it is.
 Check = Callable[[dict[str, Any]], str | None]
-
-
-@dataclass(frozen=True)
-class Require:
-    """A check that keys hold a non-empty string (`strings`) or an object (`objects`).
-
-    Declarative, so that the native (DuckDB) ingest can run the same test in SQL.
-    """
-
-    strings: tuple[str, ...] = ()
-    objects: tuple[str, ...] = ()
-
-    def __call__(self, record: dict[str, Any]) -> str | None:
-        for key in self.strings:
-            value = record.get(key)
-            if value is None:
-                return f"missing {key}"
-            if not isinstance(value, str) or not value:
-                return f"{key} is {type_name(value) if value != '' else 'empty'}, not a non-empty string"
-        for key in self.objects:
-            value = record.get(key)
-            if value is None:
-                return f"missing {key}"
-            if not isinstance(value, dict):
-                return f"{key} is {type_name(value)}, not a JSON object"
-        return None
-
-
-def require_strings(*keys: str) -> Require:
-    """A check that each key is present with a non-empty string value."""
-    return Require(strings=keys)
 
 
 @dataclass(frozen=True)
@@ -130,3 +100,6 @@ class JsonSourceParser:
         spec = SOURCES[self.source]
         result.repaired += repaired
         result.events.append(ParsedEvent(raw, first_time(record, spec.time_fields), first_id(record, spec.id_fields)))
+
+
+__all__ = ["AnyOf", "Check", "JsonSourceParser", "Require", "require_strings"]
