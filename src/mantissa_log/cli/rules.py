@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from mantissa_log.api.schemas.rules import RunResultPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
+from mantissa_log.clock import as_utc, iso_us
 from mantissa_log.config import load_settings
 from mantissa_log.domain.common import NAME_RE
 from mantissa_log.domain.rule_document import parse_rule_document
@@ -145,6 +146,9 @@ def import_rules(
     user: str = typer.Option(..., "--user", help="owner of the imported rules"),
     enable: bool = typer.Option(True, "--enable/--disable", help="schedule them right away"),
     starter: bool = typer.Option(False, "--starter", help="also import Mantissa Log's own starter rule pack"),
+    since: datetime | None = typer.Option(
+        None, "--since", help="backfill: the first run covers what was ingested since this ISO time (default: now on)"
+    ),
 ) -> None:
     """Import Sigma rule files or directories (plain SigmaHQ rules work); report what was refused."""
     from mantissa_log.starter_rules import starter_rule_files
@@ -160,7 +164,12 @@ def import_rules(
         for path in rule_files(paths):
             try:
                 body = path.read_text()
-                write = RuleWrite(rule_name=rule_name_for(path, body), body=body, enabled=enable)
+                write = RuleWrite(
+                    rule_name=rule_name_for(path, body),
+                    body=body,
+                    enabled=enable,
+                    since=None if since is None else iso_us(as_utc(since)),
+                )
                 services.rules.create(who, write, "cli")
                 imported += 1
                 console.print(f"[green]imported[/green] {escape(str(path))} as {write.rule_name}", highlight=False)
@@ -187,8 +196,5 @@ def run(
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """A command-line time: naive means UTC; an offset is converted."""
+    return None if value is None else as_utc(value)
