@@ -222,7 +222,7 @@ class LogLake:
                 rejected += outcome.rejected
                 repaired += outcome.repaired
                 if outcome.rows:
-                    fresh = dedup.filter(outcome.relation, "epoch_us(t)")
+                    fresh = dedup.filter(outcome.relation, "epoch_us(t::TIMESTAMP)")
                     files.duplicates += fresh.duplicates
                     if fresh.kept:
                         self._copy_rows(files, spec, fresh.table, fresh.kept, path)
