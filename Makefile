@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery
+.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery bench-hunt
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint typecheck unit
 # The detection benchmark (benchmarks/README.md): BENCH_EVENTS events (default 1,000,000); last line `ratio: X`.
 bench: install-dev
 	$(BIN)/python -m benchmarks.bench_detection
+
+# The hunting benchmark: `mantissa-log hunt` against Zircolite 3.7.0 (its own scratch venv), side by side.
+bench-hunt: install-dev
+	$(BIN)/python -m benchmarks.bench_hunt
 
 # The delivery benchmark: DELIVERY_ALERTS alerts (default 10,000) through the outbox to a loopback webhook.
 bench-delivery: install

@@ -6,22 +6,25 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
-from mantissa_log.config import load_settings
 from mantissa_log.errors import MantissaError
-from mantissa_log.services.container import Services, build_services
+
+if TYPE_CHECKING:
+    from mantissa_log.services.container import Services
 
 P = ParamSpec("P")
 R = TypeVar("R")
-err_console = Console(stderr=True, soft_wrap=True)
 
 
 @contextmanager
 def open_services() -> Iterator[Services]:
+    # Imported here: building the services costs a second of imports a hunt never needs.
+    from mantissa_log.config import load_settings
+    from mantissa_log.services.container import build_services
+
     services = build_services(load_settings())
     try:
         yield services
@@ -37,7 +40,9 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except MantissaError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            from rich.console import Console
+
+            Console(stderr=True, soft_wrap=True).print(f"[red]error:[/red] {exc}", highlight=False)
             sys.stderr.flush()
             raise typer.Exit(2) from None
 

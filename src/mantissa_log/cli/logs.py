@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from mantissa_log.api.schemas.logs import IngestReportPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
-from mantissa_log.cli.rules import rule_files
+from mantissa_log.cli.paths import event_files, rule_files
 from mantissa_log.domain.log_sources import SOURCE_NAMES
-from mantissa_log.services.logs import LogService
 
-console = Console(stderr=True, soft_wrap=True)
+# Heavy modules (the services, the API's schemas, Rich) are imported inside the commands: a hunt
+# must start in a fraction of a second and needs none of them.
 SOURCES_HELP = "one of " + ", ".join(SOURCE_NAMES) + " (docs/SOURCES.md: what each reads)"
-
-
-def _event_files(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise typer.BadParameter(f"no such file or directory: {path}")
-    return files
 
 
 @friendly_errors
@@ -44,8 +29,15 @@ def ingest_command(
 
     JSON lines are read by DuckDB directly (fast); other layouts go through the Python parsers.
     """
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+    from mantissa_log.api.schemas.logs import IngestReportPublic
+    from mantissa_log.services.logs import LogService
+
+    console = Console(stderr=True, soft_wrap=True)
     LogService.check_source(source)
-    files = _event_files(paths)
+    files = event_files(paths)
     with open_services() as services:
         report = services.logs.new_report(source)
         columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn())
@@ -75,9 +67,16 @@ def hunt_command(
     ),
 ) -> None:
     """Scan log files with Sigma rules directly, no server or lake needed (incident response)."""
+    from mantissa_log.services.detection.hunt import hunt
+
     if output not in ("table", "json"):
         raise typer.BadParameter("use table or json", param_hint="--format")
-    findings = LogService.hunt(rule_files(rules), _event_files(events), source)
+    if source is not None and source not in SOURCE_NAMES:
+        raise typer.BadParameter(SOURCES_HELP, param_hint="--source")
+    # The compiled-rule cache lives in the data home; hunts read no other setting, so the
+    # environment is enough (no settings file parsed: a hunt starts fast).
+    cache = Path(os.environ.get("MANTISSA_HOME", ".mantissa")) / "cache" / "compiled"
+    findings = hunt(rule_files(rules), event_files(events), source, cache)
     if output == "json":
         for finding in findings:
             shown = {k: v for k, v in asdict(finding).items() if v is not None}
@@ -85,6 +84,9 @@ def hunt_command(
                 shown.pop("matches", None)
             typer.echo(json.dumps(shown, separators=(",", ":")))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("rule", "events file", "matches")
     for finding in findings:
         if finding.error is not None:

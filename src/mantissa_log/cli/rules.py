@@ -13,6 +13,7 @@ from rich.markup import escape
 
 from mantissa_log.api.schemas.rules import RunResultPublic
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
+from mantissa_log.cli.paths import rule_files
 from mantissa_log.clock import as_utc, iso_us
 from mantissa_log.config import load_settings
 from mantissa_log.domain.common import NAME_RE
@@ -26,24 +27,6 @@ from mantissa_log.services.identity import Principal
 
 app = typer.Typer(help="Detection rules.", no_args_is_help=True)
 console = Console(soft_wrap=True)  # long paths stay on one line: greppable
-RULE_SUFFIXES = (".yml", ".yaml")
-
-
-def rule_files(paths: list[Path]) -> list[Path]:
-    """Files as given, directories searched recursively for *.yml / *.yaml, in a stable order, each once."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in RULE_SUFFIXES and p.is_file()))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise typer.BadParameter(f"no such file or directory: {path}")
-    # A file named twice (a folder and a file in it) would otherwise collide with itself on id and title.
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
 
 
 def rule_name_for(path: Path, body: str) -> str:

@@ -37,10 +37,13 @@ class LogService:
         return self.lake.maintain()
 
     @staticmethod
-    def hunt(rule_paths: list[Path], event_paths: list[Path], source: str | None = None) -> list[HuntFinding]:
+    def hunt(
+        rule_paths: list[Path], event_paths: list[Path], source: str | None = None, cache_folder: Path | None = None
+    ) -> list[HuntFinding]:
+        """Rules over files, no lake: see `services.detection.hunt` (compiled rules cached in `cache_folder`)."""
         if source is not None:
             check_source(source)
-        return hunt(rule_paths, event_paths, source)
+        return hunt(rule_paths, event_paths, source, cache_folder)
 
 
 __all__ = ["HuntFinding", "IngestReport", "LogService", "MaintenanceReport", "SourceInfo"]

@@ -12,7 +12,6 @@ Everything we cannot run faithfully raises RuleCompileError naming the reason, n
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import yaml
 from sigma.collection import SigmaCollection
@@ -26,46 +25,12 @@ from sigma.policy.profiles import TrustedPolicy
 from sigma.rule import SigmaRule
 
 from mantissa_log.domain.log_sources import SOURCES, LogSource
-from mantissa_log.errors import ValidationFailed
 from mantissa_log.sigma.backend_athena import AthenaBackend
 from mantissa_log.sigma.backend_base import SqlPredicateBackend
 from mantissa_log.sigma.backend_duckdb import DuckDBBackend
 from mantissa_log.sigma.common import UnsupportedSigma
+from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule, Correlation, RuleCompileError
 from mantissa_log.sigma.pipelines import map_field, pipeline_for, source_for_rule
-
-# Correlation condition operators: Sigma's name -> SQL.
-SQL_OPERATORS: dict[str, str] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}
-
-
-class RuleCompileError(ValidationFailed):
-    """A Sigma rule we refuse to compile; the message says why, `field` says where."""
-
-    code = "rule_compile"
-
-
-@dataclass(frozen=True)
-class Correlation:
-    """An event_count correlation: count matching events per group within `timespan_seconds`."""
-
-    type: str  # "event_count"
-    group_by: tuple[str, ...]  # DuckDB SQL over raw/event, one per group-by field
-    athena_group_by: tuple[str, ...]
-    group_names: tuple[str, ...]  # the group-by fields as the rule names them
-    timespan_seconds: int
-    condition_op: str  # Sigma's operator name: lt, lte, gt, gte, eq, neq
-    condition_count: int
-    rule_refs: tuple[str, ...]  # the referenced rules as the correlation names them
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    rule_id: str | None
-    title: str
-    source: str  # key of SOURCES
-    predicate: str  # DuckDB boolean SQL over raw/event
-    flag_expression: str  # the same truth table as CASE chains; never NULL
-    athena_predicate: str
-    correlation: Correlation | None = None
 
 
 def _line(error: SigmaError) -> int | None:

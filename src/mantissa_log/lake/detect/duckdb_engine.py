@@ -15,7 +15,7 @@ from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import duckdb_sql
 from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
 from mantissa_log.lake.store import LogLake
-from mantissa_log.sigma.compiler import CompiledRule
+from mantissa_log.sigma.compiled import CompiledRule
 
 
 def samples(raws: Sequence[str] | None) -> list[dict[str, Any]]:
@@ -119,9 +119,8 @@ class DuckDbEngine:
 
 def load_memory_table(con: duckdb.DuckDBPyConnection, name: str, structure_json: str, raws: Sequence[str]) -> str:
     """An in-memory relation shaped like the lake's (raw, event, times), for rule tests and hunts."""
-    create, fill, derive = duckdb_sql.memory_table(name, structure_json)
-    con.execute(create)
-    con.executemany(fill, list(enumerate(raws)))
+    fill, derive = duckdb_sql.memory_table(name, structure_json)
+    con.execute(fill, [list(raws)])
     con.execute(derive)
     return name
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from mantissa_log.domain.alerts import MAX_SAMPLES
 from mantissa_log.lake.detect.model import RuleScan
 from mantissa_log.lake.sql import timestamp_literal
-from mantissa_log.sigma.compiler import SQL_OPERATORS, CompiledRule, Correlation
+from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule, Correlation
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
 EVENT_TIME = "coalesce(event_time, ingest_time)"
@@ -78,13 +78,13 @@ def _partition(correlation: Correlation) -> str:
     return ", ".join(f"g{i}" for i in range(len(correlation.group_by))) or "1"
 
 
-def memory_table(name: str, structure_json: str) -> tuple[str, str, str]:
-    """Statements for a lake-shaped in-memory table (tests, hunts): create `(idx, raw)`, fill it
-    (two parameters per row), derive the lake's columns."""
+def memory_table(name: str, structure_json: str) -> tuple[str, str]:
+    """Statements for a lake-shaped in-memory table (rule tests): fill `(idx, raw)` from one list
+    parameter (one conversion, no per-row statements), then derive the lake's columns."""
     event = f"json_transform(raw::JSON, '{structure_json}')" if structure_json != "{}" else "NULL::JSON"
     return (
-        f"CREATE OR REPLACE TEMP TABLE {name}_src (idx BIGINT, raw VARCHAR)",
-        f"INSERT INTO {name}_src VALUES (?, ?)",
+        f"CREATE OR REPLACE TEMP TABLE {name}_src AS "
+        "SELECT unnest(range(len($1::VARCHAR[]))) AS idx, unnest($1::VARCHAR[]) AS raw",
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT idx, raw, {event} AS event, "
         f"NULL::TIMESTAMP AS event_time, now()::TIMESTAMP AS ingest_time FROM {name}_src",
     )

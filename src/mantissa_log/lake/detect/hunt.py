@@ -1,21 +1,40 @@
 """Hunting: compiled rules straight over log files, in memory, no lake and no state store.
 
-Each events file is parsed once per log source a rule needs (with the lake's parsers) and loaded
-into an in-memory DuckDB table shaped like the lake's; every rule of that source then runs on it.
+Fast where it matters (whole-file incident response over big captures):
+- each file is given to the sources whose check accepts its first record (or to the one source
+  named), so a CloudTrail capture is not read again as Okta, Azure, ...;
+- the JSON-lines files of one source are read by DuckDB itself, all at once, in parallel (lines
+  that are not JSON objects are skipped, as the parsers reject them; envelopes such as CloudTrail's
+  `{"Records": [...]}` are unnested); other layouts (JSON arrays, pretty-printed documents, gzip,
+  VPC flow text) go through the source's parser;
+- every rule of a source is evaluated in one scan (its CASE-chained flag expression, shared field
+  reads computed once per row), counting matches per file; the event struct is built with only the
+  fields the rules read.
+Correlation rules count the events their base rules match, as a hunt reports them.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from mantissa_log.domain.log_sources import SOURCES
-from mantissa_log.lake.detect.duckdb_engine import load_memory_table, match_events
-from mantissa_log.lake.parsers import parse
-from mantissa_log.sigma.compiler import CompiledRule
+from mantissa_log.lake import sql
+from mantissa_log.lake.fields import lookup
+from mantissa_log.lake.parsers import JSON_PARSERS, parse
+from mantissa_log.lake.reader import GZIP_MAGIC, is_json
+from mantissa_log.sigma.compiled import CompiledRule
+from mantissa_log.sigma.factor import shared_reads, with_reads
+
+# Sniffing a file's source reads at most this much of it.
+SNIFF_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -25,24 +44,243 @@ class HuntMatch:
     matches: int
 
 
-def hunt_files(rules: Sequence[CompiledRule], event_paths: Sequence[Path]) -> list[HuntMatch]:
+@dataclass
+class _Input:
+    path: Path
+    data: bytes
+    lines: bool  # JSON lines DuckDB can read (else: the source's Python parser)
+
+
+def _first_record(data: bytes) -> dict[str, object] | None:
+    """The first JSON object of the input (for choosing its sources); None when there is none."""
+    if data.startswith(GZIP_MAGIC):
+        data = zlib.decompressobj(wbits=31).decompress(data, SNIFF_BYTES)
+    for line in data[:SNIFF_BYTES].decode("utf-8", errors="replace").splitlines():
+        text = line.strip().lstrip("\ufeff")
+        if not text:
+            continue
+        if text.startswith("{") and is_json(text):
+            value = json.loads(text)
+            return value if isinstance(value, dict) else None
+        break
+    # A JSON array or a pretty-printed document: the generic reader finds its first object.
+    parsed = parse("json", data)
+    first = json.loads(parsed.events[0].raw) if parsed.events else None
+    return first if isinstance(first, dict) else None
+
+
+def _accepts(source: str, record: dict[str, object] | None, data: bytes) -> bool:
+    """Whether `source`'s check accepts the file's first record (or the first of its envelope)."""
+    if source == "json":
+        return record is not None
+    if source == "vpcflow":
+        return record is None and bool(parse("vpcflow", data[:SNIFF_BYTES]).events)
+    parser = JSON_PARSERS.get(source)
+    if record is None or parser is None:
+        return False
+    inner = record.get(parser.envelope) if parser.envelope else None
+    if isinstance(inner, list) and inner and isinstance(inner[0], dict):
+        record = inner[0]
+    return parser.check is None or parser.check(record) is None
+
+
+def _has_own_id(source: str, record: dict[str, object] | None) -> bool:
+    if record is None:
+        return False
+    return any(lookup(record, name) not in (None, "") for name in SOURCES[source].id_fields)
+
+
+def _sources_of(record: dict[str, object] | None, data: bytes, wanted: Sequence[str]) -> set[str]:
+    """The sources a file is read as. Checks overlap (a CloudTrail record has an `eventType`, as Okta's
+    do): when some accepting sources also find their own id field in the record, only those (and
+    generic JSON) read it, so a CloudTrail capture is not hunted again as Okta."""
+    accepted = {source for source in wanted if _accepts(source, record, data)}
+    typed = accepted - {"json"}
+    with_id = {source for source in typed if _has_own_id(source, record)}
+    return (with_id or typed) | (accepted & {"json"})
+
+
+def _inputs(paths: Sequence[Path]) -> list[_Input]:
+    inputs = []
+    for path in paths:
+        data = path.read_bytes()
+        lines = (
+            not data.startswith(GZIP_MAGIC)
+            and b"\r" not in data
+            and b"\x01" not in data
+            and data.lstrip().startswith(b"{")
+            and is_json(data.lstrip().split(b"\n", 1)[0].decode("utf-8", errors="replace"))
+        )
+        inputs.append(_Input(path, data, lines))
+    return inputs
+
+
+def hunt_files(
+    rules: Sequence[CompiledRule], event_paths: Sequence[Path], source: str | None = None
+) -> list[HuntMatch]:
     """Per (rule, file) with at least one match: how many events of the file the rule matched."""
+    inputs = _inputs(event_paths)
     needed = sorted({rule.source for rule in rules})
-    found: list[HuntMatch] = []
+    firsts = [_first_record(item.data) if source is None else None for item in inputs]
+    claims = [_sources_of(first, item.data, needed) for first, item in zip(firsts, inputs, strict=True)]
+    found: dict[tuple[int, int], int] = {}
     with duckdb.connect(":memory:") as con:
-        for number, events_path in enumerate(event_paths):
-            data = events_path.read_bytes()
-            for wanted in needed:
-                parsed = parse(wanted, data, filename=str(events_path))
-                if not parsed.events:
-                    continue
-                table = load_memory_table(
-                    con, f"hunt_{number}_{wanted}", SOURCES[wanted].structure_json(), [e.raw for e in parsed.events]
-                )
-                for index, rule in enumerate(rules):
-                    if rule.source != wanted:
-                        continue
-                    matched = match_events(con, table, rule)
-                    if matched:
-                        found.append(HuntMatch(index, events_path, len(matched)))
+        for wanted in needed:
+            chosen = [i for i in range(len(inputs)) if source == wanted or (source is None and wanted in claims[i])]
+            if not chosen:
+                continue
+            table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
+            if table is None:
+                continue
+            of_source = [(index, rule) for index, rule in enumerate(rules) if rule.source == wanted]
+            for (index, fid), count in _scan(con, table, of_source).items():
+                found[(fid, index)] = count
+            con.execute(f"DROP TABLE {table}")
+    return [HuntMatch(index, inputs[fid].path, count) for (fid, index), count in sorted(found.items()) if count > 0]
+
+
+def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[_Input], fids: list[int]) -> str | None:
+    """Table `hunt_<source>` (fid, raw) of every event of these files, in no particular order."""
+    envelope = JSON_PARSERS[source].envelope if source in JSON_PARSERS else None
+    lines_inputs = [(fid, item) for fid, item in zip(fids, inputs, strict=True) if item.lines and source != "vpcflow"]
+    parts: list[str] = []
+    if lines_inputs and _read_lines(con, lines_inputs, envelope):
+        parts.append("SELECT fid, raw FROM hunt_lines")
+    else:
+        lines_inputs = []  # DuckDB could not read them: the parsers will
+    native_fids = {fid for fid, _ in lines_inputs}
+    raws: list[str] = []
+    owners: list[int] = []
+    for fid, item in zip(fids, inputs, strict=True):
+        if fid in native_fids:
+            continue
+        parsed = parse(source, item.data, filename=str(item.path))
+        raws += [event.raw for event in parsed.events]
+        owners += [fid] * len(parsed.events)
+    if raws:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE hunt_parsed AS "
+            "SELECT unnest($1::INTEGER[]) AS fid, unnest($2::VARCHAR[]) AS raw",
+            [owners, raws],
+        )
+        parts.append("SELECT fid, raw FROM hunt_parsed")
+    if not parts:
+        return None
+    table = f"hunt_{source}"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {' UNION ALL '.join(parts)}")
+    for name in ("hunt_parsed", "hunt_lines"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    return table
+
+
+def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]], envelope: str | None) -> bool:
+    """Table `hunt_lines` (fid, raw): every JSON object line of these files, envelopes unnested.
+
+    DuckDB reads the files itself (its CSV reader, one VARCHAR column, in parallel); a line that is
+    not a JSON object is skipped, as the parsers reject it. False when DuckDB cannot read them.
+    """
+    names = [str(item.path) for _, item in inputs]
+    files = ", ".join(sql.quote_literal(name) for name in names)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hunt_files AS SELECT unnest($1::INTEGER[]) AS fid, unnest($2::VARCHAR[]) AS name",
+        [[fid for fid, _ in inputs], names],
+    )
+    objects = (
+        f"SELECT f.fid, l.line FROM read_csv([{files}], columns = {{'line': 'VARCHAR'}}, header = false, "
+        "delim = chr(1), quote = '', escape = '', auto_detect = false, new_line = '\\n', filename = true) AS l "
+        "JOIN hunt_files AS f ON l.filename = f.name WHERE left(l.line, 1) = '{' AND json_valid(l.line)"
+    )
+    if envelope:
+        path = sql.quote_literal(f'$."{envelope}"')
+        # An envelope (CloudTrail's {"Records": [...]}) holds events; any other object is one.
+        # (coalesce: an object without the key must be kept, not lost to a NULL comparison)
+        key = sql.quote_literal(envelope)
+        wrapped = f"coalesce(contains(line, {key}) AND json_type(line, {path}) = 'ARRAY', false)"
+        select = (
+            f"WITH o AS ({objects}) SELECT fid, line AS raw FROM o WHERE NOT ({wrapped}) "
+            f"UNION ALL SELECT fid, unnest(json_extract(line, {sql.quote_literal(f'$.{envelope}[*]')}))::VARCHAR "
+            f"FROM o WHERE {wrapped}"
+        )
+        select = f"SELECT fid, raw FROM ({select}) WHERE left(raw, 1) = '{{'"
+    else:
+        select = f"SELECT fid, line AS raw FROM ({objects})"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hunt_lines AS {select}")
+    except duckdb.Error:
+        return False
+    finally:
+        con.execute("DROP TABLE IF EXISTS hunt_files")
+    return True
+
+
+_READ = re.compile(r'\bevent((?:\."(?:[^"]|"")+")+)')
+
+
+def _needed_structure(structure: dict[str, Any], rules: Sequence[CompiledRule]) -> dict[str, Any]:
+    """The part of a source's structure the rules read (`event."a"."b"`): the rest is never built.
+
+    Building the event struct is most of a scan's cost; a hunt's rules read a few dozen fields.
+    """
+    paths: set[tuple[str, ...]] = set()
+    for rule in rules:
+        for match in _READ.finditer(rule.flag_expression):
+            paths.add(tuple(part.replace('""', '"') for part in re.findall(r'"((?:[^"]|"")+)"', match.group(1))))
+    return _prune(structure, paths)
+
+
+def _prune(node: dict[str, Any], paths: set[tuple[str, ...]]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, child in node.items():
+        below = {path[1:] for path in paths if path and path[0] == key}
+        if not below:
+            continue
+        if () in below or not isinstance(child, dict):
+            kept[key] = child  # the whole value is read (or it is a leaf)
+        else:
+            kept[key] = _prune(child, below)
+    return kept
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection, table: str, rules: list[tuple[int, CompiledRule]]
+) -> dict[tuple[int, int], int]:
+    """{(rule index, fid): matches} for every rule of one source, in one scan when possible."""
+    if not rules:
+        return {}
+    try:
+        return _scan_together(con, table, rules)
+    except duckdb.Error:
+        # One rule's SQL failing (a regex DuckDB refuses at run time) must not hide the others.
+        found: dict[tuple[int, int], int] = {}
+        for item in rules:
+            try:
+                found.update(_scan_together(con, table, [item]))
+            except duckdb.Error:
+                continue
+        return found
+
+
+def _scan_together(
+    con: duckdb.DuckDBPyConnection, table: str, rules: list[tuple[int, CompiledRule]]
+) -> dict[tuple[int, int], int]:
+    spec = SOURCES[rules[0][1].source]
+    reads, expressions = shared_reads([rule.flag_expression for _, rule in rules])
+    structure = _needed_structure(spec.structure, [rule for _, rule in rules]) if sql.has_event(spec) else {}
+    if structure:
+        shape = sql.quote_literal(json.dumps(structure, separators=(",", ":")))
+        typed = f"CAST(json_transform(raw, {shape}) AS {sql.duckdb_type(structure)})"
+        table = f"(SELECT fid, raw, {typed} AS event FROM {table})"
+    flags = ", ".join(f"({expression}) AS f{i}" for i, expression in enumerate(expressions))
+    counts = ", ".join(f"count(*) FILTER (WHERE f{i})" for i in range(len(rules)))
+    any_flag = " OR ".join(f"f{i}" for i in range(len(rules)))
+    query = (
+        f"SELECT fid, {counts} FROM (SELECT fid, {flags} FROM {with_reads(table, reads)} AS ev) "
+        f"WHERE {any_flag} GROUP BY fid"
+    )
+    found: dict[tuple[int, int], int] = {}
+    for row in con.execute(query).fetchall():
+        fid = int(row[0])
+        for position, (index, _) in enumerate(rules):
+            if row[position + 1]:
+                found[(index, fid)] = int(row[position + 1])
     return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from mantissa_log.sigma.compiler import CompiledRule
+from mantissa_log.sigma.compiled import CompiledRule
 
 
 @dataclass(frozen=True)

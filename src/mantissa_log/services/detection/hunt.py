@@ -1,4 +1,8 @@
-"""Hunting use case: Sigma rule files straight over log files, no lake and no state store."""
+"""Hunting use case: Sigma rule files straight over log files, no lake and no state store.
+
+Rules are compiled through the compiled-rule cache (in the data home) so a repeated hunt does
+not pay for pySigma again; the files are read and scanned by the lake's hunting engine.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from pathlib import Path
 
 from mantissa_log.errors import MantissaError
 from mantissa_log.lake.detect.hunt import hunt_files
-from mantissa_log.sigma.compiler import CompiledRule, compile_sigma
+from mantissa_log.sigma.cache import CompiledRuleCache
+from mantissa_log.sigma.compiled import CompiledRule
 
 
 @dataclass(frozen=True)
@@ -22,24 +27,27 @@ class HuntFinding:
     error: str | None = None
 
 
-def _compile(path: Path, source: str | None) -> list[CompiledRule] | str:
+def _compile(cache: CompiledRuleCache, path: Path, source: str | None) -> list[CompiledRule] | str:
     try:
-        return compile_sigma(path.read_text(), source=source)
+        return cache.compile(path.read_text(), source=source)
     except (MantissaError, UnicodeDecodeError, OSError) as exc:
         return str(exc)
 
 
-def hunt(rule_paths: list[Path], event_paths: list[Path], source: str | None = None) -> list[HuntFinding]:
+def hunt(
+    rule_paths: list[Path], event_paths: list[Path], source: str | None = None, cache_folder: Path | None = None
+) -> list[HuntFinding]:
     """One finding per (rule, file) with matches, and one per rule file that does not compile."""
+    cache = CompiledRuleCache(cache_folder)
     findings: list[HuntFinding] = []
     compiled: list[tuple[Path, CompiledRule]] = []
     for path in rule_paths:
-        result = _compile(path, source)
+        result = _compile(cache, path, source)
         if isinstance(result, str):
             findings.append(HuntFinding(rule_file=str(path), error=result))
         else:
             compiled.extend((path, rule) for rule in result)
-    for match in hunt_files([rule for _, rule in compiled], event_paths):
+    for match in hunt_files([rule for _, rule in compiled], event_paths, source):
         path, rule = compiled[match.rule_index]
         findings.append(
             HuntFinding(

@@ -11,7 +11,8 @@ from mantissa_log.domain.rule_document import RuleDocument, parse_rule_document
 from mantissa_log.domain.rule_findings import RuleFinding
 from mantissa_log.domain.schedule import Schedule, parse_duration, parse_schedule
 from mantissa_log.errors import MantissaError, ValidationFailed
-from mantissa_log.sigma.compiler import CompiledRule, compile_sigma
+from mantissa_log.sigma.compiled import CompiledRule
+from mantissa_log.sigma.compiler import compile_sigma
 from mantissa_log.sigma.lint import lint_rules
 
 DEFAULT_SCHEDULE = "rate(5 minutes)"

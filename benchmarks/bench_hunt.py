@@ -1,0 +1,135 @@
+"""Hunting benchmark: `mantissa-log hunt` and Zircolite 3.7.0 as whole processes, side by side.
+
+Scenarios (both engines get the same rule files and the same event files):
+  a. corpus: the 266 SigmaHQ rules of ../shared/corpus over its 351 event files;
+  b. generated: HUNT_EVENTS (default 100,000) CloudTrail events from `cloudtrail_gen` with the 57
+     SigmaHQ AWS rules.
+Zircolite runs from ../shared/peers/zircolite-3.7.0 in its own scratch venv (.bench/zircolite-venv,
+made on first use), with `zircolite_config.py`'s mapping (full dotted field names). Ours runs the
+installed `mantissa-log hunt` with a fresh data home: once cold (the compiled-rule cache empty)
+and then warm (best of HUNT_RUNS, default 3). Wall clock of whole processes, start-up included.
+Per rule the match counts are compared where Zircolite answers (a rule in its output); the last
+line is `ratio: X`, Zircolite's wall time over our warm one, the smaller of the two scenarios.
+Exit status 1 when a count differs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.cloudtrail_gen import CORPUS, write_jsonl
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT.parent / "shared" / "peers"
+ZIRCOLITE = PEERS / "zircolite-3.7.0"
+VENV = ROOT / ".bench" / "zircolite-venv"
+OURS = Path(sys.executable).parent / "mantissa-log"
+
+
+def zircolite_python() -> Path:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        print(f"making Zircolite's scratch venv in {VENV} (once)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(ZIRCOLITE / "requirements.txt")], check=True
+        )
+    return python
+
+
+def timed(command: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return elapsed, done
+
+
+def run_zircolite(rules: Path, events: Path, work: Path) -> tuple[float, dict[str, int]]:
+    python = zircolite_python()
+    config = work / "zircolite.yaml"
+    files = sorted(events.glob("*.jsonl")) if events.is_dir() else [events]
+    subprocess.run(
+        [str(python), str(PEERS / "zircolite_config.py"), str(config), *map(str, files)],
+        check=True,
+        capture_output=True,
+    )
+    out = work / "zircolite-out.json"
+    command = [str(python), str(ZIRCOLITE / "zircolite.py"), "-j", "-e", str(events), "-r", str(rules)]
+    command += ["-c", str(config), "-o", str(out), "-q"]
+    if events.is_dir():
+        command += ["-f", "jsonl"]
+    elapsed, _ = timed(command, cwd=work)
+    counts: dict[str, int] = {}
+    for detection in json.loads(out.read_text()) if out.exists() else []:
+        counts[detection["id"]] = counts.get(detection["id"], 0) + int(detection["count"])
+    return elapsed, counts
+
+
+def run_ours(rules: Path, events: Path, home: Path, runs: int) -> tuple[float, float, dict[str, int]]:
+    env = os.environ | {"MANTISSA_HOME": str(home)}
+    command = [str(OURS), "hunt", "--rules", str(rules), "--events", str(events), "--format", "json"]
+    cold, done = timed(command, env=env)
+    warm = min(timed(command, env=env)[0] for _ in range(runs))
+    counts: dict[str, int] = {}
+    for line in done.stdout.splitlines():
+        finding = json.loads(line)
+        if "matches" in finding and finding.get("rule_id"):
+            counts[finding["rule_id"]] = counts.get(finding["rule_id"], 0) + int(finding["matches"])
+    return cold, warm, counts
+
+
+def scenario(name: str, rules: Path, events: Path, work: Path, runs: int) -> tuple[float, bool]:
+    print(f"\n== {name}", flush=True)
+    z_wall, z_counts = run_zircolite(rules, events, work)
+    cold, warm, ours = run_ours(rules, events, work / "home", runs)
+    differing = {rule: (z_counts[rule], ours.get(rule, 0)) for rule in z_counts if ours.get(rule, 0) != z_counts[rule]}
+    only_ours = sorted(set(ours) - set(z_counts))
+    print(f"zircolite: {z_wall:.2f} s wall, {len(z_counts)} rules matched")
+    print(f"ours:      {warm:.2f} s wall warm (cold, compiling every rule: {cold:.2f} s), {len(ours)} rules matched")
+    print(f"counts: {len(z_counts) - len(differing)} of {len(z_counts)} rules Zircolite answers agree", end="")
+    print(f"; differing: {differing}" if differing else "")
+    if only_ours:
+        print(f"matched by us only (Zircolite could not convert or matched nothing): {only_ours}")
+    ratio = z_wall / warm
+    print(f"{name} ratio: {ratio:.1f} (cold: {z_wall / cold:.1f})")
+    return ratio, not differing
+
+
+def main() -> int:
+    runs = int(os.environ.get("HUNT_RUNS", "3"))
+    events_n = int(os.environ.get("HUNT_EVENTS", "100000"))
+    ratios: list[float] = []
+    agree = True
+    with tempfile.TemporaryDirectory(prefix="bench-hunt-") as tmp:
+        work = Path(tmp)
+        (work / "a").mkdir()
+        ratio, ok = scenario("a. corpus: 266 rules, 351 files", CORPUS / "rules", CORPUS / "events", work / "a", runs)
+        ratios.append(ratio)
+        agree &= ok
+        (work / "b").mkdir()
+        aws = work / "b" / "rules"
+        aws.mkdir()
+        for path in sorted((CORPUS / "rules").glob("aws_*.yml")):
+            shutil.copy(path, aws / path.name)
+        events = work / "b" / "events.jsonl"
+        size = write_jsonl(events, events_n)
+        label = f"b. generated: {len(list(aws.iterdir()))} AWS rules, {events_n:,} events ({size / 1e6:.0f} MB)"
+        ratio, ok = scenario(label, aws, events, work / "b", runs)
+        ratios.append(ratio)
+        agree &= ok
+    print(f"\nidentical counts: {'yes' if agree else 'NO'}")
+    print(f"ratio: {min(ratios):.1f}")
+    return 0 if agree else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""A cache of compiled rules, keyed by the rule's text and the compiler's own version.
+
+Compiling a Sigma rule with pySigma costs tens of milliseconds (and importing pySigma most of a
+second); a hunt over hundreds of rules pays that on every run without a cache. Entries are JSON
+files under the cache folder (in the data home; safe to delete at any time), one per
+(text, forced source, compiler version); a refused rule is cached with its error too. The compiler
+version is a digest of the compiler's own source files and the pySigma version, so any change to
+how SQL is produced starts a fresh cache. Writes go through a temporary file and a rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mantissa_log.errors import ValidationFailed
+from mantissa_log.sigma.compiled import CompiledRule, RuleCompileError, from_data, to_data
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+# What the SQL of a rule depends on: the compiler, its backends and mappings, the sources' shapes.
+_INPUTS = ("sigma", "domain/log_sources.py", "domain/structures")
+
+
+@cache
+def compiler_version() -> str:
+    digest = hashlib.sha256()
+    for name in _INPUTS:
+        root = _PACKAGE / name
+        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
+        for path in files:
+            if path.name == "cache.py":
+                continue
+            digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+            digest.update(path.read_bytes())
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        digest.update(metadata.version("pysigma").encode())
+    return digest.hexdigest()[:16]
+
+
+class CompiledRuleCache:
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def _entry(self, text: str, source: str | None) -> Path | None:
+        if self.folder is None:
+            return None
+        key = hashlib.sha256(f"{compiler_version()}\0{source or ''}\0{text}".encode()).hexdigest()
+        return self.folder / key[:2] / f"{key}.json"
+
+    def compile(self, text: str, source: str | None = None) -> list[CompiledRule]:
+        """`compile_sigma(text, source=source)`, from the cache when it was compiled before."""
+        entry = self._entry(text, source)
+        if entry is not None:
+            stored = _read(entry)
+            if stored is not None:
+                if "error" in stored:
+                    error = stored["error"]
+                    raise RuleCompileError(error["message"], field=error.get("field"), line=error.get("line"))
+                return [from_data(item) for item in stored["rules"]]
+        from mantissa_log.sigma.compiler import compile_sigma  # pySigma: only when it must compile
+
+        return self._store(entry, lambda: compile_sigma(text, source=source))
+
+    @staticmethod
+    def _store(entry: Path | None, compile_now: Callable[[], list[CompiledRule]]) -> list[CompiledRule]:
+        try:
+            rules = compile_now()
+        except ValidationFailed as exc:
+            _write(entry, {"error": {"message": exc.message, "field": exc.field, "line": exc.line}})
+            raise
+        _write(entry, {"rules": [to_data(rule) for rule in rules]})
+        return rules
+
+
+def _read(entry: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(entry.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _write(entry: Path | None, value: dict[str, Any]) -> None:
+    if entry is None:
+        return
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        temporary = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(value, separators=(",", ":")))
+        os.replace(temporary, entry)

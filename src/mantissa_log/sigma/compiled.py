@@ -1,0 +1,60 @@
+"""What compiling a Sigma rule produces: SQL text per dialect (plain data, no pySigma import).
+
+Kept apart from `compiler` so that code which only runs compiled rules (hunts from the compiled-rule
+cache, the detection engine) never pays for importing pySigma.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mantissa_log.errors import ValidationFailed
+
+# Correlation condition operators: Sigma's name -> SQL.
+SQL_OPERATORS: dict[str, str] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}
+
+
+class RuleCompileError(ValidationFailed):
+    """A Sigma rule we refuse to compile; the message says why, `field` says where."""
+
+    code = "rule_compile"
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """An event_count correlation: count matching events per group within `timespan_seconds`."""
+
+    type: str  # "event_count"
+    group_by: tuple[str, ...]  # DuckDB SQL over raw/event, one per group-by field
+    athena_group_by: tuple[str, ...]
+    group_names: tuple[str, ...]  # the group-by fields as the rule names them
+    timespan_seconds: int
+    condition_op: str  # Sigma's operator name: lt, lte, gt, gte, eq, neq
+    condition_count: int
+    rule_refs: tuple[str, ...]  # the referenced rules as the correlation names them
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule_id: str | None
+    title: str
+    source: str  # key of SOURCES
+    predicate: str  # DuckDB boolean SQL over raw/event
+    flag_expression: str  # the same truth table as CASE chains; never NULL
+    athena_predicate: str
+    correlation: Correlation | None = None
+
+
+def to_data(rule: CompiledRule) -> dict[str, Any]:
+    """A compiled rule as JSON-compatible data (the compiled-rule cache)."""
+    return asdict(rule)
+
+
+def from_data(data: dict[str, Any]) -> CompiledRule:
+    correlation = data.get("correlation")
+    fields = {k: v for k, v in data.items() if k != "correlation"}
+    if correlation is not None:
+        corr: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in correlation.items()}
+        return CompiledRule(**fields, correlation=Correlation(**corr))
+    return CompiledRule(**fields)

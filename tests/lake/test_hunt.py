@@ -1,0 +1,104 @@
+"""The hunting engine: every layout of file, each file read as its own sources, counts equal to the
+lake's own evaluation of the same rules over the same parsed events (the oracle)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from mantissa_log.domain.log_sources import SOURCES
+from mantissa_log.lake import parse
+from mantissa_log.lake.detect.duckdb_engine import load_memory_table, match_events
+from mantissa_log.lake.detect.hunt import hunt_files
+from mantissa_log.sigma import compile_sigma
+from mantissa_log.sigma.cache import CompiledRuleCache
+from mantissa_log.sigma.compiled import CompiledRule
+from tests.lake.conftest import EVENTS, corpus_records
+
+RULES = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "rules"
+AWS = [path for path in sorted(RULES.glob("aws_*.yml"))]
+
+
+def oracle(rules: list[CompiledRule], path: Path, source: str) -> dict[int, int]:
+    """Matches per rule index by the lake's own evaluation (WHERE predicate) of the parsed events."""
+    events = parse(source, path.read_bytes()).events
+    found = {}
+    with duckdb.connect() as con:
+        table = load_memory_table(con, "oracle", SOURCES[source].structure_json(), [e.raw for e in events])
+        for index, rule in enumerate(rules):
+            matched = match_events(con, table, rule)
+            if matched:
+                found[index] = len(matched)
+    return found
+
+
+@pytest.fixture(scope="module")
+def aws_rules() -> list[CompiledRule]:
+    return [rule for path in AWS for rule in compile_sigma(path.read_text())]
+
+
+def test_every_layout_counts_as_the_lake_does(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
+    records = corpus_records()
+    # A key named like the envelope inside an ordinary event must not hide it.
+    records[0] = records[0] | {"requestParameters": {"maxRecords": 100, "Records": "not an envelope"}}
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(json.dumps(r) + "\n" for r in records) + "not json at all\n\n")
+    envelope = tmp_path / "delivery.json.gz"
+    envelope.write_bytes(gzip.compress(json.dumps({"Records": records[:200]}).encode()))
+    envelope_lines = tmp_path / "envelopes.jsonl"
+    envelope_lines.write_text(json.dumps({"Records": records[200:400]}) + "\n" + json.dumps(records[400]) + "\n")
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(records[:300], indent=2))
+    files = [lines, envelope, envelope_lines, array]
+    found = hunt_files(aws_rules, files)
+    for path in files:
+        got = {m.rule_index: m.matches for m in found if m.events_file == path}
+        assert got == oracle(aws_rules, path, "cloudtrail"), path.name
+    assert any(m.events_file == lines for m in found)
+
+
+def test_files_are_read_only_as_the_sources_they_are(tmp_path: Path) -> None:
+    okta_rule = compile_sigma(
+        "title: any okta\nlogsource: {product: okta, service: okta}\n"
+        "detection: {sel: {eventType|contains: ''}, condition: sel}\n"
+    )
+    cloudtrail_rule = compile_sigma(
+        "title: any call\nlogsource: {product: aws, service: cloudtrail}\n"
+        "detection: {sel: {eventType: AwsApiCall}, condition: sel}\n"
+    )
+    trail = tmp_path / "trail.jsonl"
+    trail.write_text("".join(json.dumps(r) + "\n" for r in corpus_records(50)))
+    okta = tmp_path / "okta.jsonl"
+    okta.write_text(json.dumps({"uuid": "u1", "eventType": "user.session.start", "published": "2026-03-01T09:00:00Z"}))
+    found = hunt_files([*okta_rule, *cloudtrail_rule], [trail, okta])
+    by_rule = {(m.rule_index, m.events_file.name): m.matches for m in found}
+    # CloudTrail events carry an `eventType` too, but no Okta `uuid`: not hunted as Okta.
+    assert (0, "trail.jsonl") not in by_rule
+    assert by_rule[(0, "okta.jsonl")] == 1
+    assert by_rule[(1, "trail.jsonl")] == sum(1 for r in corpus_records(50) if r.get("eventType") == "AwsApiCall")
+
+
+def test_the_corpus_gives_the_same_counts_per_file_as_the_lake(aws_rules: list[CompiledRule]) -> None:
+    files = sorted(EVENTS.glob("*.jsonl"))[:60]
+    found = hunt_files(aws_rules, files)
+    for path in files:
+        got = {m.rule_index: m.matches for m in found if m.events_file == path}
+        assert got == oracle(aws_rules, path, "cloudtrail"), path.name
+
+
+def test_the_compiled_rule_cache_answers_without_compiling_again(tmp_path: Path) -> None:
+    cache = CompiledRuleCache(tmp_path / "cache")
+    text = AWS[0].read_text()
+    first = cache.compile(text)
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 1
+    assert cache.compile(text) == first
+    bad = "title: x\nlogsource: {product: mainframe}\ndetection: {sel: {a: 1}, condition: sel}\n"
+    with pytest.raises(Exception, match="no log source") as refused:
+        cache.compile(bad)
+    with pytest.raises(type(refused.value), match="no log source"):
+        cache.compile(bad)  # the refusal is cached too, with the same message
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
