@@ -66,6 +66,12 @@ def split_field(name: str) -> tuple[str, ...]:
         raise FieldPathError(f"field '{name}' has an empty path segment")
     if any('"' in part or "'" in part for part in parts):
         raise FieldPathError(f"field '{name}' contains a quote character")
+    # JSON paths read `\` as an escape (DuckDB then refuses the whole query at every run), and no
+    # log producer names a key with a backslash or a control character.
+    if any("\\" in part for part in parts):
+        raise FieldPathError(f"field '{name}' contains a backslash")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in name):
+        raise FieldPathError(f"field '{name}' contains a control character")
     return parts
 
 
