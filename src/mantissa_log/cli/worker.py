@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import typer
 
@@ -13,15 +14,27 @@ from mantissa_log.services.container import Services
 TICK_SECONDS = 15.0
 
 
-def scheduler_loop(services: Services, stop: threading.Event, every: float = TICK_SECONDS) -> None:
-    """Run due rules, then send due deliveries, until stopped; a failing tick is logged and the loop goes on."""
+def _loop(name: str, tick: Callable[[], object], stop: threading.Event, every: float) -> None:
     while not stop.is_set():
-        for name, tick in (("scheduler", services.detection.tick), ("outbox", services.delivery.tick)):
-            try:
-                tick()
-            except Exception:
-                logging.getLogger(f"mantissa_log.{name}").exception("%s tick failed", name)
+        try:
+            tick()
+        except Exception:
+            logging.getLogger(f"mantissa_log.{name}").exception("%s tick failed", name)
         stop.wait(every)
+
+
+def scheduler_loop(services: Services, stop: threading.Event, every: float = TICK_SECONDS) -> None:
+    """Run due rules and send due deliveries until stopped; a failing tick is logged and the loop goes on.
+
+    Detection and delivery tick on their own threads: a slow receiver or a webhook template at its
+    deadline never delays a rule's run (nor a run the deliveries).
+    """
+    outbox = threading.Thread(
+        target=_loop, args=("outbox", services.delivery.tick, stop, every), name="mantissa-outbox", daemon=True
+    )
+    outbox.start()
+    _loop("scheduler", services.detection.tick, stop, every)
+    outbox.join(timeout=every)
 
 
 @friendly_errors

@@ -129,6 +129,10 @@ class OutputRegistry:
         """The type's own attempt budget for this integration, if it sets one."""
         return self.output(integration.integration_type).integration.max_attempts(integration.config)
 
+    def check_config(self, integration: Integration, ctx: OutputContext) -> None:
+        """What the type's output checks at save time; raises ValidationFailed naming the field."""
+        self.output(integration.integration_type).check_config(integration.config, ctx)
+
     def build_payload(
         self, alert: Alert, integration: Integration, ctx: OutputContext, *, secret: str | None = None
     ) -> bytes:

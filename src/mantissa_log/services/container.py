@@ -13,10 +13,12 @@ from datetime import timedelta
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.config import Settings
+from mantissa_log.domain.integrations import Integration
 from mantissa_log.errors import ConfigError
 from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
 from mantissa_log.lake.store import LogLake
 from mantissa_log.outputs.registry import build_output_registry
+from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.rulestore.local import LocalRuleStore
 from mantissa_log.secrets.base import SecretStore
@@ -26,6 +28,7 @@ from mantissa_log.secrets.vault import LocalVault
 from mantissa_log.services.admin import AdminService
 from mantissa_log.services.alerts import AlertService
 from mantissa_log.services.audit import AuditService
+from mantissa_log.services.delivery.context import output_context, template_limits
 from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.services.delivery.service import DeliveryService
@@ -83,6 +86,7 @@ class Infrastructure:
     scheduler: Scheduler
     router: AlertRouter
     outbox: Outbox
+    templates: TemplateRenderer  # worker processes rendering webhook templates
 
 
 @dataclass
@@ -103,6 +107,7 @@ class Services:
     infra: Infrastructure
 
     def close(self) -> None:
+        self.infra.templates.close()
         self.infra.backend.close()
 
 
@@ -179,7 +184,12 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     outputs = build_output_registry()
     owner = worker_id()
 
-    integrations = IntegrationService(repos.integrations, secrets, clock)
+    templates = TemplateRenderer(template_limits(config))
+
+    def check_integration(integration: Integration) -> None:
+        outputs.check_config(integration, output_context(config, secrets, None, templates=templates))
+
+    integrations = IntegrationService(repos.integrations, secrets, clock, check=check_integration)
     rules = RuleService(repos.rules, rule_bodies, repos.rule_runs, clock)
     router = AlertRouter(config, repos.integrations, repos.deliveries, repos.alerts, outputs, clock)
     runner = DetectionRunner(engine, repos.rules, repos.alerts, clock, on_alert=router.route)
@@ -205,8 +215,11 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         owner,
         outputs=outputs,
         clock=clock,
+        templates=templates,
     )
-    tester = IntegrationTester(config, integrations, secrets, repos.jira_ledger, outputs=outputs, clock=clock)
+    tester = IntegrationTester(
+        config, integrations, secrets, repos.jira_ledger, outputs=outputs, clock=clock, templates=templates
+    )
     infra = Infrastructure(
         clock=clock,
         backend=backend,
@@ -221,6 +234,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         scheduler=scheduler,
         router=router,
         outbox=outbox,
+        templates=templates,
     )
     return Services(
         config=config,

@@ -5,14 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from mantissa_log.api.audit import note_outcome
 from mantissa_log.api.deps import CurrentUser, Cursor, Limit, ServicesDep, decode_cursor, encode_cursor
+from mantissa_log.api.errors import error_response
 from mantissa_log.api.schemas.common import Page
 from mantissa_log.api.schemas.misc import TestSendPublic
 from mantissa_log.domain.common import IntegrationType
 from mantissa_log.domain.integrations import Integration
 from mantissa_log.domain.integrations.writes import IntegrationWrite
+from mantissa_log.errors import RateLimited
 
 router = APIRouter(prefix="/api/v1/integrations", tags=["integrations"])
 
@@ -64,9 +67,24 @@ def delete_integration(integration_id: str, user: CurrentUser, services: Service
     return Response(status_code=204)
 
 
-@router.post("/{integration_id}/test", name="integration.test")
-def test_integration(integration_id: str, request: Request, user: CurrentUser, services: ServicesDep) -> TestSendPublic:
-    """Send a clearly marked test alert through the real transport; records the last_test fields."""
-    result = services.delivery.test_integration(user, integration_id)
+@router.post(
+    "/{integration_id}/test",
+    name="integration.test",
+    response_model=TestSendPublic,
+    responses={429: {"description": "too many test sends; see Retry-After"}},
+)
+def test_integration(
+    integration_id: str, request: Request, user: CurrentUser, services: ServicesDep
+) -> TestSendPublic | JSONResponse:
+    """Send a clearly marked test alert through the real transport; records the last_test fields.
+
+    Limited per user (MANTISSA_TEST_SENDS_PER_MINUTE): past it, 429 with Retry-After.
+    """
+    try:
+        result = services.delivery.test_integration(user, integration_id)
+    except RateLimited as exc:
+        refused = error_response(429, exc.code, exc.message, exc.field)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     note_outcome(request, "success" if result.status == "success" else "failure")
     return TestSendPublic.of(result)
