@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     template_workers: int = Field(default=4, ge=1, le=64)
     # Ingest caps: bytes after decompression per upload or file, bytes per line (uploads are read
     # line by line), bytes per event (larger events are refused by line, the rest kept).
-    max_decompressed_bytes: int = Field(default=1 << 30, ge=1 << 20)
+    max_decompressed_bytes: int = Field(default=256 << 20, ge=1 << 20)
     max_line_bytes: int = Field(default=8 << 20, ge=1 << 10)
     max_event_bytes: int = Field(default=1 << 20, ge=1 << 10)
     # Where alert links in messages point (the web UI of this installation).

@@ -9,6 +9,7 @@ from __future__ import annotations
 from mantissa_log.lake.guard import ensure_select
 from mantissa_log.lake.model import (
     ColumnInfo,
+    IngestLimits,
     IngestResult,
     ParsedEvent,
     ParseResult,
@@ -21,6 +22,7 @@ from mantissa_log.lake.store import LogLake
 __all__ = [
     "PARSERS",
     "ColumnInfo",
+    "IngestLimits",
     "IngestResult",
     "LogLake",
     "ParseResult",

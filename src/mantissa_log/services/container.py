@@ -15,6 +15,7 @@ from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.config import Settings
 from mantissa_log.domain.integrations import Integration
 from mantissa_log.errors import ConfigError
+from mantissa_log.lake import IngestLimits
 from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
 from mantissa_log.lake.store import LogLake
 from mantissa_log.outputs.registry import build_output_registry
@@ -178,7 +179,14 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
     secrets = build_secret_store(config, backend, keyring)
     rule_bodies = build_rule_store(config)
-    lake = LogLake(config.lake_dir)
+    lake = LogLake(
+        config.lake_dir,
+        limits=IngestLimits(
+            decompressed_bytes=config.max_decompressed_bytes,
+            line_bytes=config.max_line_bytes,
+            event_bytes=config.max_event_bytes,
+        ),
+    )
     engine = DuckDbEngine(lake)
     repos = build_repositories(backend, cipher)
     outputs = build_output_registry()
