@@ -109,6 +109,11 @@ class Settings(BaseSettings):
         return self.home / "rules"
 
     @property
+    def audit_dir(self) -> Path:
+        """The audit checkpoints a database writer cannot reach (see state/audit_checkpoints.py)."""
+        return self.home / "audit"
+
+    @property
     def cache_dir(self) -> Path:
         """Data we can fetch or rebuild again (pySigma's parsed ATT&CK lists); safe to delete."""
         return self.home / "cache"

@@ -43,6 +43,7 @@ from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.logs import LogService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
+from mantissa_log.state.audit_checkpoints import AuditCheckpoints
 from mantissa_log.state.backend import StateBackend
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
@@ -167,7 +168,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         jira_ledger=JiraLedgerRepository(backend),
         users=UserRepository(backend),
         settings=UserSettingsRepository(backend),
-        audit=AuditRepository(backend),
+        audit=AuditRepository(backend, cipher),
     )
 
 
@@ -193,6 +194,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     owner = worker_id()
 
     templates = TemplateRenderer(template_limits(config))
+    users = UserService(repos.users, clock)
 
     def check_integration(integration: Integration) -> None:
         outputs.check_config(integration, output_context(config, secrets, None, templates=templates))
@@ -246,7 +248,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     )
     return Services(
         config=config,
-        users=UserService(repos.users, clock),
+        users=users,
         settings=UserSettingsService(repos.settings, secrets, clock),
         integrations=integrations,
         rules=rules,
@@ -254,7 +256,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         alerts=AlertService(repos.alerts, repos.deliveries),
         delivery=DeliveryService(outbox, tester),
         logs=LogService(lake),
-        audit=AuditService(repos.audit, clock),
+        audit=AuditService(repos.audit, clock, checkpoints=AuditCheckpoints(config.audit_dir)),
         admin=AdminService(
             backend,
             rule_bodies,
@@ -264,6 +266,9 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
             repos.rules,
             repos.integrations,
             clock,
+            users=users,
+            user_repo=repos.users,
+            audit=repos.audit,
         ),
         infra=infra,
     )
