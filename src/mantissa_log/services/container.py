@@ -110,6 +110,8 @@ class Services:
 
     def close(self) -> None:
         self.infra.templates.close()
+        if self.audit.checkpoints is not None:
+            self.audit.checkpoints.close()
         self.infra.backend.close()
 
 
