@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import time
+from urllib.parse import quote
 
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.integrations.webhook import SECRET_PLACEHOLDER, SPEC, WebhookConfig
@@ -116,14 +117,16 @@ def send(alert: Alert, target: Target[WebhookConfig], ctx: OutputContext) -> Del
     except TemplateFailed as exc:
         return failed(str(exc), secrets=[secret] if secret else [])
     headers = build_headers(alert, target, ctx, content)
+    # `${SECRET}` in the URL (a token in the path or query of a Discord, Teams or signed URL).
+    url = config.url.replace(SECRET_PLACEHOLDER, quote(secret, safe="")) if secret else config.url
     response = request(
         config.method,
-        config.url,
+        url,
         ctx=ctx,
         headers=headers,
         content=content,
         timeout=config.timeout_seconds,
-        secrets=[secret] if secret else [],
+        secrets=[secret, quote(secret, safe="")] if secret else [],
     )
     if isinstance(response, DeliveryResult):
         return response

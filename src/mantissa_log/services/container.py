@@ -251,7 +251,9 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     return Services(
         config=config,
         users=users,
-        settings=UserSettingsService(repos.settings, secrets, clock),
+        settings=UserSettingsService(
+            repos.settings, secrets, clock, allow_private_targets=config.allow_private_targets
+        ),
         integrations=integrations,
         rules=rules,
         detection=DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner, max_window), scheduler),
