@@ -20,6 +20,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,9 +76,11 @@ def backup(
         manifest = {"format": FORMAT, "version": VERSION, "tables": summary.tables, "rule_bodies": len(keys)}
         _add(tar, "manifest.json", json.dumps(manifest, sort_keys=True).encode())
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out, gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as gz:
+    # Created 0600 (never readable by others, not even for a moment), truncated if it existed.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as out, gzip.GzipFile(filename="", fileobj=out, mode="wb", mtime=0) as gz:
         gz.write(raw.getvalue())
-    path.chmod(0o600)
     return summary
 
 

@@ -45,6 +45,7 @@ from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.state.audit_checkpoints import AuditCheckpoints
 from mantissa_log.state.backend import StateBackend
+from mantissa_log.state.home import make_private_home
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
@@ -175,7 +176,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
 
 
 def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
-    config.home.mkdir(parents=True, exist_ok=True)
+    make_private_home(config.home)  # 0700 / 0600 whatever the umask (state/home.py)
     backend = build_backend(config, clock)
     backend.ensure_tables(ALL_TABLES)
     keyring = Keyring(config.master_key_path)
