@@ -26,7 +26,10 @@ SCRIPT = textwrap.dedent(
         services.users.create_user("alice")
     event = {"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com", "eventTime": "2026-01-01T00:00:00Z"}
     services.logs.ingest_bytes("cloudtrail", (json.dumps(event) + "\\n").encode())
-    body = "title: t\\nlogsource: {product: aws, service: cloudtrail}\\ndetection:\\n  sel: {eventName: x}\\n  condition: sel\\n"
+    body = (
+        "title: t\\nlogsource: {product: aws, service: cloudtrail}\\n"
+        "detection:\\n  sel: {eventName: x}\\n  condition: sel\\n"
+    )
     services.rules.create(Principal("alice"), RuleWrite(rule_name=sys.argv[2], body=body), "api")
     services.audit.record(actor="cli", action="test")
     settings = UserSettingsPut(llm_provider="openai", api_key="sk-proj-Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2")
@@ -63,9 +66,9 @@ def test_everything_under_a_new_home_is_private(tmp_path: Path) -> None:
 def test_an_existing_home_with_loose_modes_is_tightened(tmp_path: Path) -> None:
     home = tmp_path / "home"
     _run(home)
-    os.chmod(home, 0o755)
+    os.chmod(home, 0o755)  # noqa: S103 - the loose modes an older installation left
     os.chmod(home / "state.db", 0o644)
-    os.chmod(home / "lake", 0o755)
+    os.chmod(home / "lake", 0o755)  # noqa: S103
     _run(home, "r2")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert stat.S_IMODE((home / "state.db").stat().st_mode) == 0o600
