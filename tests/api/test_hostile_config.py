@@ -33,7 +33,7 @@ def test_header_values_that_cannot_be_sent_are_refused_at_save(api: TestClient, 
     assert value not in error["message"]
 
 
-CREDENTIAL_HEADERS = ["Cookie", "X-Api-Token", "X-Auth-User", "X-Auth-Key", "Private-Token", "X-Csrf-Token"]
+CREDENTIAL_HEADERS = ["Cookie", "X-Api-Token", "X-Auth-User", "X-Auth-Key", "Private-Token", "X-Authorization"]
 
 
 @pytest.mark.parametrize("name", CREDENTIAL_HEADERS)

@@ -27,7 +27,6 @@ CREDENTIAL_HEADERS = frozenset(
         "api-key",
         "api-token",
         "x-access-token",
-        "x-token",
         "private-token",
         "x-functions-key",
         "ocp-apim-subscription-key",
@@ -35,12 +34,12 @@ CREDENTIAL_HEADERS = frozenset(
         "x-amz-security-token",
     }
 )
-CREDENTIAL_PREFIXES = ("x-auth-", "x-auth")
+CREDENTIAL_PREFIXES = ("x-auth",)  # X-Auth-Token, X-Auth-Key, X-Auth-User, X-Authorization, ...
 
 
 def is_credential_header(name: str) -> bool:
     lowered = name.lower()
-    return lowered in CREDENTIAL_HEADERS or lowered.startswith(CREDENTIAL_PREFIXES) or lowered.endswith("-token")
+    return lowered in CREDENTIAL_HEADERS or lowered.startswith(CREDENTIAL_PREFIXES)
 
 
 class WebhookConfig(StrictModel):
