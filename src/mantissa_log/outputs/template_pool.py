@@ -23,6 +23,7 @@ import atexit
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import select
 import subprocess
@@ -36,9 +37,11 @@ from typing import Any
 
 from mantissa_log.outputs.template_worker import HEADER
 
+STARTUP_SECONDS = 10.0
 QUARANTINE_SECONDS = 600.0
 QUARANTINE_ENTRIES = 1024
 MAX_ANSWER_BYTES = 16 << 20
+log = logging.getLogger("mantissa_log.templates")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding `mantissa_log`
 _BOOT = (
     "import sys; sys.path.insert(0, {root!r}); "
@@ -83,6 +86,20 @@ class _Worker:
             start_new_session=True,  # a Ctrl-C on the terminal is the server's to handle, not the worker's
         )
         self.renders = 0
+        try:
+            ready = self._read_frame(time.monotonic() + STARTUP_SECONDS)
+        except (TimeoutError, _Died, ValueError):
+            ready = {}
+        if ready.get("ready") is not True:
+            self.kill()
+            log.error("a template worker did not start (python %s)", sys.executable)
+            raise TemplateError("template rendering is unavailable: its worker process did not start", kind="render")
+
+    def _read_frame(self, deadline: float) -> dict[str, Any]:
+        (size,) = HEADER.unpack(self._read(HEADER.size, deadline))
+        if size > MAX_ANSWER_BYTES:
+            raise _Died
+        return dict(json.loads(self._read(size, deadline).decode("utf-8", "surrogateescape")))
 
     def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
         data = json.dumps(request, ensure_ascii=False, default=str).encode("utf-8", "surrogateescape")
@@ -94,13 +111,9 @@ class _Worker:
             stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise _Died from exc
-        header = self._read(HEADER.size, deadline)
-        (size,) = HEADER.unpack(header)
-        if size > MAX_ANSWER_BYTES:
-            raise _Died
-        answer = json.loads(self._read(size, deadline).decode("utf-8", "surrogateescape"))
+        answer = self._read_frame(deadline)
         self.renders += 1
-        return dict(answer)
+        return answer
 
     def _read(self, size: int, deadline: float) -> bytes:
         assert self.process.stdout is not None
@@ -186,7 +199,7 @@ class TemplateRenderer:
             except _Died:
                 self._discard(worker)
                 if attempt == 0 and worker.renders == 0 and time.monotonic() < deadline - 0.5:
-                    continue
+                    continue  # it may have died idle (killed from outside): one fresh worker
                 raise TemplateError("the template exceeded its resource limits", kind="limit") from None
             if answer.get("kind") == "limit":
                 self._discard(worker)  # the worker ends itself after a breach

@@ -13,7 +13,8 @@ Each request gets an ITIMER_PROF timer of its CPU budget: when it fires, the ren
 clear "used more than N s of CPU" answer. Any breach of a limit ends the worker after answering
 (a MemoryError may leave the interpreter in a poor state); the pool starts a fresh one.
 
-Frames on both pipes: 4-byte big-endian length, then UTF-8 JSON.
+Frames on both pipes: 4-byte big-endian length, then UTF-8 JSON. The first frame the worker
+writes is `{"ready": true}`, once its limits are in place.
 Request `{"template": str, "data": {...}, "cpu": seconds, "max_bytes": int}`;
 answer `{"ok": true, "body": str}` or `{"ok": false, "kind": "syntax"|"render"|"limit", "error": str,
 "line": int|null}`.
@@ -115,6 +116,7 @@ def main() -> None:
     environment = SandboxEnvironment()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     limit_self(memory_bytes)
+    write_frame(stdout, {"ready": True})  # started, limited: the pool may send requests
     while True:
         frame = read_frame(stdin)
         if frame is None:
