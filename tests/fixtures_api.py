@@ -20,6 +20,7 @@ def make_config(kind: str, home: Path, environment: str, endpoint: str | None) -
         environment=environment,
         state_backend=kind,  # type: ignore[arg-type]
         dynamodb_endpoint_url=endpoint,
+        smtp_from="mantissa-log@company.com",  # the operator's sender domain (the seed's examples use it)
     )
 
 

@@ -40,6 +40,23 @@ class Settings(BaseSettings):
     # A secret-store reference (ARN) for the SMTP password; never the password itself.
     smtp_password_secret: str | None = None
     smtp_timeout_seconds: float = 30.0
+    # The sender every email uses unless the user picks a from_address in one of the allowed
+    # domains (MANTISSA_SMTP_FROM_DOMAINS, comma-separated; default: the domain of smtp_from).
+    # A user's own address outside them goes in reply_to: this server is no spoofing relay.
+    smtp_from: str = Field(default="mantissa-log@localhost", pattern=r"^[^@\s<>,;\"]{1,64}@[A-Za-z0-9.-]{1,253}$")
+    smtp_from_domains: str = Field(default="", pattern=r"^[A-Za-z0-9., -]*$")
+    # Integration test sends per user per minute (every type): the test action is no relay either.
+    test_sends_per_minute: int = Field(default=5, ge=1, le=1000)
+    # Webhook templates render in worker processes with these hard limits (outputs/template_pool.py).
+    template_cpu_seconds: float = Field(default=1.0, gt=0, le=30)
+    template_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    template_memory_mb: int = Field(default=96, ge=48, le=4096)
+    template_workers: int = Field(default=4, ge=1, le=64)
+    # Ingest caps: bytes after decompression per upload or file, bytes per line (uploads are read
+    # line by line), bytes per event (larger events are refused by line, the rest kept).
+    max_decompressed_bytes: int = Field(default=256 << 20, ge=1 << 20)
+    max_line_bytes: int = Field(default=8 << 20, ge=1 << 10)
+    max_event_bytes: int = Field(default=1 << 20, ge=1 << 10)
     # Where alert links in messages point (the web UI of this installation).
     public_url: str = "http://127.0.0.1:8000"
     pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
@@ -95,9 +112,20 @@ class Settings(BaseSettings):
         return self.home / "rules"
 
     @property
+    def audit_dir(self) -> Path:
+        """The audit checkpoints a database writer cannot reach (see state/audit_checkpoints.py)."""
+        return self.home / "audit"
+
+    @property
     def cache_dir(self) -> Path:
         """Data we can fetch or rebuild again (pySigma's parsed ATT&CK lists); safe to delete."""
         return self.home / "cache"
+
+    @property
+    def sender_domains(self) -> tuple[str, ...]:
+        """The domains a user's from_address may use (lower case)."""
+        listed = [d.strip().lower() for d in self.smtp_from_domains.split(",") if d.strip()]
+        return tuple(listed) or (self.smtp_from.rsplit("@", 1)[1].lower(),)
 
     @property
     def region(self) -> str:

@@ -63,6 +63,16 @@ class Unauthenticated(MantissaError):
     code = "unauthenticated"
 
 
+class RateLimited(MantissaError):
+    """Too many requests of one kind; `retry_after` says in how many seconds one is allowed again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class ConfigError(MantissaError):
     """The process configuration is unusable."""
 

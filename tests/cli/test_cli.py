@@ -51,9 +51,10 @@ def test_backup_restore_and_audit_verify(tmp_path: Path) -> None:
     assert run(home, "users", "create", "bob").returncode == 0
     restored = run(home, "restore", str(archive))
     assert restored.returncode == 0, restored.stderr
+    assert "kept as they were: API tokens, existing users, the audit log" in restored.stdout
     listing = run(home, "users", "list").stdout
     assert "alice" in listing
-    assert "bob" not in listing
+    assert "bob" in listing  # identities and credentials are never rolled back by a restore
     verify = run(home, "audit", "verify")
     assert verify.returncode == 0, verify.stderr
     assert "audit chain OK" in verify.stdout

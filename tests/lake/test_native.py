@@ -19,10 +19,9 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.errors import StoreError
-from mantissa_log.lake import LogLake, parse
-from mantissa_log.lake import native as native_module
+from mantissa_log.lake import LogLake, parse, staging
 from mantissa_log.lake import sql as lake_sql
-from mantissa_log.lake.model import IngestResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, IngestResult
 from tests.lake.conftest import corpus_files, corpus_records
 
 T0 = datetime(2026, 3, 1, 9, 15, tzinfo=UTC)
@@ -45,7 +44,7 @@ def both_ways(tmp_path: Path, source: str, path: Path, **lake_options: Any) -> t
     native_lake = LogLake(tmp_path / "native", **lake_options)
     python_lake = LogLake(tmp_path / "python", **lake_options)
     native = native_lake.ingest_file(source, path, ingest_time=T0)
-    parsed = parse(source, path.read_bytes())
+    parsed = parse(source, path.read_bytes(), limits=lake_options.get("limits", DEFAULT_LIMITS))
     python = python_lake.ingest(source, parsed, ingest_time=T0)
     assert native.rejected == python.rejected
     assert native.repaired == python.repaired == parsed.repaired
@@ -268,13 +267,14 @@ def test_empty_and_blank_files(tmp_path: Path) -> None:
 
 def test_a_line_longer_than_the_csv_reader_takes(tmp_path: Path) -> None:
     lines = [compact(ct(eventID="1")), compact(ct(eventID="2", big="x" * (3 << 20))), compact(ct(eventID="3"))]
-    native, _ = both_ways(tmp_path, "cloudtrail", write_lines(tmp_path / "long.jsonl", lines))
+    roomy = IngestLimits(event_bytes=8 << 20)  # a 3 MB event is over the default 1 MB cap
+    native, _ = both_ways(tmp_path, "cloudtrail", write_lines(tmp_path / "long.jsonl", lines), limits=roomy)
     assert native.native
     assert native.rows == 3
 
 
 def test_pieces_number_lines_across_the_whole_input(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(native_module, "PIECE_BYTES", 4096)
+    monkeypatch.setattr(staging, "PIECE_BYTES", 4096)
     lines: list[str | bytes] = [compact(ct(eventID=str(i), pad="p" * (i % 50))) for i in range(300)]
     lines[150] = "bad line"
     lines[299] = compact({"eventSource": "x"})

@@ -27,6 +27,7 @@ CONFIG: dict[str, Any] = {
 
 def _ctx(server: SmtpServer, **kwargs: Any) -> OutputContext:
     kwargs.setdefault("smtp_starttls", False)
+    kwargs.setdefault("smtp_from_domains", ("company.com",))
     return make_ctx(smtp_host=server.host, smtp_port=server.port, smtp_timeout_seconds=1, **kwargs)
 
 
@@ -107,3 +108,19 @@ def test_configuration_and_transport_failures(smtp_server: SmtpServer) -> None:
 
 def vars_of(ctx: OutputContext) -> dict[str, Any]:
     return {k: v for k, v in vars(ctx).items() if k != "secret"}
+
+
+def test_sender_is_the_operators_and_reply_to_the_users(smtp_server: SmtpServer) -> None:
+    own = make_integration("email", CONFIG | {"reply_to": "alice@personal.example"})
+    assert send(make_alert(), own, _ctx(smtp_server)).ok
+    # Stored before the operator narrowed the allowed domains: sent from the default sender instead.
+    narrowed = _ctx(smtp_server, smtp_from="alerts@ops.example", smtp_from_domains=("ops.example",))
+    assert send(make_alert(), own, narrowed).ok
+    unset = make_integration("email", {k: v for k, v in CONFIG.items() if k != "from_address"})
+    assert send(make_alert(), unset, narrowed).ok
+    first, second, third = smtp_server.mailbox.envelopes
+    assert first.mail_from == "mantissa-log@company.com"
+    assert second.mail_from == third.mail_from == "alerts@ops.example"
+    messages = [smtp_server.mailbox.message(n) for n in range(3)]
+    assert [m["From"] for m in messages] == ["mantissa-log@company.com", "alerts@ops.example", "alerts@ops.example"]
+    assert [m["Reply-To"] for m in messages] == ["alice@personal.example", "alice@personal.example", None]

@@ -222,3 +222,62 @@ def test_caller_cannot_set_transport_headers(receiver: Receiver) -> None:
     (req,) = receiver.requests
     assert req.headers["host"] == receiver.url.removeprefix("http://")
     assert (req.headers["content-length"], req.body, req.headers["x-ok"]) == ("3", b"abc", "1")
+
+
+METADATA_FORMS = [
+    "169.254.169.254",
+    "169.254.170.2",  # ECS task credentials
+    "169.254.170.23",  # EKS pod identity
+    "169.254.0.1",
+    "169.254.255.254",
+    "fd00:ec2::254",
+    "fd00:ec2::23",
+    "fd00:ec2::253",
+    "fd20:ce::254",
+    "100.100.100.200",
+    "192.0.0.192",
+    "168.63.129.16",
+    "::ffff:169.254.169.254",  # IPv4-mapped
+    "::ffff:0:a9fe:a9fe",  # IPv4-translated
+    "::169.254.169.254",  # IPv4-compatible
+    "::a9fe:aa17",  # 169.254.170.23, compatible, in hex
+    "64:ff9b::a9fe:a9fe",  # NAT64
+    "64:ff9b::169.254.170.23",
+    "64:ff9b:1::a9fe:a9fe",  # local-use NAT64, /96 layout
+    "64:ff9b:1:a9fe:a9:fe00::",  # local-use NAT64, /48 layout (u octet skipped)
+    "64:ff9b:1:0:a9:fea9:fe00:0",  # local-use NAT64, /64 layout
+    "2002:a9fe:a9fe::1",  # 6to4
+    "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254 (obfuscated)
+    "fe80::a9fe:a9fe",
+]
+
+
+@pytest.mark.parametrize("address", METADATA_FORMS)
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_every_spelling_of_a_metadata_address_is_refused(address: str, allow_private: bool) -> None:
+    import ipaddress
+
+    reason = netguard.refusal_reason(ipaddress.ip_address(address), allow_private=allow_private)
+    assert reason is not None, address
+    assert "metadata" in reason, (address, reason)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["192.0.0.1", "192.0.0.170", "fec0::1", "::8.8.8.8", "64:ff9b:1::808:808", "198.18.0.1", "2001:db8::1", "::"],
+)
+def test_special_purpose_addresses_are_refused_by_default(address: str) -> None:
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    assert netguard.refusal_reason(ip, allow_private=False) is not None, address
+
+
+PUBLIC_FORMS = ["8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "::ffff:8.8.8.8", "2606:4700::1"]
+
+
+@pytest.mark.parametrize("address", PUBLIC_FORMS)
+def test_public_addresses_in_any_spelling_pass(address: str) -> None:
+    import ipaddress
+
+    assert netguard.refusal_reason(ipaddress.ip_address(address), allow_private=False) is None

@@ -49,7 +49,24 @@ POSITIVES = [
     ),
 ]
 
+POSITIVES += [
+    ("https://discord.com/api/webhooks/123456789012345678/" + R36, "Discord webhook URL"),
+    ("https://discordapp.com/api/webhooks/1234567/" + R36, "Discord webhook URL"),
+    ("https://acme.webhook.office.com/webhookb2/1234abcd@9876/IncomingWebhook/" + R36, "Microsoft Teams webhook URL"),
+    ("https://outlook.office.com/webhook/" + R36, "Microsoft Teams webhook URL"),
+    ("123456789:AA" + R36, "Telegram bot token"),
+    ("https://api.telegram.org/bot123456789:AA" + R36 + "/sendMessage", "Telegram bot token"),
+    ("https://siem.example/hook?token=" + R36[:12], "credential in a URL's query"),
+    ("https://siem.example/hook?a=1&api_key=" + R36[:12], "credential in a URL's query"),
+    ("https://siem.example/hook?access_token=" + R36[:12], "credential in a URL's query"),
+    ("https://x.logic.azure.com/workflows/a/invoke?sp=%2F&sig=" + R36, "credential in a URL's query"),
+]
+
 NEGATIVES = [
+    "https://siem.example/hook?token=${SECRET}",
+    "https://company.atlassian.net/browse?key=PROJ",
+    "https://siem.example/search?code=ok",
+    "https://discord.com/channels/123/456",
     "claude-3-5-sonnet-20241022",
     "gpt-4o-mini-2024-07-18",
     "#security-alerts",

@@ -2,7 +2,9 @@
 
 The action is the matched route's name (`rule.create`, `settings.read`, ...), so a record says
 what was done, not only which URL was hit; requests that match no route are recorded as
-`http <METHOD> <path>`. A route may add detail (`note_detail`) or mark an answered request as a
+`http <METHOD> <path>`. A request whose handler raised is recorded too (status 500, outcome
+`error`) before the error handler answers. Anonymous requests are rate-limited and summarised by
+the audit service. A route may add detail (`note_detail`) or mark an answered request as a
 failed action (`note_outcome`, e.g. a test send the receiver refused), but never records itself.
 """
 
@@ -40,6 +42,8 @@ def _action(request: Request) -> str:
 
 
 def _outcome(request: Request, status: int) -> Outcome:
+    if status >= 500:
+        return "error"
     if status in (401, 403):
         return "denied"
     if status >= 400:
@@ -49,11 +53,7 @@ def _outcome(request: Request, status: int) -> Outcome:
 
 
 def install_audit(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path in NOT_AUDITED:
-            return response
+    async def record(request: Request, status: int, outcome: Outcome) -> None:
         principal = getattr(request.state, "principal", None)
         detail: dict[str, str] = getattr(request.state, "audit_detail", {})
         try:
@@ -62,8 +62,8 @@ def install_audit(app: FastAPI) -> None:
                 actor=principal.user_id if principal else "anonymous",
                 action=_action(request),
                 target=request.url.path,
-                outcome=_outcome(request, response.status_code),
-                status=response.status_code,
+                outcome=outcome,
+                status=status,
                 client=request.client.host if request.client else None,
                 detail=detail,
             )
@@ -71,4 +71,17 @@ def install_audit(app: FastAPI) -> None:
             # The answer stands (the action happened, or failed for its own reason); a store that
             # cannot take the record (disk full) is an operator alarm, not the client's 500.
             log.critical("audit record not written for %s %s: %s", request.method, request.url.path, exc.message)
+
+    @app.middleware("http")
+    async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        try:
+            response = await call_next(request)
+        except Exception:
+            # The app raised: the outermost handler answers 500. It is audited all the same.
+            if request.url.path not in NOT_AUDITED:
+                await record(request, 500, "error")
+            raise
+        if request.url.path in NOT_AUDITED:
+            return response
+        await record(request, response.status_code, _outcome(request, response.status_code))
         return response

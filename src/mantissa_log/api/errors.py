@@ -18,6 +18,7 @@ from mantissa_log.errors import (
     Forbidden,
     MantissaError,
     NotFound,
+    RateLimited,
     SecretStoreError,
     StorageFull,
     StoreError,
@@ -34,6 +35,7 @@ STATUS: list[tuple[type[MantissaError], int]] = [
     (Conflict, 409),
     (Forbidden, 403),
     (Unauthenticated, 401),
+    (RateLimited, 429),
     (StorageFull, 507),
     (StoreError, 503),
     (SecretStoreError, 503),
@@ -60,6 +62,10 @@ async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
         # Our own words, naming which disk: the operator's first clue (nothing quoted from data).
         log.error("storage full: %s", exc.message)
         return error_response(status, exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        refused = error_response(status, exc.code, exc.message, exc.field)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     if status >= 500:
         # Backend failures are logged by type only: their text may quote stored data.
         log.error("backend failure: %s", type(exc).__name__)

@@ -26,22 +26,42 @@ def backup_command(file: Path) -> None:
 
 @friendly_errors
 def restore_command(file: Path) -> None:
-    """Replace every table and rule body with the content of FILE."""
+    """Replace the data tables and rule bodies with the content of FILE.
+
+    API tokens and the audit log are kept as they are (a revoked token stays revoked, nothing
+    audited since the backup is lost); users only the archive knows are added, without tokens.
+    """
     with open_services() as services:
-        summary = services.admin.restore(file)
-        audit_cli(services, "restore", str(file))
+        result = services.admin.restore(file)
+        summary = result.summary
+        detail = {"archived_audit_head": str(summary.archived_audit_head), "users_added": str(len(summary.users_added))}
+        if result.admin_user:
+            detail["admin_token_issued_for"] = result.admin_user
+        audit_cli(services, "restore", str(file), detail)
     typer.echo(f"restored {sum(summary.tables.values())} items and {summary.rule_bodies} rule bodies from {file}")
+    typer.echo("kept as they were: API tokens, existing users, the audit log")
+    if summary.users_added:
+        typer.echo(f"users added without tokens (issue them one): {', '.join(summary.users_added)}")
+    if result.admin_token:
+        typer.echo(f"no admin held a token: new token for '{result.admin_user}' (shown once, keep it):")
+        typer.echo(f"  {result.admin_token}")
 
 
 @audit_app.command("verify")
 @friendly_errors
-def verify() -> None:
-    """Check the audit chain; exit 1 if it was altered."""
+def verify(
+    since_checkpoint: bool = typer.Option(
+        False, "--since-checkpoint", help="only the records after the last verified checkpoint"
+    ),
+) -> None:
+    """Check the audit chain's MACs and links, and this host's head checkpoint; exit 1 if altered."""
     with open_services() as services:
-        verdict = services.audit.verify()
-        head = services.audit.head()
+        verdict = services.audit.verify(full=not since_checkpoint)
     if verdict.ok:
-        typer.echo(f"audit chain OK: {verdict.records} records; head hash {head.hash if head else '-'}")
+        typer.echo(
+            f"audit chain OK: {verdict.records} records ({verdict.checked} checked from seq {verdict.verified_from}); "
+            f"head hash {verdict.head_hash or '-'}"
+        )
         return
     typer.echo(f"audit chain BROKEN at seq {verdict.first_bad_seq}: {verdict.reason}", err=True)
     raise typer.Exit(1)

@@ -49,5 +49,5 @@ def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def audit_cli(services: Services, action: str, target: str | None = None) -> None:
-    services.audit.record(actor="cli", action=action, target=target, client="local")
+def audit_cli(services: Services, action: str, target: str | None = None, detail: dict[str, str] | None = None) -> None:
+    services.audit.record(actor="cli", action=action, target=target, client="local", detail=detail)

@@ -31,6 +31,7 @@ from pydantic import Field
 
 from mantissa_log.domain.common import IntegrationType, Severity, StrictModel
 from mantissa_log.domain.log_sources import SourceName
+from mantissa_log.domain.rule_yaml import load_documents
 from mantissa_log.domain.validation import parse_model
 from mantissa_log.errors import ValidationFailed
 
@@ -125,13 +126,8 @@ def parse_rule_document(text: str) -> RuleDocument:
     """Split and type a rule body. Errors carry the field and the YAML line."""
     if len(text.encode()) > MAX_RULE_BYTES:
         raise ValidationFailed(f"rule body over {MAX_RULE_BYTES} bytes", field="body")
-    try:
-        nodes = [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ValidationFailed(f"YAML: {problem}", field="body", line=mark.line + 1 if mark else None) from None
+    loaded = load_documents(text)
+    nodes, documents = loaded.nodes, loaded.documents
     if not documents:
         raise ValidationFailed("empty rule body", field="body", line=1)
     for number, doc in enumerate(documents):

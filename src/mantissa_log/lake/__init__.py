@@ -13,13 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as the type checker sees them; at run time __getattr__ imports them
     from mantissa_log.lake.guard import ensure_select
-    from mantissa_log.lake.model import ColumnInfo, IngestResult, ParsedEvent, ParseResult, Rejection, SourceInfo
+    from mantissa_log.lake.model import (
+        ColumnInfo,
+        IngestLimits,
+        IngestResult,
+        ParsedEvent,
+        ParseResult,
+        Rejection,
+        SourceInfo,
+    )
     from mantissa_log.lake.parsers import PARSERS, parse
     from mantissa_log.lake.store import LogLake
 
 _HOMES = {
     "ensure_select": "mantissa_log.lake.guard",
     "ColumnInfo": "mantissa_log.lake.model",
+    "IngestLimits": "mantissa_log.lake.model",
     "IngestResult": "mantissa_log.lake.model",
     "ParsedEvent": "mantissa_log.lake.model",
     "ParseResult": "mantissa_log.lake.model",
@@ -32,6 +41,7 @@ _HOMES = {
 __all__ = [
     "PARSERS",
     "ColumnInfo",
+    "IngestLimits",
     "IngestResult",
     "LogLake",
     "ParseResult",

@@ -34,21 +34,49 @@ class Rejection:
     reason: str
 
 
+# A payload of a million bad lines keeps the first reasons and counts the rest.
+MAX_KEPT_REJECTIONS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """What one upload or file may make the reader hold (MANTISSA_MAX_* settings).
+
+    `decompressed_bytes`: a gzip stream is read until it has produced this much, then the rest is
+    refused (a 1 MB bomb cannot become gigabytes). `line_bytes`: a longer line is refused and
+    skipped without being held (a JSON document that is not JSON lines is read whole, so it is held
+    to this too). `event_bytes`: one stored event's JSON; larger ones are refused by line, the rest
+    of the input is kept.
+    """
+
+    decompressed_bytes: int = 256 << 20
+    line_bytes: int = 8 << 20
+    event_bytes: int = 1 << 20
+
+
+DEFAULT_LIMITS = IngestLimits()
+
+
 @dataclass(slots=True)
 class ParseResult:
     source: str
     events: list[ParsedEvent] = field(default_factory=list)
+    # The first MAX_KEPT_REJECTIONS rejections, in input order; `rejected_total` counts them all.
     rejected: list[Rejection] = field(default_factory=list)
     # Events kept after replacing lone UTF-16 surrogates (invalid Unicode DuckDB cannot read) by U+FFFD.
     repaired: int = 0
     filename: str = ""
+    rejected_total: int = 0
 
     @property
     def accepted(self) -> int:
         return len(self.events)
 
-    def reject(self, line: int | None, index: int | None, reason: str) -> None:
-        self.rejected.append(Rejection(line, index, reason))
+    def reject(self, line: int | None, index: int | None, reason: str, *, always: bool = False) -> None:
+        """Count a rejection; keep it if fewer than the cap are kept, or `always` (why reading stopped)."""
+        self.rejected_total += 1
+        if always or len(self.rejected) < MAX_KEPT_REJECTIONS:
+            self.rejected.append(Rejection(line, index, reason))
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +88,7 @@ class IngestResult:
     bytes_written: int
     seconds: float
     rejected: tuple[Rejection, ...] = ()  # carried over from the ParseResult, if one was given
+    rejected_total: int | None = None  # all rejections, when more were counted than kept
     repaired: int = 0  # events kept after replacing invalid Unicode by U+FFFD (see ParseResult)
     native: bool = False  # read by DuckDB (`LogLake.ingest_file` on JSON lines), not by a Python parser
     duplicates: int = 0  # events already stored within the dedup horizon (or twice in this input): not stored

@@ -40,35 +40,23 @@ stream is corrupt or truncated (Python keeps what precedes the damage).
 
 from __future__ import annotations
 
-import gzip
-import mmap
-import os
-import shutil
-import uuid
-import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
-from typing import BinaryIO
 
 import duckdb
 
 from mantissa_log.domain.log_sources import SOURCES, LogSource
 from mantissa_log.lake import sql
 from mantissa_log.lake.fields import EPOCH
-from mantissa_log.lake.model import ParsedEvent, ParseResult, Rejection
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParsedEvent, ParseResult, Rejection
 from mantissa_log.lake.native_checks import Extraction, check_keys, check_sql
 from mantissa_log.lake.parsers import JSON_PARSERS
-from mantissa_log.lake.parsers.jsonsource import AnyOf, JsonSourceParser, Require
-from mantissa_log.lake.reader import GZIP_MAGIC, is_json
+from mantissa_log.lake.parsers.jsonsource import AnyOf, JsonSourceParser, Require, event_too_large
+from mantissa_log.lake.reader import is_json
+from mantissa_log.lake.staging import NotNative, Piece, staged
 
-# DuckDB reads a piece of the input as one string: past 2^31 bytes that degrades badly, so larger
-# inputs (and every gzip input, decompressed on the way) are cut into pieces at line ends.
-PIECE_BYTES = 1536 << 20
-_COPY_BLOCK = 8 << 20
-_HARD_LIMIT = (2 << 30) - (64 << 20)
+__all__ = ["NotNative", "Piece", "classify_sql", "drop_piece", "native_parser", "read_piece", "staged"]
+
 _MICRO = timedelta(microseconds=1)
 
 # A comma before a closing bracket: DuckDB's JSON reader allows it, Python's does not (see _lenient).
@@ -84,19 +72,6 @@ _ISO = (
 _EPOCH_DIGITS = r"[0-9]{1,17}"
 
 
-class NotNative(Exception):
-    """The input cannot be read natively (see the module docstring); use the Python path."""
-
-
-@dataclass(frozen=True)
-class Piece:
-    path: Path
-    first_line: int  # number of the piece's first line in the whole input, minus one
-    # No carriage return and no \x01 byte: DuckDB's CSV reader (parallel, twice as fast as splitting
-    # the text) then cuts exactly the lines Python reads (it also ends lines at `\r`).
-    csv_safe: bool = False
-
-
 def native_parser(source: str) -> JsonSourceParser | None:
     """The source's parser when its checks and fields can be computed in SQL, else None."""
     parser = JSON_PARSERS.get(source)
@@ -107,78 +82,6 @@ def native_parser(source: str) -> JsonSourceParser | None:
     if any('"' in key or "\\" in key for key in keys):
         return None  # not expressible as a quoted JSON path key: leave those to Python
     return parser
-
-
-# ---------------------------------------------------------------- staging
-
-
-@contextmanager
-def staged(path: Path, workdir: Path) -> Iterator[list[Piece]]:
-    """The input as pieces DuckDB can read: the file itself through a link, or decompressed copies.
-
-    DuckDB's readers take globs: a link with a plain name keeps `[`, `*` and `?` in user file names
-    literal. Raises NotNative for a corrupt or truncated gzip stream.
-    """
-    folder = workdir / f"native-{os.getpid()}-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True)
-    try:
-        with path.open("rb") as handle:
-            gzipped = handle.read(2) == GZIP_MAGIC
-        if not gzipped and path.stat().st_size <= PIECE_BYTES:
-            link = folder / "input"
-            try:
-                os.symlink(path.resolve(), link)
-            except OSError:
-                if any(char in str(path) for char in "*?[{"):
-                    raise NotNative("no link for a file name DuckDB would read as a glob") from None
-                link = path
-            yield [Piece(link, 0, _csv_safe(link))]
-        else:
-            yield _cut(path, folder, gzipped=gzipped)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _csv_safe(path: Path) -> bool:
-    with path.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            return True
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            return mapped.find(b"\r") < 0 and mapped.find(b"\x01") < 0
-
-
-def _cut(path: Path, folder: Path, *, gzipped: bool) -> list[Piece]:
-    """Copy (decompressing) the input into pieces of about PIECE_BYTES that end at a line end."""
-    pieces: list[Piece] = []
-    lines = 0  # newlines before the current position: the number of the line in progress, minus one
-    out: BinaryIO | None = None
-    written = 0
-    try:
-        with gzip.open(path, "rb") if gzipped else path.open("rb") as source:
-            while block := source.read(_COPY_BLOCK):
-                while block:
-                    if out is None:
-                        target = folder / f"piece-{len(pieces)}"
-                        out = target.open("wb")
-                        pieces.append(Piece(target, lines))
-                        written = 0
-                    # Past PIECE_BYTES, the piece ends at the next newline.
-                    cut = block.find(b"\n", max(0, PIECE_BYTES - written)) if written + len(block) > PIECE_BYTES else -1
-                    head, block = (block, b"") if cut < 0 else (block[: cut + 1], block[cut + 1 :])
-                    out.write(head)
-                    written += len(head)
-                    lines += head.count(b"\n")
-                    if written > _HARD_LIMIT:
-                        raise NotNative("a line too long to read natively")
-                    if cut >= 0:
-                        out.close()
-                        out = None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise NotNative(f"input unreadable: {exc}") from exc
-    finally:
-        if out is not None:
-            out.close()
-    return [Piece(piece.path, piece.first_line, _csv_safe(piece.path)) for piece in pieces]
 
 
 # ---------------------------------------------------------------- SQL
@@ -230,7 +133,9 @@ def _first(choices: list[tuple[str, str]]) -> tuple[str, str]:
     return f"CASE {values} ELSE NULL END", f"CASE {pythons} ELSE false END"
 
 
-def classify_sql(spec: LogSource, parser: JsonSourceParser, relation: str, *, lines: bool) -> str:
+def classify_sql(
+    spec: LogSource, parser: JsonSourceParser, relation: str, *, lines: bool, event_bytes: int = 1 << 20
+) -> str:
     """SELECT over `relation` (n, idx, r): n, idx, r, kind ('ok', 'env', 'py'), event_time, event_id.
 
     With `lines`, r is a line of the input (anything at all); otherwise an element DuckDB
@@ -287,9 +192,12 @@ def classify_sql(spec: LogSource, parser: JsonSourceParser, relation: str, *, li
     envelope_case = f"WHEN k{envelope_slot} = '[' THEN 'env' " if envelope_slot else ""
     # Blank for the parsers: nothing but JSON whitespace (Unicode spaces are Python's to judge).
     blank = "WHEN r IS NULL OR (left(r, 1) <> '{' AND trim(r, ' ' || chr(9) || chr(13)) = '') THEN 'blank' "
+    # An event over the size cap is refused by line ('big'); an envelope line may be larger, its
+    # elements are measured one by one.
+    ok = f"CASE WHEN strlen(r) > {int(event_bytes)} THEN 'big' ELSE 'ok' END"
     return (
         f"SELECT n, idx, r, CASE {blank if lines else ''}WHEN NOT parsed THEN 'py' "  # noqa: S608
-        f"WHEN {passes} THEN CASE WHEN {time_python} OR {id_python} THEN 'py' ELSE 'ok' END "
+        f"WHEN {passes} THEN CASE WHEN {time_python} OR {id_python} THEN 'py' ELSE {ok} END "
         f"{envelope_case}ELSE 'py' END AS kind, "
         f"CASE WHEN {passes} THEN {event_time} END AS event_time, "
         f"CASE WHEN {passes} THEN {event_id} END AS event_id "
@@ -328,6 +236,7 @@ class PieceResult:
     rejected: list[Rejection] = field(default_factory=list)
     repaired: int = 0
     first_line: int | None = None  # the input's first non-blank line, once seen
+    uncounted: int = 0  # rejections counted by the parsers beyond those they kept
 
 
 def read_piece(
@@ -336,6 +245,7 @@ def read_piece(
     parser: JsonSourceParser,
     piece: Piece,
     first_line: int | None,
+    limits: IngestLimits = DEFAULT_LIMITS,
 ) -> PieceResult:
     """Read one piece into temporary tables; `relation` gives its events in input order.
 
@@ -343,7 +253,7 @@ def read_piece(
     when the input is not JSON lines or not valid UTF-8. `drop_piece` frees the tables.
     """
     spec = SOURCES[source]
-    _classify_lines(connection, spec, parser, piece)
+    _classify_lines(connection, spec, parser, piece, limits)
     if first_line is None:
         first_line = _first_content_line(connection)
     counted = connection.execute("SELECT kind, count(*) FROM classified GROUP BY kind").fetchall()
@@ -352,9 +262,11 @@ def read_piece(
     ok = f"SELECT n, 0 AS pos, {_trimmed('r')} AS raw, event_time AS t, event_id FROM classified WHERE kind = 'ok'"  # noqa: S608
     parts = [ok]
     extra: list[tuple[int, int, ParsedEvent]] = []  # (line, position, event) from the Python parser
+    if counts.get("big"):
+        _refuse_big(connection, "classified", outcome, limits)
     if counts.get("py"):
         odd = connection.execute("SELECT n, r FROM classified WHERE kind = 'py' ORDER BY n").fetchall()
-        result, keys = parser.parse_lines(odd, first_line=first_line or 0)
+        result, keys = parser.parse_lines(odd, first_line=first_line or 0, limits=limits)
         _collect(outcome, result, keys, extra)
     if counts.get("env") and parser.envelope:
         records = sql.quote_literal(f'$."{parser.envelope}"[*]')
@@ -364,12 +276,14 @@ def read_piece(
             "WHERE kind = 'env')"
         )
         connection.execute(
-            "CREATE OR REPLACE TEMP TABLE classified_records AS " + classify_sql(spec, parser, "records", lines=False)
+            "CREATE OR REPLACE TEMP TABLE classified_records AS "
+            + classify_sql(spec, parser, "records", lines=False, event_bytes=limits.event_bytes)
         )
+        _refuse_big(connection, "classified_records", outcome, limits)
         odd_records = connection.execute(
-            "SELECT n, idx, r FROM classified_records WHERE kind <> 'ok' ORDER BY n, idx"
+            "SELECT n, idx, r FROM classified_records WHERE kind NOT IN ('ok', 'big') ORDER BY n, idx"
         ).fetchall()
-        result, keys = parser.parse_records([(int(n), int(i), str(r)) for n, i, r in odd_records])
+        result, keys = parser.parse_records([(int(n), int(i), str(r)) for n, i, r in odd_records], limits=limits)
         _collect(outcome, result, keys, extra)
         parts.append("SELECT n, idx, r, event_time, event_id FROM classified_records WHERE kind = 'ok'")
         found = connection.execute("SELECT count(*) FROM classified_records WHERE kind = 'ok'").fetchone()
@@ -389,6 +303,14 @@ def read_piece(
     return outcome
 
 
+def _refuse_big(connection: duckdb.DuckDBPyConnection, table: str, outcome: PieceResult, limits: IngestLimits) -> None:
+    """Events over the size cap, refused by line (and index in an envelope) with their size."""
+    found = connection.execute(f"SELECT n, idx, strlen(r) FROM {table} WHERE kind = 'big' ORDER BY n, idx")  # noqa: S608
+    for line, index, size in found.fetchall():
+        at = None if index is None else int(index)
+        outcome.rejected.append(Rejection(int(line), at, event_too_large(int(size), limits)))
+
+
 def drop_piece(connection: duckdb.DuckDBPyConnection) -> None:
     connection.execute("DROP VIEW IF EXISTS classified")
     for table in ("batch", "extra", "classified_records", "records", "classified_lines", "text_lines"):
@@ -399,12 +321,13 @@ def _collect(
     outcome: PieceResult, result: ParseResult, keys: list[tuple[int, int]], extra: list[tuple[int, int, ParsedEvent]]
 ) -> None:
     outcome.rejected += result.rejected
+    outcome.uncounted += result.rejected_total - len(result.rejected)
     outcome.repaired += result.repaired
     extra += [(line, position, event) for (line, position), event in zip(keys, result.events, strict=True)]
 
 
 def _classify_lines(
-    connection: duckdb.DuckDBPyConnection, spec: LogSource, parser: JsonSourceParser, piece: Piece
+    connection: duckdb.DuckDBPyConnection, spec: LogSource, parser: JsonSourceParser, piece: Piece, limits: IngestLimits
 ) -> None:
     """View `classified` (n, idx, r, kind, event_time, event_id): every line of the piece, decided.
 
@@ -424,7 +347,8 @@ def _classify_lines(
         )
         try:
             connection.execute(
-                "CREATE OR REPLACE TEMP TABLE classified_lines AS " + classify_sql(spec, parser, lines, lines=True)
+                "CREATE OR REPLACE TEMP TABLE classified_lines AS "
+                + classify_sql(spec, parser, lines, lines=True, event_bytes=limits.event_bytes)
             )
         except duckdb.Error:
             connection.execute("DROP TABLE IF EXISTS classified_lines")
@@ -446,7 +370,8 @@ def _classify_lines(
             raise NotNative("not valid UTF-8") from exc
         raise
     connection.execute(
-        "CREATE OR REPLACE TEMP TABLE classified_lines AS " + classify_sql(spec, parser, "text_lines", lines=True)
+        "CREATE OR REPLACE TEMP TABLE classified_lines AS "
+        + classify_sql(spec, parser, "text_lines", lines=True, event_bytes=limits.event_bytes)
     )
     connection.execute("DROP TABLE text_lines")
     connection.execute(

@@ -15,13 +15,13 @@ conversion, no per-row statements); `ingest_file` lets DuckDB read a file of JSO
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -35,8 +35,17 @@ from mantissa_log.lake.dedup import EventIndex, IndexSession
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
 from mantissa_log.lake.inflight import InFlight
-from mantissa_log.lake.model import ColumnInfo, IngestResult, ParsedEvent, ParseResult, Rejection, SourceInfo
-from mantissa_log.lake.parsers import parse
+from mantissa_log.lake.model import (
+    DEFAULT_LIMITS,
+    ColumnInfo,
+    IngestLimits,
+    IngestResult,
+    ParsedEvent,
+    ParseResult,
+    Rejection,
+    SourceInfo,
+)
+from mantissa_log.lake.parsers import stream
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
 T = TypeVar("T")
@@ -59,9 +68,21 @@ def _hour_floor(moment: datetime) -> datetime:
     return as_utc(moment).replace(minute=0, second=0, microsecond=0)
 
 
+# A chunk (one Parquet file) also ends past this many bytes of event text: what an ingest holds
+# at once stays bounded however small its events are.
+CHUNK_BYTES = 32 << 20
+
+
 def _chunks(events: Iterable[ParsedEvent], size: int) -> Iterator[list[ParsedEvent]]:
-    iterator = iter(events)
-    while chunk := list(islice(iterator, size)):
+    chunk: list[ParsedEvent] = []
+    held = 0
+    for event in events:
+        chunk.append(event)
+        held += len(event.raw)
+        if len(chunk) >= size or held >= CHUNK_BYTES:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
         yield chunk
 
 
@@ -128,7 +149,13 @@ class _Files:
             shutil.rmtree(folder, ignore_errors=True)
 
     def result(
-        self, started: float, *, rejected: tuple[Rejection, ...] = (), repaired: int = 0, native: bool = False
+        self,
+        started: float,
+        *,
+        rejected: tuple[Rejection, ...] = (),
+        repaired: int = 0,
+        native: bool = False,
+        rejected_total: int | None = None,
     ) -> IngestResult:
         files = tuple(final for _, final in self.written)
         return IngestResult(
@@ -142,15 +169,22 @@ class _Files:
             repaired=repaired,
             native=native,
             duplicates=self.duplicates,
+            rejected_total=len(rejected) if rejected_total is None else rejected_total,
         )
 
 
 class LogLake:
     def __init__(
-        self, root: Path, *, rows_per_file: int = ROWS_PER_FILE, dedup_horizon: timedelta = DEDUP_HORIZON
+        self,
+        root: Path,
+        *,
+        rows_per_file: int = ROWS_PER_FILE,
+        dedup_horizon: timedelta = DEDUP_HORIZON,
+        limits: IngestLimits = DEFAULT_LIMITS,
     ) -> None:
         self.root = Path(root)
         self.rows_per_file = rows_per_file
+        self.limits = limits
         self.inflight = InFlight(self.root / "_inflight")
         self.index = EventIndex(self.root / "_ids", dedup_horizon)
 
@@ -172,13 +206,31 @@ class LogLake:
         if isinstance(parsed, ParseResult) and parsed.source != source:
             raise ValidationFailed(f"events parsed as '{parsed.source}' cannot be stored as '{source}'", field="source")
         events = parsed.events if isinstance(parsed, ParseResult) else parsed
-        rejected = tuple(parsed.rejected) if isinstance(parsed, ParseResult) else ()
-        repaired = parsed.repaired if isinstance(parsed, ParseResult) else 0
         started = time.perf_counter()
         with _no_room(), self._files(source, ingest_time) as (files, dedup):
-            for number, chunk in enumerate(_chunks(events, self.rows_per_file)):
-                self._write(files, dedup, spec, chunk, number * self.rows_per_file)
-        return files.result(started, rejected=rejected, repaired=repaired)
+            for chunk in _chunks(events, self.rows_per_file):
+                # The offset (for error messages) is the position of the chunk's first event.
+                self._write(files, dedup, spec, chunk, files.rows + files.duplicates)
+        if not isinstance(parsed, ParseResult):
+            return files.result(started)
+        return files.result(
+            started, rejected=tuple(parsed.rejected), repaired=parsed.repaired, rejected_total=parsed.rejected_total
+        )
+
+    def ingest_bytes(
+        self, source: str, data: bytes, *, filename: str = "", ingest_time: datetime | None = None
+    ) -> IngestResult:
+        """Parse an upload and store its events as they are read, in chunks: never all of them at once.
+
+        The reader's caps (`self.limits`: decompressed size, line length, event size) apply; what
+        they refuse is reported by line like any other rejection, and the rest is kept.
+        """
+        _spec(source)
+        result = ParseResult(source, filename=filename)
+        stored = self.ingest(source, stream(source, data, result, self.limits), ingest_time=ingest_time)
+        return dataclasses.replace(
+            stored, rejected=tuple(result.rejected), repaired=result.repaired, rejected_total=result.rejected_total
+        )
 
     def ingest_file(self, source: str, path: Path, *, ingest_time: datetime | None = None) -> IngestResult:
         """Store a file of events (gzipped or not): DuckDB reads JSON lines itself, else parse + ingest.
@@ -196,30 +248,30 @@ class LogLake:
                     return self._ingest_native(spec, parser, Path(path), ingest_time)
             except native.NotNative:
                 pass  # nothing was written: read it the Python way
-        parsed = parse(source, Path(path).read_bytes(), filename=str(path))
-        return self.ingest(source, parsed, ingest_time=ingest_time)
+        return self.ingest_bytes(source, Path(path).read_bytes(), filename=str(path), ingest_time=ingest_time)
 
     def _ingest_native(
         self, spec: LogSource, parser: JsonSourceParser, path: Path, ingest_time: datetime | None
     ) -> IngestResult:
         started = time.perf_counter()
         rejected: list[Rejection] = []
+        uncounted = 0
         repaired = 0
         first_line: int | None = None
+        staging = self.root / "_staging"
         with (
-            native.staged(path, self.root / "_staging") as pieces,
-            self._files(spec.name, ingest_time) as (
-                files,
-                dedup,
-            ),
+            native.staged(path, staging, self.limits) as staged,
+            self._files(spec.name, ingest_time) as (files, dedup),
         ):
-            for piece in pieces:
+            rejected += staged.rejected
+            for piece in staged.pieces:
                 try:
-                    outcome = native.read_piece(files.connection, spec.name, parser, piece, first_line)
+                    outcome = native.read_piece(files.connection, spec.name, parser, piece, first_line, self.limits)
                 except duckdb.Error as exc:
                     raise native.NotNative(f"DuckDB cannot read it: {exc}") from exc
                 first_line = outcome.first_line
                 rejected += outcome.rejected
+                uncounted += outcome.uncounted
                 repaired += outcome.repaired
                 if outcome.rows:
                     fresh = dedup.filter(outcome.relation, "epoch_us(t::TIMESTAMP)")
@@ -230,7 +282,10 @@ class LogLake:
                     if fresh.owned:
                         files.connection.execute(f"DROP TABLE {fresh.table}")
                 native.drop_piece(files.connection)
-        return files.result(started, rejected=tuple(rejected), repaired=repaired, native=True)
+        rejected.sort(key=lambda r: (r.line or 0, -1 if r.index is None else r.index))
+        return files.result(
+            started, rejected=tuple(rejected), repaired=repaired, native=True, rejected_total=len(rejected) + uncounted
+        )
 
     def _copy_rows(self, files: _Files, spec: LogSource, relation: str, rows: int, path: Path) -> None:
         """COPY a relation of (n, pos, raw, t, event_id), in input order, into files of `rows_per_file` rows."""

@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.common import StrictModel
 from mantissa_log.domain.integrations import Integration, IntegrationSpec
+from mantissa_log.outputs.template_pool import TemplateRenderer
 
 C = TypeVar("C", bound=StrictModel)
 
@@ -57,6 +58,11 @@ class OutputContext:
     smtp_username: str | None = None
     smtp_password_secret: str | None = None
     smtp_timeout_seconds: float = 30.0
+    # Sender addresses: the default sender, and the domains a user's `from_address` may use.
+    smtp_from: str = "mantissa-log@localhost"
+    smtp_from_domains: tuple[str, ...] = ()
+    # Where webhook templates render (worker processes with limits); None: the process-wide default.
+    templates: TemplateRenderer | None = None
     jira_ledger: JiraIssueLedger | None = None
     # A test alert (integration test action): clearly marked in every output.
     test: bool = False
@@ -86,6 +92,13 @@ class PayloadError(Exception):
 Sender = Callable[[Alert, Target[C], OutputContext], DeliveryResult]
 # The exact body bytes the sender would send (for tests and previews); may raise PayloadError.
 PayloadBuilder = Callable[[Alert, Target[C], OutputContext], bytes]
+# Checks at save time what only the output can judge (a template, a sender address); raises
+# ValidationFailed naming the config field.
+ConfigCheck = Callable[[C, OutputContext], None]
+
+
+def no_config_check(_config: object, _ctx: OutputContext) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,7 @@ class OutputSpec(Generic[C]):
     integration: IntegrationSpec[C]
     send: Sender[C]
     build_payload: PayloadBuilder[C]
+    check_config: ConfigCheck[C] = no_config_check
 
     @property
     def name(self) -> str:

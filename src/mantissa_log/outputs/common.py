@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.alerts import Alert, dedup_key
 from mantissa_log.errors import NotFound, SecretStoreError
 from mantissa_log.outputs.base import DeliveryResult, OutputContext
 
@@ -126,6 +126,30 @@ def default_payload(alert: Alert, ctx: OutputContext) -> dict[str, Any]:
         "dedup_key": alert.dedup_key,
         "test": ctx.test,
     }
+
+
+SAMPLE_TIME = "2026-01-01T00:00:00Z"
+
+
+def sample_alert() -> Alert:
+    """A plausible alert for checking a configuration at save time (nothing is sent)."""
+    return Alert(
+        user_id="sample",
+        alert_id="sample-alert",
+        rule_name="sample-rule",
+        rule_title="Sample alert",
+        severity="high",
+        source="cloudtrail",
+        window_start=SAMPLE_TIME,
+        window_end=SAMPLE_TIME,
+        match_count=1,
+        samples=[{"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com", "sourceIPAddress": "192.0.2.1"}],
+        group={"user": "sample"},
+        dedup_key=dedup_key("sample", "sample-rule", {}),
+        created_at=SAMPLE_TIME,
+        last_seen=SAMPLE_TIME,
+        delivery_status="none",
+    )
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

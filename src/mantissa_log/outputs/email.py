@@ -1,6 +1,9 @@
 """Email over SMTP: a text body and an escaped HTML alternative.
 
 Server, port, STARTTLS and credentials come from process configuration (`OutputContext`).
+The sender is the installation's (MANTISSA_SMTP_FROM) or a user's address in a domain the operator
+allows (MANTISSA_SMTP_FROM_DOMAINS); a user's own address goes in Reply-To. Recipients are capped
+(ten) and test sends are rate-limited, so the SMTP server cannot become a relay for spoofed mail.
 The SMTP host passes the same guard as HTTP targets and the connection goes to the checked
 address. Credentials are never sent in clear: with STARTTLS required and not offered the
 delivery fails; with STARTTLS turned off, login is only done to a loopback relay.
@@ -87,13 +90,42 @@ def subject(alert: Alert, ctx: OutputContext) -> str:
     return truncate(one_line(title(alert, ctx)), SUBJECT_LIMIT)
 
 
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[1].lower()
+
+
+def sender(config: EmailConfig, ctx: OutputContext) -> str:
+    """The From address: the user's when its domain is allowed, else the installation's default.
+
+    Saving refuses a from_address outside the allowed domains; this also covers configurations
+    stored before the operator narrowed the list.
+    """
+    if config.from_address and _domain(config.from_address) in ctx.smtp_from_domains:
+        return config.from_address
+    return ctx.smtp_from
+
+
+def check_config(config: EmailConfig, ctx: OutputContext) -> None:
+    """At save time: the sender must be in a domain the operator allows."""
+    if config.from_address and _domain(config.from_address) not in ctx.smtp_from_domains:
+        allowed = ", ".join(ctx.smtp_from_domains)
+        raise ValidationFailed(
+            f"this installation sends only from {allowed} (MANTISSA_SMTP_FROM_DOMAINS); leave from_address "
+            "unset to use the default sender, and put your own address in reply_to",
+            field="config.from_address",
+        )
+
+
 def build_message(alert: Alert, config: EmailConfig, ctx: OutputContext) -> EmailMessage:
     message = EmailMessage()
+    from_address = sender(config, ctx)
     message["Subject"] = subject(alert, ctx)
-    message["From"] = config.from_address
+    message["From"] = from_address
+    if config.reply_to:
+        message["Reply-To"] = config.reply_to
     message["To"] = ", ".join(config.recipients)
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=config.from_address.rsplit("@", 1)[1])
+    message["Message-ID"] = make_msgid(domain=_domain(from_address))
     message["Auto-Submitted"] = "auto-generated"
     message["X-Mantissa-Alert-Id"] = alert.alert_id
     message.set_content(text_body(alert, config, ctx))
@@ -175,7 +207,7 @@ def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> Deliv
                 if not encrypted and not all(ipaddress.ip_address(a).is_loopback for a in addresses):
                     return failed(f"refusing to send SMTP credentials to {host} without STARTTLS")
                 smtp.login(ctx.smtp_username, password)
-            refused = smtp.send_message(message, from_addr=config.from_address, to_addrs=list(config.recipients))
+            refused = smtp.send_message(message, from_addr=sender(config, ctx), to_addrs=list(config.recipients))
     except (smtplib.SMTPException, OSError) as exc:
         return _smtp_failure(exc, secrets)
     if refused:
@@ -184,4 +216,4 @@ def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> Deliv
     return DeliveryResult(ok=True, message=f"sent to {len(config.recipients)} recipient(s)")
 
 
-OUTPUT = OutputSpec(SPEC, send, body)
+OUTPUT = OutputSpec(SPEC, send, body, check_config)

@@ -4,9 +4,12 @@ Every address a host name resolves to is checked (one bad answer refuses the tar
 caller then connects only to the addresses that were checked (`resolve_target`), so a DNS answer that
 changes between check and connect (rebinding) cannot slip through.
 
-`allow_private` (admin configuration) opens loopback, link-local, private, CGNAT and reserved
-ranges. Cloud metadata addresses stay refused even then: no alert output ever needs them, and
-reaching them is the classic way to steal instance credentials.
+`allow_private` (admin configuration) opens loopback, private, CGNAT, reserved and special-purpose
+ranges. Cloud metadata addresses stay refused even then, in every spelling: all of 169.254.0.0/16,
+AWS's fd00:ec2::/32, the other clouds' metadata and wire servers, and any IPv6 form that carries
+one of them (mapped, translated, compatible, 6to4, Teredo, NAT64 and local-use NAT64 in each
+RFC 6052 layout). By default anything not globally routable is refused, including what
+`ipaddress` calls global but is not public (192.0.0.0/24, fec0::/10, ::/96, 64:ff9b:1::/48).
 """
 
 from __future__ import annotations
@@ -19,12 +22,37 @@ from urllib.parse import urlsplit
 from mantissa_log.errors import ValidationFailed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-METADATA_ADDRESSES = frozenset(
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
+
+def _networks(*cidrs: str) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(c) for c in cidrs)
+
+
+# Refused even with private targets allowed: no alert output needs them, and reaching them is the
+# classic way to steal instance credentials.
+METADATA_NETWORKS = _networks(
+    "169.254.0.0/16",  # link-local: AWS/GCP/Azure/OCI IMDS, ECS task (.170.2) and EKS pod identity (.170.23)
+    "fd00:ec2::/32",  # AWS IPv6: IMDS (::254), pod identity (::23), DNS, NTP
+    "fd20:ce::254/128",  # GCP IPv6 metadata
+    "fd00:c1::a9fe:a9fe/128",  # OCI IPv6 metadata
+    "fe80::a9fe:a9fe/128",  # link-local spelling of 169.254.169.254
+    "100.100.100.200/32",  # Alibaba Cloud
+    "192.0.0.192/32",  # Oracle Cloud (classic)
+    "168.63.129.16/32",  # Azure WireServer
+)
+# Not public, though `ipaddress` may call them global: refused unless private targets are allowed.
+SPECIAL_NETWORKS = _networks(
+    "192.0.0.0/24",  # IETF protocol assignments
+    "fec0::/10",  # deprecated site-local
+    "::/96",  # deprecated IPv4-compatible (and ::, ::1)
+    "64:ff9b:1::/48",  # local-use NAT64 (RFC 8215)
+    "100.64.0.0/10",  # carrier-grade NAT
 )
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 IPv4-translated
 ALLOWED_SCHEMES = ("http", "https")
 
 
@@ -51,35 +79,62 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme or '?'}://{host}/…"
 
 
-def _embedded_v4(ip: IPAddress) -> ipaddress.IPv4Address | None:
-    """IPv4 hidden inside IPv6 (mapped, 6to4, NAT64) is judged as that IPv4."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return ip.ipv4_mapped
-        if ip.sixtofour is not None:
-            return ip.sixtofour
-        if ip in NAT64:
-            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-    return None
+def _rfc6052(value: int, prefix: int) -> ipaddress.IPv4Address:
+    """The IPv4 address RFC 6052 embeds after a prefix of `prefix` bits (bits 64-71 are skipped)."""
+    without_u = ((value >> 64) << 56) | (value & ((1 << 56) - 1))  # 120 bits
+    start = prefix if prefix <= 64 else prefix - 8
+    return ipaddress.IPv4Address((without_u >> (120 - start - 32)) & 0xFFFFFFFF)
+
+
+def embedded_v4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address an IPv6 address may carry: mapped, translated, compatible, 6to4, Teredo,
+    NAT64 (64:ff9b::/96, and each RFC 6052 layout of the local-use 64:ff9b:1::/48). Each is judged."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    value = int(ip)
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip in TRANSLATED or ip in NAT64:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if value >> 32 == 0 and value >= 1 << 24:  # ::a.b.c.d (not :: or ::1)
+        found.append(ipaddress.IPv4Address(value))
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in LOCAL_NAT64:
+        found.extend(_rfc6052(value, prefix) for prefix in (48, 56, 64, 96))
+    return found
 
 
 def refusal_reason(ip: IPAddress, *, allow_private: bool) -> str | None:
     """Why this address may not be contacted, or None when it may."""
-    inner = _embedded_v4(ip)
-    if inner is not None:
-        return refusal_reason(inner, allow_private=allow_private)
-    if ip in METADATA_ADDRESSES:
+    if any(ip in network for network in METADATA_NETWORKS):
+        if ip.is_link_local:
+            return "a link-local address, where cloud metadata services answer"
         return "a cloud metadata address"
+    inner = embedded_v4(ip)
+    reasons = [r for r in (refusal_reason(c, allow_private=allow_private) for c in inner) if r]
+    if reasons:
+        # Name the worst: a metadata address among the candidates is what this spelling hides.
+        return next((r for r in reasons if "metadata" in r), reasons[0])
     if ip.is_unspecified:
         return "the unspecified address"
     if ip.is_multicast:
         return "a multicast address"
     if allow_private:
         return None
+    if isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT:
+        return "a carrier-grade NAT address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if any(ip in network for network in SPECIAL_NETWORKS):
+        return "a special-purpose address"
+    if inner:
+        return None  # a public IPv4 in IPv6 clothing (NAT64, 6to4, mapped): judged as that IPv4
     for reason, hit in (
-        ("a loopback address", ip.is_loopback),
         ("a link-local address", ip.is_link_local),
-        ("a carrier-grade NAT address", isinstance(ip, ipaddress.IPv4Address) and ip in CGNAT),
         ("a reserved address", ip.is_reserved),
         ("a private address", ip.is_private),
         # Anything else not globally routable (documentation, benchmarking, ...).

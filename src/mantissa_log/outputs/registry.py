@@ -139,6 +139,10 @@ class OutputRegistry:
         spec = self.output(integration.integration_type).integration
         return spec.severity_filter(alert.severity, integration.config) is None
 
+    def check_config(self, integration: Integration, ctx: OutputContext) -> None:
+        """What the type's output checks at save time; raises ValidationFailed naming the field."""
+        self.output(integration.integration_type).check_config(integration.config, ctx)
+
     def build_payload(
         self, alert: Alert, integration: Integration, ctx: OutputContext, *, secret: str | None = None
     ) -> bytes:

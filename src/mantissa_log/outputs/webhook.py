@@ -8,8 +8,11 @@ Without a stored secret no signature is sent (an unkeyed hash would prove nothin
 `X-Mantissa-Delivery` is an idempotency key: taken from `ctx.extra_headers` when the outbox sets
 it, else `<alert_id>:<integration_id>`, stable across retries. `ctx.extra_headers` are sent too.
 
-Templates run in Jinja2's immutable sandbox with StrictUndefined: a misspelt field fails the
-delivery loudly (naming the template) instead of silently sending an empty value.
+Templates run in Jinja2's immutable sandbox with StrictUndefined (a misspelt field fails the
+delivery loudly, naming the template, instead of silently sending an empty value), in a separate
+worker process with hard CPU, memory and wall-clock limits (`template_pool`): whatever a template
+does, it cannot hold a delivery thread past its deadline or grow the server. A template is also
+rendered once against a sample alert when it is saved, so most bad templates never get stored.
 """
 
 from __future__ import annotations
@@ -18,66 +21,65 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
-
-import jinja2
-from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from urllib.parse import quote
 
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.integrations.webhook import SECRET_PLACEHOLDER, SPEC, WebhookConfig
+from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, PayloadError, Target
-from mantissa_log.outputs.common import default_payload, failed, one_line
+from mantissa_log.outputs.common import default_payload, failed, sample_alert
 from mantissa_log.outputs.http import request
+from mantissa_log.outputs.template_pool import TemplateError, shared_renderer
 
 SIGNATURE_HEADER = "X-Mantissa-Signature"
 TIMESTAMP_HEADER = "X-Mantissa-Timestamp"
 DELIVERY_HEADER = "X-Mantissa-Delivery"
 MAX_BODY_BYTES = 1 << 20
-# Caps on what a template may compute: `'x' * 10**10` must not exhaust memory.
-MAX_PRODUCT_LEN = 100_000
-MAX_EXPONENT = 64
 
 
 class TemplateFailed(PayloadError):
     pass
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
-            raise SecurityError("exponent too large")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > MAX_PRODUCT_LEN
-                ):
-                    raise SecurityError("repetition result too long")
-        return super().call_binop(context, operator, left, right)
+def template_failure(exc: TemplateError) -> str:
+    """How a template error reads in a delivery's error and at save time."""
+    if exc.kind == "syntax":
+        return f"webhook template has a syntax error on line {exc.line}: {exc.message}"
+    if exc.kind == "limit":
+        return f"webhook template exceeded its limits: {exc.message}"
+    return f"webhook template failed to render: {exc.message}"
 
 
-_ENV = _Sandbox(autoescape=False, undefined=jinja2.StrictUndefined)
+def _render(template: str, alert: Alert, ctx: OutputContext) -> bytes:
+    """The template's output, rendered in an isolated worker process (see `template_pool`)."""
+    # JSON-compatible data only crosses into the worker (sample values may be any JSON).
+    data = json.loads(json.dumps(default_payload(alert, ctx), default=str))
+    return (ctx.templates or shared_renderer()).render(template, data)
 
 
 def render_body(alert: Alert, config: WebhookConfig, ctx: OutputContext) -> bytes:
     """The exact body bytes. Raises TemplateFailed for a bad custom template."""
-    data = default_payload(alert, ctx)
     if config.payload_template != "custom" or not config.template:
-        return json.dumps(data, separators=(",", ":"), default=str).encode()
+        return json.dumps(default_payload(alert, ctx), separators=(",", ":"), default=str).encode()
     try:
-        rendered = _ENV.from_string(config.template).render(alert=data)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateFailed(f"webhook template has a syntax error on line {exc.lineno}: {exc.message}") from None
-    except Exception as exc:  # anything the user's template raises is the template's fault
-        raise TemplateFailed(f"webhook template failed to render: {type(exc).__name__}: {one_line(str(exc))}") from None
-    body = rendered.encode()
-    if len(body) > MAX_BODY_BYTES:
-        raise TemplateFailed(f"webhook template rendered {len(body)} bytes, over the {MAX_BODY_BYTES}-byte limit")
-    return body
+        return _render(config.template, alert, ctx)
+    except TemplateError as exc:
+        raise TemplateFailed(template_failure(exc)) from None
+
+
+def check_config(config: WebhookConfig, ctx: OutputContext) -> None:
+    """At save time: a custom template must compile, and render a sample alert within its limits.
+
+    A field the sample alert lacks is not an error here (real alerts carry their own samples);
+    a syntax error or a breached limit is.
+    """
+    if config.payload_template != "custom" or not config.template:
+        return
+    try:
+        _render(config.template, sample_alert(), ctx)
+    except TemplateError as exc:
+        if exc.kind != "render":
+            raise ValidationFailed(template_failure(exc), field="config.template", line=exc.line) from None
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -115,18 +117,20 @@ def send(alert: Alert, target: Target[WebhookConfig], ctx: OutputContext) -> Del
     except TemplateFailed as exc:
         return failed(str(exc), secrets=[secret] if secret else [])
     headers = build_headers(alert, target, ctx, content)
+    # `${SECRET}` in the URL (a token in the path or query of a Discord, Teams or signed URL).
+    url = config.url.replace(SECRET_PLACEHOLDER, quote(secret, safe="")) if secret else config.url
     response = request(
         config.method,
-        config.url,
+        url,
         ctx=ctx,
         headers=headers,
         content=content,
         timeout=config.timeout_seconds,
-        secrets=[secret] if secret else [],
+        secrets=[secret, quote(secret, safe="")] if secret else [],
     )
     if isinstance(response, DeliveryResult):
         return response
     return DeliveryResult(ok=True, status_code=response.status_code, message=f"webhook answered {response.status_code}")
 
 
-OUTPUT = OutputSpec(SPEC, send, body)
+OUTPUT = OutputSpec(SPEC, send, body, check_config)

@@ -46,6 +46,18 @@ def _any(_: str) -> bool:
     return True
 
 
+def _token_like(token: str) -> bool:
+    """A query value that is a credential, not a word: digits in it, or long enough to be random."""
+    return len(token) >= 8 and (any(c.isdigit() for c in token) or len(token) >= 20)
+
+
+# Query parameters that carry credentials in webhook and API URLs (signed URLs, API keys, tokens).
+_SECRET_PARAMS = (
+    "token|access_token|auth_token|api_token|apitoken|key|api_key|apikey|api-key|code|sig|signature"
+    "|secret|client_secret|password|passwd|pwd|x-amz-signature|x-goog-signature|sv"
+)
+
+
 # (kind, pattern, extra check on group 1 or on the whole match)
 _PATTERNS: tuple[tuple[str, re.Pattern[str], Check], ...] = (
     (
@@ -78,6 +90,25 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], Check], ...] = (
         _any,
     ),
     ("Stripe secret key", re.compile(r"(?<![A-Za-z0-9])[sr]k_live_[A-Za-z0-9]{16,}"), _any),
+    (
+        "Discord webhook URL",
+        re.compile(r"https?://(?:[a-z]+\.)?discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d+/([A-Za-z0-9_-]{16,})"),
+        _any,
+    ),
+    (
+        "Microsoft Teams webhook URL",
+        re.compile(
+            r"https?://(?:[A-Za-z0-9-]+\.webhook\.office\.com/webhookb2|outlook\.office(?:365)?\.com/webhook)"
+            r"/[A-Za-z0-9@/_.-]{16,}"
+        ),
+        _any,
+    ),
+    ("Telegram bot token", re.compile(r"(?:(?<![A-Za-z0-9])|(?<=/bot))\d{6,12}:(AA[A-Za-z0-9_-]{30,})"), _any),
+    (
+        "credential in a URL's query",
+        re.compile(rf"(?i)[?&](?:{_SECRET_PARAMS})=(?!\$\{{)([^&#\s]+)"),
+        _token_like,
+    ),
     # `Bearer ${SECRET}` is the placeholder the webhook sender fills in; anything else is literal.
     (
         "bearer token",
@@ -102,6 +133,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str], Check], ...] = (
 _PAGERDUTY = re.compile(r"^[a-zA-Z0-9]{32}$")
 
 _ARTICLE_AN = ("AWS", "Anthropic", "OpenAI", "Atlassian")
+_NO_ARTICLE = ("credential",)
 
 
 def find_secret_kind(text: str) -> str | None:
@@ -143,8 +175,10 @@ def reject_plaintext_secrets(value: Any, path: str = "") -> None:
     if hit is None:
         return
     field, kind = hit
-    article = "an" if kind.startswith(_ARTICLE_AN) else "a"
+    article = "an" if kind.startswith(_ARTICLE_AN) else "" if kind.startswith(_NO_ARTICLE) else "a"
+    looks = f"{article} {kind}".strip()
     raise SecretInPlainField(
-        f"this value looks like {article} {kind}; send it in the write-only secret field",
+        f"this value looks like {looks}; send it in the write-only secret field "
+        "(webhook headers and URLs can refer to it as ${SECRET})",
         field=field or None,
     )

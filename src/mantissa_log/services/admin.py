@@ -5,6 +5,7 @@ These are for admins and the command line; every other service works within one 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mantissa_log.clock import Clock
@@ -17,11 +18,22 @@ from mantissa_log.secrets.keyring import Keyring
 from mantissa_log.secrets.vault import LocalVault
 from mantissa_log.services.backup import BackupSummary, backup, restore
 from mantissa_log.services.keys import RotationResult, rotate_master_key
+from mantissa_log.services.users import UserService
 from mantissa_log.state.backend import Key, StateBackend
+from mantissa_log.state.repositories.audit import AuditRepository
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
+from mantissa_log.state.repositories.users import UserRepository
 from mantissa_log.state.tables import ALL_TABLES
+
+
+@dataclass
+class RestoreResult:
+    summary: BackupSummary
+    # A new token for an admin, when no admin had one after the restore (a fresh installation).
+    admin_user: str | None = None
+    admin_token: str | None = None
 
 
 class AdminService:
@@ -35,6 +47,10 @@ class AdminService:
         rules: DetectionRuleRepository,
         integrations: IntegrationRepository,
         clock: Clock,
+        *,
+        users: UserService,
+        user_repo: UserRepository,
+        audit: AuditRepository | None = None,
     ) -> None:
         self.backend = backend
         self.rule_bodies = rule_bodies
@@ -44,15 +60,29 @@ class AdminService:
         self.rules = rules
         self.integrations = integrations
         self.clock = clock
+        self.users = users
+        self.user_repo = user_repo
+        self.audit = audit
 
     def backup(self, path: Path) -> BackupSummary:
         return backup(self.backend, self.rule_bodies, path)
 
-    def restore(self, path: Path) -> BackupSummary:
-        return restore(self.backend, self.rule_bodies, path)
+    def restore(self, path: Path) -> RestoreResult:
+        """Restore the data; tokens and the audit chain stay (services/backup.py). If then no admin
+        holds a token (a fresh installation), one is issued and returned, to be shown once."""
+        result = RestoreResult(restore(self.backend, self.rule_bodies, path))
+        admins = sorted(user.user_id for user in self.user_repo.list_users() if user.is_admin)
+        if any(self.user_repo.tokens_of(admin) for admin in admins):
+            return result
+        if admins:
+            result.admin_user, result.admin_token = admins[0], self.users.issue_token(admins[0])
+        else:
+            _, result.admin_token = self.users.create_user("admin", is_admin=True)
+            result.admin_user = "admin"
+        return result
 
     def rotate_master_key(self) -> RotationResult:
-        return rotate_master_key(self.keyring, self.cipher, self.vault, self.integrations)
+        return rotate_master_key(self.keyring, self.cipher, self.vault, self.integrations, self.audit)
 
     def purge_expired(self) -> int:
         """Remove items whose TTL has passed; returns how many."""

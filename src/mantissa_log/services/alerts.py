@@ -1,9 +1,11 @@
-"""Alert use cases: a user's alerts (filtered in the query, newest first) and one alert's deliveries."""
+"""Alert use cases: a user's alerts (filtered in the query, newest first, samples previewed) and one
+alert with its deliveries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mantissa_log.domain.alert_size import preview
 from mantissa_log.domain.alerts import Alert, Delivery
 from mantissa_log.domain.common import Severity
 from mantissa_log.errors import NotFound
@@ -36,7 +38,10 @@ class AlertService:
         start_key: Key | None = None,
     ) -> ModelPage[Alert]:
         wanted = AlertFilter(severity=severity, rule_name=rule_name, since=since)
-        return self.alerts.list_alerts(who.user_id, wanted, limit=limit, start_key=start_key)
+        page = self.alerts.list_alerts(who.user_id, wanted, limit=limit, start_key=start_key)
+        # A page stays small: each alert's samples within a few KB (all of them: `get`).
+        page.items = [preview(alert) for alert in page.items]
+        return page
 
     def get(self, who: Principal, alert_id: str) -> AlertDetail:
         alert = self.alerts.get_alert(who.user_id, alert_id)

@@ -13,10 +13,13 @@ from datetime import timedelta
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.config import Settings
+from mantissa_log.domain.integrations import Integration
 from mantissa_log.errors import ConfigError
+from mantissa_log.lake import IngestLimits
 from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
 from mantissa_log.lake.store import LogLake
 from mantissa_log.outputs.registry import build_output_registry
+from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.rulestore.base import RuleStore
 from mantissa_log.rulestore.local import LocalRuleStore
 from mantissa_log.secrets.base import SecretStore
@@ -26,6 +29,7 @@ from mantissa_log.secrets.vault import LocalVault
 from mantissa_log.services.admin import AdminService
 from mantissa_log.services.alerts import AlertService
 from mantissa_log.services.audit import AuditService
+from mantissa_log.services.delivery.context import output_context, template_limits
 from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.services.delivery.service import DeliveryService
@@ -40,7 +44,9 @@ from mantissa_log.services.logs import LogService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.services.worker import Worker
+from mantissa_log.state.audit_checkpoints import AuditCheckpoints
 from mantissa_log.state.backend import StateBackend
+from mantissa_log.state.home import make_private_home
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
@@ -84,6 +90,7 @@ class Infrastructure:
     scheduler: Scheduler
     router: AlertRouter
     outbox: Outbox
+    templates: TemplateRenderer  # worker processes rendering webhook templates
 
 
 @dataclass
@@ -105,6 +112,9 @@ class Services:
     infra: Infrastructure
 
     def close(self) -> None:
+        self.infra.templates.close()
+        if self.audit.checkpoints is not None:
+            self.audit.checkpoints.close()
         self.infra.backend.close()
 
 
@@ -163,12 +173,12 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         jira_ledger=JiraLedgerRepository(backend),
         users=UserRepository(backend),
         settings=UserSettingsRepository(backend),
-        audit=AuditRepository(backend),
+        audit=AuditRepository(backend, cipher),
     )
 
 
 def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
-    config.home.mkdir(parents=True, exist_ok=True)
+    make_private_home(config.home)  # 0700 / 0600 whatever the umask (state/home.py)
     backend = build_backend(config, clock)
     backend.ensure_tables(ALL_TABLES)
     keyring = Keyring(config.master_key_path)
@@ -177,13 +187,27 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     if isinstance(cipher.wrapper, LocalKeyWrapper) or isinstance(secrets, LocalVault):
         keyring.active_id()  # the master key exists from the start, not from the first secret stored
     rule_bodies = build_rule_store(config)
-    lake = LogLake(config.lake_dir, dedup_horizon=timedelta(seconds=config.dedup_horizon_seconds))
+    lake = LogLake(
+        config.lake_dir,
+        dedup_horizon=timedelta(seconds=config.dedup_horizon_seconds),
+        limits=IngestLimits(
+            decompressed_bytes=config.max_decompressed_bytes,
+            line_bytes=config.max_line_bytes,
+            event_bytes=config.max_event_bytes,
+        ),
+    )
     engine = DuckDbEngine(lake)
     repos = build_repositories(backend, cipher)
     outputs = build_output_registry()
     owner = worker_id()
 
-    integrations = IntegrationService(repos.integrations, secrets, clock)
+    templates = TemplateRenderer(template_limits(config))
+    users = UserService(repos.users, clock)
+
+    def check_integration(integration: Integration) -> None:
+        outputs.check_config(integration, output_context(config, secrets, None, templates=templates))
+
+    integrations = IntegrationService(repos.integrations, secrets, clock, check=check_integration)
     rules = RuleService(repos.rules, rule_bodies, repos.rule_runs, clock)
     router = AlertRouter(config, repos.integrations, repos.deliveries, repos.alerts, outputs, clock)
     runner = DetectionRunner(engine, repos.rules, repos.alerts, clock, on_alert=router.route)
@@ -209,8 +233,11 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         owner,
         outputs=outputs,
         clock=clock,
+        templates=templates,
     )
-    tester = IntegrationTester(config, integrations, secrets, repos.jira_ledger, outputs=outputs, clock=clock)
+    tester = IntegrationTester(
+        config, integrations, secrets, repos.jira_ledger, outputs=outputs, clock=clock, templates=templates
+    )
     infra = Infrastructure(
         clock=clock,
         backend=backend,
@@ -225,6 +252,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         scheduler=scheduler,
         router=router,
         outbox=outbox,
+        templates=templates,
     )
     detection = DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner, max_window), scheduler)
     delivery = DeliveryService(
@@ -240,18 +268,23 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         repos.rules,
         repos.integrations,
         clock,
+        users=users,
+        user_repo=repos.users,
+        audit=repos.audit,
     )
     return Services(
         config=config,
-        users=UserService(repos.users, clock),
-        settings=UserSettingsService(repos.settings, secrets, clock),
+        users=users,
+        settings=UserSettingsService(
+            repos.settings, secrets, clock, allow_private_targets=config.allow_private_targets
+        ),
         integrations=integrations,
         rules=rules,
         detection=detection,
         alerts=AlertService(repos.alerts, repos.deliveries),
         delivery=delivery,
         logs=logs,
-        audit=AuditService(repos.audit, clock),
+        audit=AuditService(repos.audit, clock, checkpoints=AuditCheckpoints(config.audit_dir)),
         admin=admin,
         worker=Worker(detection, delivery, logs, admin),
         infra=infra,

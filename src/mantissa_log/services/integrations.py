@@ -7,6 +7,7 @@ only after the item no longer points at it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import SecretStr
@@ -41,10 +42,20 @@ def _check_secret_value(spec: IntegrationSpec[Any], secret: SecretStr) -> None:
 
 
 class IntegrationService:
-    def __init__(self, repo: IntegrationRepository, secrets: SecretStore, clock: Clock) -> None:
+    def __init__(
+        self,
+        repo: IntegrationRepository,
+        secrets: SecretStore,
+        clock: Clock,
+        *,
+        check: Callable[[Integration], None] | None = None,
+    ) -> None:
         self.repo = repo
         self.secrets = secrets
         self.clock = clock
+        # What the output of the type checks before anything is stored (a webhook template renders
+        # within its limits, an email sender is in an allowed domain); raises ValidationFailed.
+        self.check = check
 
     # -- reads -------------------------------------------------------------------------------
     def get(self, who: Principal, integration_id: str) -> Integration:
@@ -164,6 +175,8 @@ class IntegrationService:
                     candidate[carried] = value
         try:
             integration = parse_integration(candidate)
+            if self.check is not None:
+                self.check(integration)
             needs = spec.needs_secret(integration.config)
             integration.status = "not_configured" if needs and not secret_ref else "configured"
             if existing is None:

@@ -8,6 +8,7 @@ from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.settings import Preferences, UserSettings, UserSettingsPut
 from mantissa_log.domain.validation import deep_merge, parse_model
 from mantissa_log.errors import ValidationFailed
+from mantissa_log.outputs.netguard import check_url
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.secrets.detect import reject_plaintext_secrets
 from mantissa_log.services.identity import Principal
@@ -17,10 +18,22 @@ READ_ONLY = frozenset({"user_id", "api_key_secret_id", "created_at", "updated_at
 
 
 class UserSettingsService:
-    def __init__(self, repo: UserSettingsRepository, secrets: SecretStore, clock: Clock) -> None:
+    def __init__(
+        self, repo: UserSettingsRepository, secrets: SecretStore, clock: Clock, *, allow_private_targets: bool = False
+    ) -> None:
         self.repo = repo
         self.secrets = secrets
         self.clock = clock
+        self.allow_private_targets = allow_private_targets
+
+    def check_llm_base_url(self, url: str) -> None:
+        """The endpoint must pass the outbound guard (no loopback, private or metadata targets unless
+        the operator allows private ones). Checked at save; a client calling it must check again and
+        connect only to the checked addresses (`outputs.netguard.resolve_target`), as senders do."""
+        try:
+            check_url(url, allow_private=self.allow_private_targets)
+        except ValidationFailed as exc:
+            raise ValidationFailed(exc.message, field="llm_base_url") from None
 
     def get(self, who: Principal) -> UserSettings:
         """The stored item, or the defaults (not stored) for a user who never saved any."""
@@ -32,6 +45,8 @@ class UserSettingsService:
 
     def put(self, who: Principal, body: UserSettingsPut) -> UserSettings:
         reject_plaintext_secrets(body.model_dump(mode="json", exclude={"api_key"}), "")
+        if body.llm_base_url is not None:
+            self.check_llm_base_url(body.llm_base_url)
         existing = self.repo.get_settings(who.user_id)
         old_ref = existing.api_key_secret_id if existing else None
         new_ref: str | None = None

@@ -44,6 +44,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from mantissa_log.sigma.budget import FieldTestBudget
 from mantissa_log.sigma.common import Pred, UnsupportedSigma, json_escape, sql_literal, value_of
 from mantissa_log.sigma.fields import (
     Access,
@@ -128,18 +129,28 @@ class SqlPredicateBackend(TextQueryBackend):
         self.structure: dict[str, Any] = structure or {}
         self.flag = flag
         self._depth = 0  # lambda nesting, for distinct parameter names
+        self._budget = FieldTestBudget()
 
     # ---- entry points -------------------------------------------------------------------
     def rule_expression(self, rule: SigmaRule, *, flag: bool | None = None) -> str:
         """The rule as one boolean expression; the rule is copied, never mutated."""
+        return self.rule_expressions(rule, (self.flag if flag is None else flag,))[0]
+
+    def rule_expressions(self, rule: SigmaRule, flags: tuple[bool, ...]) -> list[str]:
+        """The rule once per form in `flags`, from one processed copy (copying a large rule costs more
+        than converting it)."""
         saved = self.flag
-        self.flag = self.flag if flag is None else flag
         try:
             rule = copy.deepcopy(rule)
             self.init_processing_pipeline()
             self.last_processing_pipeline.apply(rule)
-            parts = [self._expr(cond.parsed, ConversionState()) for cond in rule.detection.parsed_condition]
-            return self._or(parts)
+            expressions = []
+            for flag in flags:
+                self.flag = flag
+                self._budget = FieldTestBudget()
+                parts = [self._expr(cond.parsed, ConversionState()) for cond in rule.detection.parsed_condition]
+                expressions.append(self._or(parts))
+            return expressions
         finally:
             self.flag = saved
 
@@ -259,7 +270,9 @@ class SqlPredicateBackend(TextQueryBackend):
 
     def field_test(self, field: str | None, pred: Pred) -> str:
         """Never-NULL test: some value of the field satisfies `pred`."""
-        return self._or([self.null_safe_expression.format(expr=self._holds(a, pred)) for a in self._access(field)])
+        accesses = self._access(field)
+        self._budget.spend(len(accesses), field)
+        return self._or([self.null_safe_expression.format(expr=self._holds(a, pred)) for a in accesses])
 
     def field_present(self, field: str | None) -> str:
         return self.field_test(field, lambda value: self.value_present_expression.format(value=value))
@@ -394,6 +407,7 @@ class SqlPredicateBackend(TextQueryBackend):
 
     # ---- pySigma dispatch: keywords (values without a field) ----------------------------
     def _raw_test(self, pred: Pred) -> str:
+        self._budget.spend(1)
         return self.null_safe_expression.format(expr=pred(self.raw_column))
 
     def convert_condition_val_str(self, cond: ConditionValueExpression, state: Any) -> str:

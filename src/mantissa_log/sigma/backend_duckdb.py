@@ -11,6 +11,7 @@ text, which would miss the many spellings of one IPv6 address.
 
 from __future__ import annotations
 
+import functools
 import threading
 from typing import ClassVar
 
@@ -74,6 +75,7 @@ _re2_lock = threading.Lock()
 _re2_connection: duckdb.DuckDBPyConnection | None = None
 
 
+@functools.lru_cache(maxsize=4096)
 def re2_error(regex: str) -> str | None:
     """DuckDB's own verdict on the regex (catches what re2_problem does not name)."""
     global _re2_connection

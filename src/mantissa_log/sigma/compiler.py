@@ -11,9 +11,10 @@ Everything we cannot run faithfully raises RuleCompileError naming the reason, n
 
 from __future__ import annotations
 
+import copy
 import re
+from typing import Any
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import (
     SigmaCorrelationCondition,
@@ -25,9 +26,12 @@ from sigma.policy.profiles import TrustedPolicy
 from sigma.rule import SigmaRule
 
 from mantissa_log.domain.log_sources import SOURCES, LogSource
+from mantissa_log.domain.rule_yaml import load_documents
+from mantissa_log.errors import ValidationFailed
 from mantissa_log.sigma.backend_athena import AthenaBackend
 from mantissa_log.sigma.backend_base import SqlPredicateBackend
 from mantissa_log.sigma.backend_duckdb import DuckDBBackend
+from mantissa_log.sigma.budget import check_rule_size
 from mantissa_log.sigma.common import UnsupportedSigma
 from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule, Correlation, RuleCompileError
 from mantissa_log.sigma.pipelines import map_field, pipeline_for, source_for_rule
@@ -67,11 +71,8 @@ def _backends(source: LogSource) -> tuple[DuckDBBackend, AthenaBackend]:
 def _expressions(rule: SigmaRule, source: LogSource) -> tuple[str, str, str]:
     duck, athena = _backends(source)
     try:
-        return (
-            duck.rule_expression(rule, flag=False),
-            duck.rule_expression(rule, flag=True),
-            athena.rule_expression(rule),
-        )
+        predicate, flag = duck.rule_expressions(rule, (False, True))
+        return predicate, flag, athena.rule_expression(rule)
     except UnsupportedSigma as error:
         raise RuleCompileError(f"rule '{rule.title}': {_reason(error)}", field=error.field or "detection") from error
     except SigmaError as error:
@@ -170,17 +171,23 @@ def _compile_correlation(corr: SigmaCorrelationRule, source: str | None) -> Comp
     )
 
 
-def _parse(yaml_text: str) -> SigmaCollection:
+def _parse(yaml_text: str, parsed: list[Any] | None) -> SigmaCollection:
     try:
-        documents = [doc for doc in yaml.safe_load_all(yaml_text) if doc is not None]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise RuleCompileError(f"not valid YAML: {error}", field="rule", line=line) from error
+        documents = parsed if parsed is not None else load_documents(yaml_text, field="rule").documents
+    except ValidationFailed as error:
+        raise RuleCompileError(error.message, field=error.field, line=error.line) from None
     if not documents:
         raise RuleCompileError("the document holds no Sigma rule", field="rule")
     if not all(isinstance(doc, dict) for doc in documents):
         raise RuleCompileError("every YAML document must be a Sigma rule (a mapping)", field="rule")
+    for doc in documents:
+        try:
+            check_rule_size(doc)
+        except UnsupportedSigma as error:
+            raise RuleCompileError(f"rule '{doc.get('title', '')}': {_reason(error)}", field=error.field) from None
+    if parsed is not None:
+        # Documents the caller read already (the rule document keeps using them): pySigma gets a copy.
+        documents = copy.deepcopy(parsed)
     try:
         # pySigma's default policy compiles regexes with RE2 and fails the whole document on the first
         # look-around, without saying which rule. Parse with Python's engine; the DuckDB backend then
@@ -207,14 +214,20 @@ def _locate(yaml_text: str, error: RuleCompileError) -> int | None:
     return None
 
 
-def compile_sigma(yaml_text: str, *, source: str | None = None) -> list[CompiledRule]:
+def compile_sigma(
+    yaml_text: str, *, source: str | None = None, documents: list[Any] | None = None
+) -> list[CompiledRule]:
     """Compile a Sigma document: one rule, or a correlation with its base rule(s) (multi-document YAML).
 
     Base rules referenced by a correlation are part of the correlation's predicate; they are also
-    returned on their own only when a referencing correlation says `generate: true`.
+    returned on their own only when a referencing correlation says `generate: true`. `documents`:
+    the text's YAML documents when the caller has read them already (with `rule_yaml.load_documents`).
     """
     try:
-        return _compile_document(yaml_text, source)
+        return _compile_document(yaml_text, source, documents)
+    except RecursionError:
+        # A backstop: `budget` bounds nesting before pySigma's recursive parsers see it.
+        raise RuleCompileError("the rule nests too deeply to compile", field="detection") from None
     except RuleCompileError as error:
         line = error.line if error.line is not None else _locate(yaml_text, error)
         if line is None or line == error.line:
@@ -222,8 +235,8 @@ def compile_sigma(yaml_text: str, *, source: str | None = None) -> list[Compiled
         raise RuleCompileError(error.message, field=error.field, line=line) from error
 
 
-def _compile_document(yaml_text: str, source: str | None) -> list[CompiledRule]:
-    collection = _parse(yaml_text)
+def _compile_document(yaml_text: str, source: str | None, documents: list[Any] | None) -> list[CompiledRule]:
+    collection = _parse(yaml_text, documents)
     correlations = [rule for rule in collection.rules if isinstance(rule, SigmaCorrelationRule)]
     # A base rule is returned alone unless every correlation that references it says generate: false.
     referenced = {id(ref.rule): ref for corr in correlations for ref in corr.rules or [] if hasattr(ref, "rule")}

@@ -94,6 +94,12 @@ def parse_field(name: str) -> tuple[Part, ...]:
     """A field path; a selector's value may hold dots (`modifiedProperties[displayName=A.B]`)."""
     if '"' in name or "'" in name:
         raise FieldPathError(f"field '{name}' contains a quote character")
+    # JSON paths read `\` as an escape (DuckDB then refuses the whole query at every run), and no
+    # log producer names a key with a backslash or a control character.
+    if "\\" in name:
+        raise FieldPathError(f"field '{name}' contains a backslash")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in name):
+        raise FieldPathError(f"field '{name}' contains a control character")
     parts: list[Part] = []
     pos = 0
     while pos < len(name):

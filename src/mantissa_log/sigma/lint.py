@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
@@ -33,9 +32,12 @@ from sigma.validators.core.values import ControlCharacterIssue
 
 from mantissa_log.domain.rule_document import MANTISSA_KEYS
 from mantissa_log.domain.rule_findings import FindingLevel, RuleFinding
+from mantissa_log.domain.rule_yaml import load_documents
+from mantissa_log.errors import ValidationFailed
 from mantissa_log.sigma.attack_data import load_attack_data
+from mantissa_log.sigma.budget import RuleTooLarge, check_rule_size
 from mantissa_log.sigma.lint_place import issue_line, issue_message
-from mantissa_log.sigma.yaml_lines import DocumentLines, index_documents
+from mantissa_log.sigma.yaml_lines import DocumentLines, index_nodes
 
 AnyRule = SigmaRule | SigmaCorrelationRule
 ATTACK = "attacktag"
@@ -80,9 +82,16 @@ class _Rule:
 def _load(path: str, text: str) -> list[_Rule]:
     """The file's rules, each with the lines of the YAML document it came from; [] if pySigma can't load it."""
     try:
-        docs: list[Any] = [d for d in yaml.safe_load_all(text) if d is not None]
-        lines = index_documents(text)
-    except yaml.YAMLError:
+        loaded = load_documents(text, field="rule")
+    except ValidationFailed:
+        return []
+    docs: list[Any] = loaded.documents
+    lines = index_nodes(loaded.nodes)
+    try:
+        for doc in docs:
+            if isinstance(doc, dict):
+                check_rule_size(doc)  # an oversized rule is the compiler's to report
+    except RuleTooLarge:
         return []
     if not docs or len(docs) != len(lines) or not all(isinstance(d, dict) for d in docs):
         return []

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from mantissa_log.domain.rule_yaml import load_documents
+
 KeyPath = tuple[str, ...]  # keys from the document root; sequence items by their index ("tags", "2")
 
 
@@ -48,13 +50,16 @@ def _walk(node: yaml.Node, path: KeyPath, out: DocumentLines) -> None:
         out.scalars.append((path, node.start_mark.line + 1, str(node.value)))
 
 
-def index_documents(text: str) -> list[DocumentLines]:
-    """One index per non-empty YAML document, in order (the caller has already parsed the text)."""
+def index_nodes(nodes: list[yaml.Node]) -> list[DocumentLines]:
+    """One index per composed document, in order."""
     indexes: list[DocumentLines] = []
-    for node in yaml.compose_all(text, Loader=yaml.SafeLoader):
-        if node is None:
-            continue
+    for node in nodes:
         lines = DocumentLines(first_line=node.start_mark.line + 1)
         _walk(node, (), lines)
         indexes.append(lines)
     return indexes
+
+
+def index_documents(text: str) -> list[DocumentLines]:
+    """One index per non-empty YAML document, in order. Raises ValidationFailed for YAML we refuse."""
+    return index_nodes(load_documents(text, field="rule").nodes)

@@ -65,10 +65,18 @@ def delete_integration(integration_id: str, user: CurrentUser, services: Service
     return Response(status_code=204)
 
 
-@router.post("/{integration_id}/test", name="integration.test")
+@router.post(
+    "/{integration_id}/test",
+    name="integration.test",
+    response_model=TestSendPublic,
+    responses={429: {"description": "too many test sends; see Retry-After"}},
+)
 def test_integration(integration_id: str, request: Request, user: CurrentUser, services: ServicesDep) -> TestSendPublic:
-    """Send a clearly marked test alert through the real transport; records the last_test fields."""
-    result = services.delivery.test_integration(user, integration_id)
+    """Send a clearly marked test alert through the real transport; records the last_test fields.
+
+    Limited per user (MANTISSA_TEST_SENDS_PER_MINUTE): past it, 429 with Retry-After.
+    """
+    result = services.delivery.test_integration(user, integration_id)  # RateLimited: 429 (api/errors.py)
     note_outcome(request, "success" if result.status == "success" else "failure")
     return TestSendPublic.of(result)
 

@@ -1,4 +1,4 @@
-"""Email (SMTP) configuration. Server settings and credentials come from process configuration."""
+"""Email (SMTP) configuration. Server settings, credentials and allowed senders come from process configuration."""
 
 from __future__ import annotations
 
@@ -15,9 +15,16 @@ EmailAddress = Annotated[
 ]
 
 
+MAX_RECIPIENTS = 10
+
+
 class EmailConfig(StrictModel):
-    recipients: list[EmailAddress] = Field(min_length=1, max_length=50)
-    from_address: EmailAddress
+    recipients: list[EmailAddress] = Field(min_length=1, max_length=MAX_RECIPIENTS)
+    # Must be in a domain the operator allows (MANTISSA_SMTP_FROM_DOMAINS, checked at save);
+    # unset, the installation's default sender (MANTISSA_SMTP_FROM) is used.
+    from_address: EmailAddress | None = None
+    # Where replies go: any address, e.g. the user's own (the sender cannot be spoofed, this can't harm).
+    reply_to: EmailAddress | None = None
     severity_filter: list[Severity] = Field(default_factory=lambda: list(SEVERITIES), min_length=1)
     include_query_results: bool = False
     max_results_in_email: int = Field(default=10, ge=0, le=1000)

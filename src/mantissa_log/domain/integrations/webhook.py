@@ -1,7 +1,8 @@
-"""Custom webhook configuration. `${SECRET}` in a header is replaced by the stored secret."""
+"""Custom webhook configuration. `${SECRET}` in a header or in the URL is replaced by the stored secret."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -11,9 +12,34 @@ from mantissa_log.domain.integrations.spec import IntegrationSpec
 
 SECRET_PLACEHOLDER = "${SECRET}"
 HeaderName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
-HeaderValue = Annotated[str, StringConstraints(pattern=r"^[^\r\n]{0,4096}$")]
+HeaderValue = Annotated[str, StringConstraints(max_length=4096)]
+# What a header value may hold: visible ASCII, spaces and tabs. Control characters (NUL, vertical
+# tab, CR, LF), Unicode line separators and non-ASCII are refused here instead of failing each send.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
 # Headers whose value is a credential: a literal value there is a plaintext secret.
-CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-auth-token", "proxy-authorization"})
+CREDENTIAL_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "x-api-key",
+        "x-api-token",
+        "api-key",
+        "api-token",
+        "x-access-token",
+        "private-token",
+        "x-functions-key",
+        "ocp-apim-subscription-key",
+        "x-goog-api-key",
+        "x-amz-security-token",
+    }
+)
+CREDENTIAL_PREFIXES = ("x-auth",)  # X-Auth-Token, X-Auth-Key, X-Auth-User, X-Authorization, ...
+
+
+def is_credential_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in CREDENTIAL_HEADERS or lowered.startswith(CREDENTIAL_PREFIXES)
 
 
 class WebhookConfig(StrictModel):
@@ -28,9 +54,14 @@ class WebhookConfig(StrictModel):
 
     @field_validator("headers")
     @classmethod
-    def _no_literal_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
+    def _printable_and_no_literal_credentials(cls, headers: dict[str, str]) -> dict[str, str]:
         for name, value in headers.items():
-            if name.lower() in CREDENTIAL_HEADERS and SECRET_PLACEHOLDER not in value:
+            if not _HEADER_VALUE.fullmatch(value):
+                raise ValueError(
+                    f"header {name}: values may hold only printable ASCII, spaces and tabs "
+                    "(no control characters, line separators or non-ASCII text)"
+                )
+            if is_credential_header(name) and value.strip() and SECRET_PLACEHOLDER not in value:
                 raise ValueError(
                     f"header {name} carries a credential: put the value in the write-only "
                     f"`secret` field and write {SECRET_PLACEHOLDER} in the header"
@@ -44,7 +75,7 @@ class WebhookConfig(StrictModel):
         return self
 
     def uses_secret(self) -> bool:
-        return any(SECRET_PLACEHOLDER in v for v in self.headers.values())
+        return SECRET_PLACEHOLDER in self.url or any(SECRET_PLACEHOLDER in v for v in self.headers.values())
 
 
 def _needs_secret(config: WebhookConfig) -> bool:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from mantissa_log.errors import ValidationFailed
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParsedEvent, ParseResult
 from mantissa_log.lake.parsers import (
     azure,
     cloudtrail,
@@ -23,7 +24,7 @@ from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
 
 class Parser(Protocol):
-    def __call__(self, data: bytes, *, filename: str = "") -> ParseResult: ...
+    def __call__(self, data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult: ...
 
 
 PARSERS: dict[str, Parser] = {
@@ -64,12 +65,25 @@ JSON_PARSERS: dict[str, JsonSourceParser] = {
 }
 
 
-def parse(source: str, data: bytes, *, filename: str = "") -> ParseResult:
+def parse(source: str, data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
     """Parse an upload for `source` (one of `SOURCE_NAMES`)."""
     parser = PARSERS.get(source)
     if parser is None:
         raise ValidationFailed(f"unknown log source '{source}'; expected one of {', '.join(PARSERS)}", field="source")
-    return parser(data, filename=filename)
+    return parser(data, filename=filename, limits=limits)
 
 
-__all__ = ["JSON_PARSERS", "PARSERS", "Parser", "parse"]
+def stream(
+    source: str, data: bytes, result: ParseResult, limits: IngestLimits = DEFAULT_LIMITS
+) -> Iterator[ParsedEvent]:
+    """The upload's events as they are read (rejections and repairs go to `result`): the caller can
+    store them in chunks, so an upload of many small events is never held as objects all at once."""
+    if source == "vpcflow":
+        return vpcflow.stream(data, result, limits)
+    parser = JSON_PARSERS.get(source)
+    if parser is None:
+        raise ValidationFailed(f"unknown log source '{source}'; expected one of {', '.join(PARSERS)}", field="source")
+    return parser.stream(data, result, limits)
+
+
+__all__ = ["JSON_PARSERS", "PARSERS", "Parser", "parse", "stream"]

@@ -11,7 +11,7 @@ PIM incidents come from Graph pages (`{"value": [...]}`) or as JSON lines.
 
 from __future__ import annotations
 
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParseResult
 from mantissa_log.lake.parsers.checks import AnyOf, Require
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
@@ -64,21 +64,21 @@ RISKDETECTION = JsonSourceParser(
 PIM = JsonSourceParser("azure_pim", Require(strings=("@odata.type", "id")), envelope="value")
 
 
-def parse_signin(data: bytes, *, filename: str = "") -> ParseResult:
-    return SIGNIN.parse(data, filename=filename)
+def parse_signin(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return SIGNIN.parse(data, filename=filename, limits=limits)
 
 
-def parse_audit(data: bytes, *, filename: str = "") -> ParseResult:
-    return AUDIT.parse(data, filename=filename)
+def parse_audit(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return AUDIT.parse(data, filename=filename, limits=limits)
 
 
-def parse_activity(data: bytes, *, filename: str = "") -> ParseResult:
-    return ACTIVITY.parse(data, filename=filename)
+def parse_activity(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return ACTIVITY.parse(data, filename=filename, limits=limits)
 
 
-def parse_riskdetection(data: bytes, *, filename: str = "") -> ParseResult:
-    return RISKDETECTION.parse(data, filename=filename)
+def parse_riskdetection(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return RISKDETECTION.parse(data, filename=filename, limits=limits)
 
 
-def parse_pim(data: bytes, *, filename: str = "") -> ParseResult:
-    return PIM.parse(data, filename=filename)
+def parse_pim(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return PIM.parse(data, filename=filename, limits=limits)

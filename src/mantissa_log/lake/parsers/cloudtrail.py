@@ -6,11 +6,11 @@ digest files, which are objects of another kind). Time: `eventTime`; id: `eventI
 
 from __future__ import annotations
 
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParseResult
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser, require_strings
 
 PARSER = JsonSourceParser("cloudtrail", require_strings("eventName", "eventSource"), envelope="Records")
 
 
-def parse(data: bytes, *, filename: str = "") -> ParseResult:
-    return PARSER.parse(data, filename=filename)
+def parse(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return PARSER.parse(data, filename=filename, limits=limits)

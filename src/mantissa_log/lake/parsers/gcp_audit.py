@@ -6,11 +6,11 @@ A record must be an object whose `protoPayload` is an object. Time: `timestamp` 
 
 from __future__ import annotations
 
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParseResult
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser, Require
 
 PARSER = JsonSourceParser("gcp_audit", Require(objects=("protoPayload",)))
 
 
-def parse(data: bytes, *, filename: str = "") -> ParseResult:
-    return PARSER.parse(data, filename=filename)
+def parse(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return PARSER.parse(data, filename=filename, limits=limits)

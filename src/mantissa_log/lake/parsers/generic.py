@@ -6,11 +6,11 @@ Time: the first of `SOURCES["json"].time_fields` holding ISO 8601 text or an epo
 
 from __future__ import annotations
 
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParseResult
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
 PARSER = JsonSourceParser("json")
 
 
-def parse(data: bytes, *, filename: str = "") -> ParseResult:
-    return PARSER.parse(data, filename=filename)
+def parse(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return PARSER.parse(data, filename=filename, limits=limits)

@@ -8,12 +8,12 @@ customer together): the store hashes the raw event.
 
 from __future__ import annotations
 
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParseResult
 from mantissa_log.lake.parsers.checks import Require
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
 PARSER = JsonSourceParser("google_workspace", Require(objects=("id",), lists=("events",)), envelope="items")
 
 
-def parse(data: bytes, *, filename: str = "") -> ParseResult:
-    return PARSER.parse(data, filename=filename)
+def parse(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return PARSER.parse(data, filename=filename, limits=limits)

@@ -9,7 +9,7 @@ A record is a finding (`schemaVersion`, `type` and `id` are strings) or an Event
 
 from __future__ import annotations
 
-from mantissa_log.lake.model import ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParseResult
 from mantissa_log.lake.parsers.checks import AnyOf, Require
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 
@@ -22,5 +22,5 @@ EVENT = Require(
 PARSER = JsonSourceParser("guardduty", AnyOf((FINDING, EVENT)))
 
 
-def parse(data: bytes, *, filename: str = "") -> ParseResult:
-    return PARSER.parse(data, filename=filename)
+def parse(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
+    return PARSER.parse(data, filename=filename, limits=limits)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.fields import canonical_json, first_id, first_time
-from mantissa_log.lake.model import ParsedEvent, ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParsedEvent, ParseResult
 from mantissa_log.lake.parsers.checks import AnyOf, Require, require_strings
 from mantissa_log.lake.reader import NOT_JSON, iter_values, parse_line, spread, type_name
 
 # Returns why a record is not an event of this source, or None when it is.
 Check = Callable[[dict[str, Any]], str | None]
+
+
+def event_size(raw: str, cap: int) -> int | None:
+    """The event's size in bytes when it is over `cap`, else None (cheap for the usual small event)."""
+    if len(raw) <= cap // 4:
+        return None  # at most 4 bytes per character
+    size = len(raw.encode("utf-8", "surrogatepass"))
+    return size if size > cap else None
+
+
+def event_too_large(size: int, limits: IngestLimits) -> str:
+    return f"event is {size} bytes, over the {limits.event_bytes}-byte limit (MANTISSA_MAX_EVENT_BYTES)"
 
 
 @dataclass(frozen=True)
@@ -23,14 +35,25 @@ class JsonSourceParser:
     # Key of a list of records that wraps events, e.g. CloudTrail's S3 delivery `{"Records": [...]}`.
     envelope: str | None = None
 
-    def parse(self, data: bytes, *, filename: str = "") -> ParseResult:
+    def parse(self, data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
         result = ParseResult(self.source, filename=filename)
-        for value, line, index in iter_values(data, result):
-            self.accept_value(result, value, line, index)
+        result.events = list(self.stream(data, result, limits))
         return result
 
+    def stream(self, data: bytes, result: ParseResult, limits: IngestLimits = DEFAULT_LIMITS) -> Iterator[ParsedEvent]:
+        """The accepted events, as they are read; rejections and repairs go to `result` meanwhile.
+
+        Nothing but the current value is held, so the lake can store events in chunks while the
+        rest of the input is still being read.
+        """
+        for value, line, index in iter_values(data, result, limits):
+            self.accept_value(result, value, line, index, limits)
+            if result.events:
+                yield from result.events
+                result.events.clear()
+
     def parse_lines(
-        self, lines: Iterable[tuple[int, str]], *, first_line: int = 1
+        self, lines: Iterable[tuple[int, str]], *, first_line: int = 1, limits: IngestLimits = DEFAULT_LIMITS
     ) -> tuple[ParseResult, list[tuple[int, int]]]:
         """Lines of a JSON-lines input (1-based number, text without the newline), read as `parse` reads them.
 
@@ -49,11 +72,13 @@ class JsonSourceParser:
                 continue
             before = len(result.events)
             for value, at, index in spread(parse_line(text, number, result), number):
-                self.accept_value(result, value, at, index)
+                self.accept_value(result, value, at, index, limits)
             keys.extend((number, position) for position in range(len(result.events) - before))
         return result, keys
 
-    def parse_records(self, records: Iterable[tuple[int, int, str]]) -> tuple[ParseResult, list[tuple[int, int]]]:
+    def parse_records(
+        self, records: Iterable[tuple[int, int, str]], *, limits: IngestLimits = DEFAULT_LIMITS
+    ) -> tuple[ParseResult, list[tuple[int, int]]]:
         """Elements of envelopes: (line, index in the envelope, JSON text), checked as `parse` checks them.
 
         Returns the result and, per accepted event, its (line, index).
@@ -65,18 +90,20 @@ class JsonSourceParser:
             if value is NOT_JSON:
                 continue
             before = len(result.events)
-            self._accept(result, value, line, index)
+            self._accept(result, value, line, index, limits)
             if len(result.events) > before:
                 keys.append((line, index))
         return result, keys
 
-    def accept_value(self, result: ParseResult, value: Any, line: int, index: int | None) -> None:
+    def accept_value(
+        self, result: ParseResult, value: Any, line: int, index: int | None, limits: IngestLimits = DEFAULT_LIMITS
+    ) -> None:
         """One top-level value (or array element): an envelope of records, or one record."""
         if self.envelope and index is None and self._is_envelope(value):
             for position, record in enumerate(value[self.envelope]):
-                self._accept(result, record, line, position)
+                self._accept(result, record, line, position, limits)
         else:
-            self._accept(result, value, line, index)
+            self._accept(result, value, line, index, limits)
 
     def _is_envelope(self, value: Any) -> bool:
         # A list under the envelope key, on an object that is not itself a valid event.
@@ -84,7 +111,7 @@ class JsonSourceParser:
             return False
         return self.check is None or self.check(value) is not None
 
-    def _accept(self, result: ParseResult, record: Any, line: int, index: int | None) -> None:
+    def _accept(self, result: ParseResult, record: Any, line: int, index: int | None, limits: IngestLimits) -> None:
         if not isinstance(record, dict):
             result.reject(line, index, f"record is {type_name(record)}, not a JSON object")
             return
@@ -96,6 +123,10 @@ class JsonSourceParser:
             raw, repaired = canonical_json(record)
         except ValueError:  # Python reads NaN, Infinity and 1e400; JSON (and DuckDB) does not
             result.reject(line, index, "not storable as JSON: NaN, Infinity or a number beyond the double range")
+            return
+        size = event_size(raw, limits.event_bytes)
+        if size is not None:
+            result.reject(line, index, event_too_large(size, limits))
             return
         spec = SOURCES[self.source]
         result.repaired += repaired

@@ -10,10 +10,12 @@ to the header (concatenated files) is skipped. Time: `start` (epoch seconds). No
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from mantissa_log.domain.log_sources import SOURCES, VPCFLOW_V2_FIELDS
 from mantissa_log.lake.fields import canonical_json, epoch_time
-from mantissa_log.lake.model import ParsedEvent, ParseResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParsedEvent, ParseResult
+from mantissa_log.lake.parsers.jsonsource import event_size, event_too_large
 from mantissa_log.lake.reader import decode, iter_lines, open_input
 
 # Field names AWS documents for flow log formats v2 to v8 (to tell a header from a data row).
@@ -48,13 +50,19 @@ def header_fields(tokens: list[str]) -> tuple[str, ...] | None:
     return tuple(names)
 
 
-def parse(data: bytes, *, filename: str = "") -> ParseResult:
+def parse(data: bytes, *, filename: str = "", limits: IngestLimits = DEFAULT_LIMITS) -> ParseResult:
     result = ParseResult("vpcflow", filename=filename)
+    result.events = list(stream(data, result, limits))
+    return result
+
+
+def stream(data: bytes, result: ParseResult, limits: IngestLimits = DEFAULT_LIMITS) -> Iterator[ParsedEvent]:
+    """The accepted events as they are read; rejections and repairs go to `result`."""
     fields: tuple[str, ...] = VPCFLOW_V2_FIELDS
     header: list[str] | None = None
     time_field = SOURCES["vpcflow"].time_fields[0]
     seen_row = False
-    for number, line in iter_lines(open_input(data), result):
+    for number, line in iter_lines(open_input(data, limits), result, limits):
         tokens = decode(line).lstrip("\ufeff").split()
         if not tokens or tokens == header:
             continue
@@ -69,8 +77,11 @@ def parse(data: bytes, *, filename: str = "") -> ParseResult:
             continue
         record = {name: (None if value == "-" else value) for name, value in zip(fields, tokens, strict=True)}
         raw, repaired = canonical_json(record)
+        size = event_size(raw, limits.event_bytes)
+        if size is not None:
+            result.reject(number, None, event_too_large(size, limits))
+            continue
         result.repaired += repaired
         start = record.get(time_field)
         event_time = epoch_time(int(start)) if start is not None and start.isdigit() else None
-        result.events.append(ParsedEvent(raw, event_time))
-    return result
+        yield ParsedEvent(raw, event_time)

@@ -30,6 +30,7 @@ from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
 from mantissa_log.outputs.base import DeliveryResult
 from mantissa_log.outputs.registry import OutputRegistry
+from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.delivery.router import AlertRouter
@@ -81,6 +82,7 @@ class Outbox:
         outputs: OutputRegistry,
         clock: Clock = SYSTEM_CLOCK,
         concurrency: int = 8,
+        templates: TemplateRenderer | None = None,
     ) -> None:
         self.config = config
         self.alerts = alerts
@@ -96,6 +98,7 @@ class Outbox:
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: set[tuple[str, str]] = set()
         self._in_flight_lock = threading.Lock()
+        self.templates = templates
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
@@ -164,7 +167,7 @@ class Outbox:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
             self._close(delivery, "dead", report, error=why)
             return
-        ctx = output_context(self.config, self.secrets, self.ledger)
+        ctx = output_context(self.config, self.secrets, self.ledger, templates=self.templates)
         ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
         result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1

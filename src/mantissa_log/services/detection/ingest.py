@@ -14,7 +14,7 @@ from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.errors import ValidationFailed
-from mantissa_log.lake import LogLake, Rejection, parse
+from mantissa_log.lake import IngestResult, LogLake, Rejection
 
 MAX_REASONS = 100  # a payload of a million bad lines should not produce a million-line answer
 
@@ -40,14 +40,10 @@ def ingest_bytes(
     lake: LogLake, source: str, data: bytes, *, filename: str = "", report: IngestReport | None = None
 ) -> IngestReport:
     report = report or IngestReport(check_source(source))
-    parsed = parse(source, data, filename=filename)
-    stored = lake.ingest(source, parsed) if parsed.events else None
-    report.accepted += stored.rows if stored else 0
-    report.duplicates += stored.duplicates if stored else 0
-    report.rejected += len(parsed.rejected)
-    report.repaired += parsed.repaired
-    report.files += len(stored.files) if stored else 0
-    _add_reasons(report, parsed.rejected, filename)
+    # Parsed and stored in chunks as it is read: the lake's caps (decompressed size, line and event
+    # size) refuse what is over them by line, and the good lines around them are kept.
+    stored = lake.ingest_bytes(source, data, filename=filename)
+    _add_stored(report, stored, filename)
     return report
 
 
@@ -57,13 +53,17 @@ def ingest_path(
     """Ingest a file (gzipped or not): JSON lines are read by DuckDB, anything else by the parsers."""
     report = report or IngestReport(check_source(source))
     stored = lake.ingest_file(check_source(source), Path(path))
+    _add_stored(report, stored, str(path) if filename is None else filename)
+    return report
+
+
+def _add_stored(report: IngestReport, stored: IngestResult, filename: str) -> None:
     report.accepted += stored.rows
     report.duplicates += stored.duplicates
-    report.rejected += len(stored.rejected)
+    report.rejected += len(stored.rejected) if stored.rejected_total is None else stored.rejected_total
     report.repaired += stored.repaired
     report.files += len(stored.files)
-    _add_reasons(report, stored.rejected, str(path) if filename is None else filename)
-    return report
+    _add_reasons(report, stored.rejected, filename)
 
 
 def _add_reasons(report: IngestReport, rejected: Sequence[Rejection], filename: str) -> None:

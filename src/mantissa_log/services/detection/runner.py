@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from mantissa_log.clock import Clock, iso, iso_us, parse_iso
+from mantissa_log.domain.alert_size import fit_alert
 from mantissa_log.domain.alerts import Alert, alert_id_for, dedup_key
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
 from mantissa_log.lake.detect import DetectionEngine, GroupResult, RuleFailure, RuleScan, RuleWindow
@@ -207,6 +208,8 @@ class DetectionRunner:
             alert_destinations=list(rule.alert_destinations),
             delivery_status="routing" if rule.alert_destinations else "none",
         )
+        # Bounded for the store (a DynamoDB item is at most 400 KB): ids and keys came from full values.
+        alert = fit_alert(alert)
         firing = Firing(alert, int(checked.suppression.total_seconds()), new_matches=group.new)
         stored, outcome = self.alerts.record_firing(firing, int(moment.timestamp()))
         {"created": result.alerts_created, "folded": result.alerts_folded, "repeated": result.alerts_repeated}[

@@ -43,6 +43,16 @@ def _pick(compiled: list[CompiledRule]) -> CompiledRule:
 
 
 def validate_rule_text(text: str, *, schedule_override: str | None = None) -> ValidatedRule:
+    try:
+        return _validate(text, schedule_override)
+    except (RecursionError, OverflowError) as exc:
+        # Backstops: the YAML guard and the compiler's budget bound nesting and sizes before
+        # anything recursive runs, so reaching here means a limit was missed; still a 422.
+        what = "nests too deeply" if isinstance(exc, RecursionError) else "holds a number out of range"
+        raise ValidationFailed(f"the rule {what} to validate", field="body") from None
+
+
+def _validate(text: str, schedule_override: str | None) -> ValidatedRule:
     document = parse_rule_document(text)
     expression = schedule_override or document.mantissa.schedule or DEFAULT_SCHEDULE
     try:
@@ -51,7 +61,7 @@ def validate_rule_text(text: str, *, schedule_override: str | None = None) -> Va
         exc.line = None if schedule_override else document.line_of("schedule")
         raise
     try:
-        compiled = compile_sigma(text, source=document.mantissa.source)
+        compiled = compile_sigma(text, source=document.mantissa.source, documents=document.documents)
     except ValidationFailed as exc:
         if exc.line is None:
             exc.line = document.line_of(exc.field or "detection")
