@@ -112,7 +112,7 @@ def test_validate_returns_sql_or_errors_with_lines(api: TestClient, alice: ApiUs
     assert api.get("/api/v1/rules/x", headers=alice.headers).status_code == 404  # nothing partial
 
 
-def test_ingest_sources_run_and_alerts(api: TestClient, alice: ApiUser, services: Services) -> None:
+def test_ingest_sources_run_and_alerts(api: TestClient, alice: ApiUser, shipper: ApiUser, services: Services) -> None:
     h = alice.headers
     api.post("/api/v1/rules", headers=h, json={"rule_name": "trail-stop", "body": RULE})
     lines = [
@@ -121,14 +121,16 @@ def test_ingest_sources_run_and_alerts(api: TestClient, alice: ApiUser, services
         json.dumps({"no": "eventName"}),
         json.dumps(event("DescribeTrails")),
     ]
-    ingested = api.post("/api/v1/ingest/cloudtrail", headers=h, content="\n".join(lines).encode())
+    ingested = api.post("/api/v1/ingest/cloudtrail", headers=shipper.headers, content="\n".join(lines).encode())
     assert ingested.status_code == 200, ingested.text
     report = ingested.json()
     assert (report["accepted"], report["rejected"]) == (2, 2)
     assert {r["line"] for r in report["rejections"]} == {2, 3}
     delivery = gzip.compress(json.dumps({"Records": [event("DeleteTrail")]}).encode())
-    assert api.post("/api/v1/ingest/cloudtrail", headers=h, content=delivery).json()["accepted"] == 1
-    assert api.post("/api/v1/ingest/nosuch", headers=h, content=b"{}").json()["error"]["field"] == "source"
+    assert api.post("/api/v1/ingest/cloudtrail", headers=shipper.headers, content=delivery).json()["accepted"] == 1
+    assert (
+        api.post("/api/v1/ingest/nosuch", headers=shipper.headers, content=b"{}").json()["error"]["field"] == "source"
+    )
     sources = {s["name"]: s for s in api.get("/api/v1/sources", headers=h).json()["items"]}
     assert sources["cloudtrail"]["rows"] == 3
     assert {"raw", "event", "ingest_time"} <= {c["name"] for c in sources["cloudtrail"]["columns"]}

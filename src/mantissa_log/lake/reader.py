@@ -16,6 +16,7 @@ import gzip
 import io
 import json
 import re
+import sys
 import zlib
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -78,10 +79,13 @@ def _skip(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-def _json_error(exc: json.JSONDecodeError | RecursionError, first_line: int | None = None) -> str:
+def _json_error(exc: ValueError | RecursionError, first_line: int | None = None) -> str:
     """The decoder's message; in a document, with the absolute line where decoding failed."""
     if isinstance(exc, RecursionError):
         return "invalid JSON: nested too deeply"
+    if not isinstance(exc, json.JSONDecodeError):
+        # Python refuses to convert integers longer than sys.get_int_max_str_digits() (4,300).
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
     if first_line is None:
         return f"invalid JSON: {exc.msg} (column {exc.colno})"
     return f"invalid JSON: {exc.msg} (line {first_line + exc.lineno - 1}, column {exc.colno})"
@@ -94,7 +98,7 @@ def parse_line(text: str, number: int, result: ParseResult) -> Any:
     """The JSON value of one line, or NOT_JSON after recording why not."""
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    except (ValueError, RecursionError) as exc:
         result.reject(number, None, _json_error(exc))
         return NOT_JSON
 
@@ -136,7 +140,7 @@ def iter_values(data: bytes, result: ParseResult) -> Iterator[tuple[Any, int, in
 def is_json(text: str) -> bool:
     try:
         json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -166,7 +170,7 @@ def _document_values(text: str, first_line: int, result: ParseResult) -> Iterato
         else:
             try:
                 value, pos = _DECODER.raw_decode(text, pos)
-            except (json.JSONDecodeError, RecursionError) as exc:
+            except (ValueError, RecursionError) as exc:
                 result.reject(line, None, _json_error(exc, first_line))
                 # Resynchronise on the next line that opens an object or array at column 0: the
                 # next JSON line, or the next top-level document of a pretty-printed stream.
@@ -177,6 +181,20 @@ def _document_values(text: str, first_line: int, result: ParseResult) -> Iterato
             else:
                 yield value, line, None
         pos = _skip(text, pos)
+
+
+# Reads integers as their length, never converting them: finds where a value ends whose integer
+# Python refuses to convert (over sys.get_int_max_str_digits() digits), so reading goes on after it.
+_SKIPPER = json.JSONDecoder(parse_int=len)
+
+
+def _end_of_long_number_value(exc: ValueError | RecursionError, text: str, pos: int) -> int | None:
+    if isinstance(exc, json.JSONDecodeError | RecursionError):
+        return None
+    try:
+        return _SKIPPER.raw_decode(text, pos)[1]
+    except (ValueError, RecursionError):
+        return None
 
 
 def _array_values(
@@ -191,10 +209,15 @@ def _array_values(
         line = lines.at(pos)
         try:
             value, pos = _DECODER.raw_decode(text, pos)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            result.reject(line, index, f"{_json_error(exc, first_line)}; the rest of the array was not read")
-            return None
-        yield value, line, index
+        except (ValueError, RecursionError) as exc:
+            end = _end_of_long_number_value(exc, text, pos)
+            if end is None:
+                result.reject(line, index, f"{_json_error(exc, first_line)}; the rest of the array was not read")
+                return None
+            result.reject(line, index, _json_error(exc, first_line))  # only this element is lost
+            pos = end
+        else:
+            yield value, line, index
         pos = _skip(text, pos)
         if text.startswith(",", pos):
             pos = _skip(text, pos + 1)

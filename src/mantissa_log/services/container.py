@@ -231,7 +231,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         detection=DetectionService(rules, engine, AdhocRuns(rules, repos.rule_runs, runner, max_window), scheduler),
         alerts=AlertService(repos.alerts, repos.deliveries),
         delivery=DeliveryService(outbox, tester),
-        logs=LogService(lake),
+        logs=LogService(lake, config.home / "uploads", clock),
         audit=AuditService(repos.audit, clock),
         admin=AdminService(
             backend,

@@ -128,5 +128,9 @@ class JsonSourceParser:
             result.reject(line, index, "not storable as JSON: NaN, Infinity or a number beyond the double range")
             return
         spec = SOURCES[self.source]
+        try:
+            time = first_time(record, spec.time_fields)
+        except (OverflowError, ValueError):  # an epoch number (or digit string) far too long to be a time
+            time = None
         result.repaired += repaired
-        result.events.append(ParsedEvent(raw, first_time(record, spec.time_fields), first_id(record, spec.id_fields)))
+        result.events.append(ParsedEvent(raw, time, first_id(record, spec.id_fields)))
