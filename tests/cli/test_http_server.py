@@ -91,7 +91,7 @@ def test_a_request_head_may_not_trickle(tmp_path: Path) -> None:
                 await send({"type": "http.response.start", "status": 200, "headers": []})
                 await send({"type": "http.response.body", "body": b"ok"})
 
-        settings = Settings(home=sys.argv[2], request_head_timeout_seconds=0.5)
+        settings = Settings(home=sys.argv[2], request_head_timeout_seconds=1.0)
         build_server(app, "127.0.0.1", int(sys.argv[1]), settings).run()
         """
     )
@@ -113,7 +113,7 @@ def test_a_request_head_may_not_trickle(tmp_path: Path) -> None:
                 while not answer.endswith(b"0\r\n\r\n"):  # the end of the chunked answer
                     answer += kept.recv(4096)
                 assert answer.startswith(b"HTTP/1.1 200")
-                time.sleep(0.3)
+                time.sleep(0.1)
         # A head trickling in is cut off at the deadline, idle or mid-way.
         for prefix in (b"", b"GET / HT"):
             with socket.create_connection(("127.0.0.1", port)) as slow:
@@ -121,7 +121,7 @@ def test_a_request_head_may_not_trickle(tmp_path: Path) -> None:
                 slow.settimeout(5)
                 started = time.monotonic()
                 assert slow.recv(4096) == b""
-                assert time.monotonic() - started < 1.5
+                assert time.monotonic() - started < 3  # the deadline is 1 s
     finally:
         proc.terminate()
         proc.wait(timeout=30)
