@@ -66,3 +66,10 @@ def bob(services: Services) -> ApiUser:
 def root(services: Services) -> ApiUser:
     _, token = services.users.create_user("root", is_admin=True)
     return ApiUser("root", token)
+
+
+@pytest.fixture
+def shipper(services: Services) -> ApiUser:
+    """A log shipper's identity: its tokens can only ingest."""
+    _, token = services.users.create_user("shipper", role="ingest")
+    return ApiUser("shipper", token)

@@ -6,11 +6,12 @@ The embedded default needs no configuration at all.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from mantissa_log.errors import ConfigError
@@ -77,7 +78,34 @@ class Settings(BaseSettings):
     # MITRE's enterprise-attack.json (a file, or an https URL) for checking rules' attack.* tags;
     # unset, pySigma downloads it. Installations without internet access point this at a local copy.
     attack_data: str | None = None
+    # The HTTP edge. Forwarding headers (X-Forwarded-For/-Proto) count only from these proxies:
+    # comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8,192.0.2.7`. Empty: from nobody.
+    trusted_proxies: str = ""
+    # A request body must keep arriving at this average pace after a first grace period (slow clients).
+    body_grace_seconds: float = Field(default=1.0, gt=0, le=60)
+    body_min_bytes_per_second: int = Field(default=16_384, ge=1)
+    # A connection must have sent a whole request head within this (slow headers).
+    request_head_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    # SIGTERM: requests in flight get this long to finish, then the server stops regardless.
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0, le=600)
     config_file: Path | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        networks = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(part, strict=False)))
+            except ValueError:
+                raise ValueError("use IP addresses or CIDR networks separated by commas") from None
+        return ",".join(networks)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [n for n in self.trusted_proxies.split(",") if n]
 
     @classmethod
     def settings_customise_sources(

@@ -39,6 +39,15 @@ class SecretInPlainField(ValidationFailed):
     code = "secret_in_plain_field"
 
 
+class InvalidCursor(MantissaError):
+    """A page cursor (`next`) that no list returned, or one returned by another list (a 400)."""
+
+    code = "bad_parameter"
+
+    def __init__(self, message: str = "not a cursor returned by this list", *, field: str | None = "next") -> None:
+        super().__init__(message, field=field)
+
+
 class NotFound(MantissaError):
     """The item does not exist, or belongs to someone else (the two are indistinguishable)."""
 

@@ -40,8 +40,12 @@ def test_every_route_refuses_missing_or_bad_tokens(api: TestClient, alice: ApiUs
 
 
 def test_me(api: TestClient, alice: ApiUser, root: ApiUser) -> None:
-    assert api.get("/api/v1/me", headers=alice.headers).json() == {"user_id": "alice", "is_admin": False}
-    assert api.get("/api/v1/me", headers=root.headers).json() == {"user_id": "root", "is_admin": True}
+    assert api.get("/api/v1/me", headers=alice.headers).json() == {
+        "user_id": "alice",
+        "is_admin": False,
+        "role": "analyst",
+    }
+    assert api.get("/api/v1/me", headers=root.headers).json() == {"user_id": "root", "is_admin": True, "role": "admin"}
 
 
 def test_another_users_integrations_are_invisible(
@@ -77,7 +81,7 @@ def test_a_cursor_cannot_reach_into_another_partition(api: TestClient, alice: Ap
 
     forged = base64.urlsafe_b64encode(json.dumps({"user_id": "alice", "integration_id": "a"}).encode()).decode()
     response = api.get(f"/api/v1/integrations?next={forged}", headers=bob.headers)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.json()["error"]["field"] == "next"
 
 

@@ -116,7 +116,7 @@ def test_validate_returns_sql_or_errors_with_lines(api: TestClient, alice: ApiUs
     assert api.get("/api/v1/rules/x", headers=alice.headers).status_code == 404  # nothing partial
 
 
-def test_ingest_sources_run_and_alerts(api: TestClient, alice: ApiUser, services: Services) -> None:
+def test_ingest_sources_run_and_alerts(api: TestClient, alice: ApiUser, shipper: ApiUser, services: Services) -> None:
     h = alice.headers
     api.post("/api/v1/rules", headers=h, json={"rule_name": "trail-stop", "body": RULE})
     lines = [
@@ -125,14 +125,16 @@ def test_ingest_sources_run_and_alerts(api: TestClient, alice: ApiUser, services
         json.dumps({"no": "eventName"}),
         json.dumps(event("DescribeTrails")),
     ]
-    ingested = api.post("/api/v1/ingest/cloudtrail", headers=h, content="\n".join(lines).encode())
+    ingested = api.post("/api/v1/ingest/cloudtrail", headers=shipper.headers, content="\n".join(lines).encode())
     assert ingested.status_code == 200, ingested.text
     report = ingested.json()
     assert (report["accepted"], report["rejected"]) == (2, 2)
     assert {r["line"] for r in report["rejections"]} == {2, 3}
     delivery = gzip.compress(json.dumps({"Records": [event("DeleteTrail")]}).encode())
-    assert api.post("/api/v1/ingest/cloudtrail", headers=h, content=delivery).json()["accepted"] == 1
-    assert api.post("/api/v1/ingest/nosuch", headers=h, content=b"{}").json()["error"]["field"] == "source"
+    assert api.post("/api/v1/ingest/cloudtrail", headers=shipper.headers, content=delivery).json()["accepted"] == 1
+    assert (
+        api.post("/api/v1/ingest/nosuch", headers=shipper.headers, content=b"{}").json()["error"]["field"] == "source"
+    )
     sources = {s["name"]: s for s in api.get("/api/v1/sources", headers=h).json()["items"]}
     assert sources["cloudtrail"]["rows"] == 3
     assert {"raw", "event", "ingest_time"} <= {c["name"] for c in sources["cloudtrail"]["columns"]}
@@ -169,14 +171,14 @@ def test_rule_tests_route(api: TestClient, alice: ApiUser) -> None:
     }
 
 
-def test_a_sigmahq_azure_rule_over_an_event_hubs_capture(api: TestClient, alice: ApiUser) -> None:
+def test_a_sigmahq_azure_rule_over_an_event_hubs_capture(api: TestClient, alice: ApiUser, shipper: ApiUser) -> None:
     h = alice.headers
     body = (CORPUS_RULES / "azure_mfa_denies.yml").read_text(encoding="utf-8")
     created = api.post("/api/v1/rules", headers=h, json={"rule_name": "mfa-denied", "body": body})
     assert created.status_code in (200, 201), created.text
     records = sample_records("azure_signin")
     capture = gzip.compress(json.dumps({"records": [*records, {"category": "AuditLogs", "properties": {}}]}).encode())
-    report = api.post("/api/v1/ingest/azure_signin", headers=h, content=capture).json()
+    report = api.post("/api/v1/ingest/azure_signin", headers=shipper.headers, content=capture).json()
     assert (report["accepted"], report["rejected"]) == (len(records), 1)
     assert report["rejections"][0]["index"] == len(records)
     run = api.post("/api/v1/rules/mfa-denied/run", headers=h, json={"since": "2020-01-01T00:00:00Z"})

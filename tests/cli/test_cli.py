@@ -85,12 +85,15 @@ def test_serve_answers_on_loopback_and_prints_how_to_log_in(tmp_path: Path) -> N
         output = (tmp_path / "serve.log").read_text()
         token = next(line.strip() for line in output.splitlines() if line.strip().startswith("mlt_"))
         headers = {"Authorization": f"Bearer {token}"}
-        assert httpx.get(base + "/api/v1/me", headers=headers).json() == {"user_id": "admin", "is_admin": True}
+        me = httpx.get(base + "/api/v1/me", headers=headers).json()
+        assert me == {"user_id": "admin", "is_admin": True, "role": "admin"}
         put = httpx.put(base + "/api/v1/settings", headers=headers, json={"ui_preferences": {"theme": "dark"}})
         assert put.status_code == 200
         assert httpx.get(base + "/api/v1/settings", headers=headers).json()["ui_preferences"]["theme"] == "dark"
         assert httpx.get(base + "/api/v1/settings").status_code == 401
-        assert httpx.get(base + "/openapi.json").status_code == 200
+        assert httpx.get(base + "/openapi.json").status_code == 401
+        assert httpx.get(base + "/openapi.json", headers=headers).json()["info"]["title"] == "Mantissa Log"
+        assert httpx.get(base + "/docs", headers=headers).status_code == 404
     finally:
         os.kill(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

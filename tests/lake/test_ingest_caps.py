@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 import resource
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -157,15 +158,17 @@ def test_a_number_of_5000_digits_is_refused_by_line(tmp_path: Path) -> None:
     data = line("1") + b'{"eventName":"x","eventSource":"y","n":' + b"9" * 5000 + b"}\n" + line("3")
     parsed = parse("cloudtrail", data)
     assert parsed.accepted == 2
-    assert [(r.line, r.reason) for r in parsed.rejected] == [(2, "invalid JSON: a number with too many digits")]
+    assert [(r.line, r.reason) for r in parsed.rejected] == [
+        (2, f"a number has more than {sys.get_int_max_str_digits()} digits")
+    ]
 
 
-def test_the_api_keeps_good_lines_around_a_long_line(api: TestClient, alice: ApiUser) -> None:
+def test_the_api_keeps_good_lines_around_a_long_line(api: TestClient, shipper: ApiUser) -> None:
     noise = bytes(random.Random(9).choices(b"abcdefghijklmnopqrstuvwxyz", k=1 << 20))
     bomb = gzip_stream(line("before"), b'{"eventName":"', (noise, 20), b'"}\n', line("after"))
     response = api.post(
         "/api/v1/ingest/cloudtrail",
-        headers=alice.headers | {"Content-Type": "application/x-ndjson"},
+        headers=shipper.headers | {"Content-Type": "application/x-ndjson"},
         content=bomb,
     )
     assert response.status_code == 200, response.text

@@ -41,7 +41,7 @@ def test_the_same_file_ingested_twice_from_the_cli_and_the_api_is_stored_once(tm
     assert [(r["accepted"], r["duplicates"]) for r in reports] == [(300, 0), (0, 300)]
     services = build_services(Settings(home=home))
     try:
-        _, token = services.users.create_user("shipper", is_admin=True)
+        _, token = services.users.create_user("shipper", role="ingest")
         with TestClient(create_app(services.config, services)) as api:
             retried = api.post(
                 "/api/v1/ingest/cloudtrail", content=events.read_bytes(), headers={"Authorization": f"Bearer {token}"}
@@ -79,7 +79,7 @@ def test_a_full_lake_disk_answers_507_naming_the_lake(tmp_path: Path, monkeypatc
 
             monkeypatch.setattr(os, "fsync", no_room)
         try:
-            _, token = services.users.create_user("shipper", is_admin=True)
+            _, token = services.users.create_user("shipper", role="ingest")
             headers = {"Authorization": f"Bearer {token}"}
             records = corpus_records(40)
             big = [
@@ -96,7 +96,7 @@ def test_a_full_lake_disk_answers_507_naming_the_lake(tmp_path: Path, monkeypatc
                     "message": "the log lake's disk is full",
                 }
                 # Nothing partial: no event stored, no temporary file left; the API still answers.
-                assert api.get("/api/v1/sources", headers=headers).status_code == 200
+                assert api.get("/api/v1/me", headers=headers).status_code == 200
             assert rows(services) == 0
             assert not [p for p in (tmp_path / "disk" / "home" / "lake").rglob("*.tmp")]
         finally:

@@ -1,4 +1,15 @@
-"""Dependencies: the service container, the authenticated caller, admin-only guard, paging."""
+"""Dependencies: the service container, the caller and what their role allows, paging.
+
+Authentication happens before the route, in the edge (`api/edge.py`), which leaves the principal
+in the request state. Here each route says which roles may call it:
+
+| dependency     | roles                   | routes                                        |
+|----------------|-------------------------|-----------------------------------------------|
+| `AnyCaller`    | admin, analyst, ingest  | `GET /api/v1/me`, `/openapi.json`             |
+| `CurrentUser`  | admin, analyst          | every user route (settings, rules, alerts...) |
+| `AdminUser`    | admin                   | `/api/v1/admin/...`                           |
+| `IngestCaller` | ingest                  | `POST /api/v1/ingest/{source}`                |
+"""
 
 from __future__ import annotations
 
@@ -9,7 +20,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
-from mantissa_log.errors import Forbidden, Unauthenticated, ValidationFailed
+from mantissa_log.errors import Forbidden, InvalidCursor, Unauthenticated
 from mantissa_log.services.container import Services
 from mantissa_log.services.identity import Principal
 
@@ -22,15 +33,20 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def current_user(request: Request, services: ServicesDep) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+def any_caller(request: Request) -> Principal:
+    principal = getattr(request.state, "principal", None)
+    if not isinstance(principal, Principal):
         raise Unauthenticated("send `Authorization: Bearer <token>`")
-    client = request.client.host if request.client else None
-    principal = services.users.authenticate(token.strip(), client)
-    request.state.principal = principal
     return principal
+
+
+AnyCaller = Annotated[Principal, Depends(any_caller)]
+
+
+def current_user(caller: AnyCaller) -> Principal:
+    if caller.role == "ingest":
+        raise Forbidden("this token can only ingest events")
+    return caller
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
@@ -45,6 +61,15 @@ def admin_user(user: CurrentUser) -> Principal:
 AdminUser = Annotated[Principal, Depends(admin_user)]
 
 
+def ingest_caller(caller: AnyCaller) -> Principal:
+    if caller.role != "ingest":
+        raise Forbidden("ingesting events needs an ingest token (`mantissa-log users token NAME --ingest`)")
+    return caller
+
+
+IngestCaller = Annotated[Principal, Depends(ingest_caller)]
+
+
 def encode_cursor(key: dict[str, Any] | None) -> str | None:
     if key is None:
         return None
@@ -52,16 +77,20 @@ def encode_cursor(key: dict[str, Any] | None) -> str | None:
 
 
 def decode_cursor(cursor: str | None, owner: str | None = None) -> dict[str, Any] | None:
-    """The key a previous page ended on; a cursor naming another user's partition is refused."""
+    """The key a previous page ended on, as far as its form goes.
+
+    The state store then takes it only if it is a key that very query could have returned (table
+    and index key, types, partition, range); a cursor naming another user's partition is refused.
+    """
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value: Any = json.loads(raw)
-    except (binascii.Error, ValueError):
-        raise ValidationFailed("not a cursor returned by this API", field="next") from None
+    except (binascii.Error, ValueError, RecursionError):  # ValueError: bad JSON, UTF-8, or 4,300+ digits
+        raise InvalidCursor() from None
     if not isinstance(value, dict) or (owner is not None and value.get("user_id", owner) != owner):
-        raise ValidationFailed("not a cursor returned by this API", field="next")
+        raise InvalidCursor()
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from mantissa_log.errors import (
     ConfigError,
     Conflict,
     Forbidden,
+    InvalidCursor,
     MantissaError,
     NotFound,
     RateLimited,
@@ -30,6 +32,7 @@ from mantissa_log.errors import (
 log = logging.getLogger("mantissa_log.api")
 
 STATUS: list[tuple[type[MantissaError], int]] = [
+    (InvalidCursor, 400),
     (ValidationFailed, 422),
     (NotFound, 404),
     (Conflict, 409),
@@ -55,8 +58,7 @@ def error_response(
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, MantissaError)
+def response_for(exc: MantissaError) -> JSONResponse:
     status = next((code for kind, code in STATUS if isinstance(exc, kind)), 500)
     if isinstance(exc, StorageFull):
         # Our own words, naming which disk: the operator's first clue (nothing quoted from data).
@@ -71,6 +73,11 @@ async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
         log.error("backend failure: %s", type(exc).__name__)
         return error_response(status, exc.code, "the state store or secret store is unavailable")
     return error_response(status, exc.code, exc.message, exc.field, exc.line)
+
+
+async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, MantissaError)
+    return response_for(exc)
 
 
 async def on_request_validation(_: Request, exc: Exception) -> JSONResponse:
@@ -98,8 +105,23 @@ async def on_pydantic_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, failed.code, failed.message, failed.field)
 
 
+def unreadable_body(cause: BaseException) -> str:
+    """Why a body that FastAPI could not parse is unreadable (never quoting it)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "request body is not valid UTF-8"
+    if isinstance(cause, RecursionError):
+        return "request body is nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return f"request body holds a number with more than {sys.get_int_max_str_digits()} digits"
+    return "request body is not valid JSON"
+
+
 async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        # FastAPI raises a bare 400 "from" whatever made the body unparseable (invalid UTF-8,
+        # 100,000-deep nesting, a 5,000-digit integer): name the body and say which.
+        return error_response(400, "bad_json", unreadable_body(exc.__cause__), "body")
     code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 import zlib
 from collections.abc import Generator, Iterator
 from typing import Any, BinaryIO
@@ -220,17 +221,13 @@ def _skip(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-# What Python's JSON decoder raises for input it refuses: syntax, nesting past the recursion
-# limit, and integers of more than 4,300 digits (ValueError).
-JSON_ERRORS = (json.JSONDecodeError, RecursionError, ValueError)
-
-
-def _json_error(exc: Exception, first_line: int | None = None) -> str:
+def _json_error(exc: ValueError | RecursionError, first_line: int | None = None) -> str:
     """The decoder's message; in a document, with the absolute line where decoding failed."""
     if isinstance(exc, RecursionError):
         return "invalid JSON: nested too deeply"
     if not isinstance(exc, json.JSONDecodeError):
-        return "invalid JSON: a number with too many digits"
+        # Python refuses to convert integers longer than sys.get_int_max_str_digits() (4,300).
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
     if first_line is None:
         return f"invalid JSON: {exc.msg} (column {exc.colno})"
     return f"invalid JSON: {exc.msg} (line {first_line + exc.lineno - 1}, column {exc.colno})"
@@ -243,7 +240,7 @@ def parse_line(text: str, number: int, result: ParseResult) -> Any:
     """The JSON value of one line, or NOT_JSON after recording why not."""
     try:
         return json.loads(text)
-    except JSON_ERRORS as exc:
+    except (ValueError, RecursionError) as exc:
         result.reject(number, None, _json_error(exc))
         return NOT_JSON
 
@@ -287,7 +284,7 @@ def iter_values(
 def is_json(text: str) -> bool:
     try:
         json.loads(text)
-    except JSON_ERRORS:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -317,7 +314,7 @@ def _document_values(text: str, first_line: int, result: ParseResult) -> Iterato
         else:
             try:
                 value, pos = _DECODER.raw_decode(text, pos)
-            except JSON_ERRORS as exc:
+            except (ValueError, RecursionError) as exc:
                 result.reject(line, None, _json_error(exc, first_line))
                 # Resynchronise on the next line that opens an object or array at column 0: the
                 # next JSON line, or the next top-level document of a pretty-printed stream.
@@ -328,6 +325,20 @@ def _document_values(text: str, first_line: int, result: ParseResult) -> Iterato
             else:
                 yield value, line, None
         pos = _skip(text, pos)
+
+
+# Reads integers as their length, never converting them: finds where a value ends whose integer
+# Python refuses to convert (over sys.get_int_max_str_digits() digits), so reading goes on after it.
+_SKIPPER = json.JSONDecoder(parse_int=len)
+
+
+def _end_of_long_number_value(exc: ValueError | RecursionError, text: str, pos: int) -> int | None:
+    if isinstance(exc, json.JSONDecodeError | RecursionError):
+        return None
+    try:
+        return _SKIPPER.raw_decode(text, pos)[1]
+    except (ValueError, RecursionError):
+        return None
 
 
 def _array_values(
@@ -342,10 +353,15 @@ def _array_values(
         line = lines.at(pos)
         try:
             value, pos = _DECODER.raw_decode(text, pos)
-        except JSON_ERRORS as exc:
-            result.reject(line, index, f"{_json_error(exc, first_line)}; the rest of the array was not read")
-            return None
-        yield value, line, index
+        except (ValueError, RecursionError) as exc:
+            end = _end_of_long_number_value(exc, text, pos)
+            if end is None:
+                result.reject(line, index, f"{_json_error(exc, first_line)}; the rest of the array was not read")
+                return None
+            result.reject(line, index, _json_error(exc, first_line))  # only this element is lost
+            pos = end
+        else:
+            yield value, line, index
         pos = _skip(text, pos)
         if text.startswith(",", pos):
             pos = _skip(text, pos + 1)

@@ -258,7 +258,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     delivery = DeliveryService(
         outbox, tester, repos.deliveries, repos.alerts, clock, timedelta(seconds=config.delivery_max_age_seconds)
     )
-    logs = LogService(lake)
+    logs = LogService(lake, config.home / "uploads", clock)
     admin = AdminService(
         backend,
         rule_bodies,

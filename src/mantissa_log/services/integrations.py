@@ -72,13 +72,10 @@ class IntegrationService:
         limit: int = 50,
         start_key: Key | None = None,
     ) -> ModelPage[Integration]:
-        if integration_type is None:
-            return self.repo.list_integrations_for_user(who.user_id, limit=limit, start_key=start_key)
-        # A user's own integrations of one type: their partition, filtered (few items per user).
-        items = [
-            i for i in self.repo.list_integrations_for_user(who.user_id).items if i.integration_type == integration_type
-        ]
-        return ModelPage(items)
+        # A user's own integrations of one type: their partition, filtered (the GSI spans all users).
+        return self.repo.list_integrations_for_user(
+            who.user_id, integration_type=integration_type, limit=limit, start_key=start_key
+        )
 
     # -- writes ------------------------------------------------------------------------------
     def create(self, who: Principal, body: IntegrationWrite) -> Integration:

@@ -8,12 +8,14 @@ import secrets as pysecrets
 
 from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.common import NAME_RE
-from mantissa_log.domain.users import ApiToken, User
+from mantissa_log.domain.users import ApiToken, Role, TokenScope, User, effective_role
 from mantissa_log.errors import NotFound, Unauthenticated, ValidationFailed
 from mantissa_log.services.identity import Principal
 from mantissa_log.state.repositories.users import UserRepository
 
 TOKEN_PREFIX = "mlt_"
+# Longer than any token we issue; a longer header value is refused without being hashed.
+MAX_TOKEN_LENGTH = 256
 
 
 def hash_token(token: str) -> str:
@@ -26,16 +28,33 @@ class UserService:
         self.repo = repo
         self.clock = clock
 
-    def create_user(self, user_id: str, *, is_admin: bool = False) -> tuple[User, str]:
-        """Create the user and their first token; returns the token (never stored)."""
+    def create_user(self, user_id: str, *, is_admin: bool = False, role: Role | None = None) -> tuple[User, str]:
+        """Create the user and their first token; returns the token (never stored).
+
+        `role` defaults to `admin` when `is_admin`, else `analyst`; an `ingest` user is a log
+        shipper's identity whose tokens can only ingest.
+        """
         if not NAME_RE.match(user_id):
             raise ValidationFailed("use letters, digits, '.', '_' or '-' (max 128)", field="user_id")
-        user = User(user_id=user_id, is_admin=is_admin, created_at=iso(self.clock.now()))
+        if role is not None and is_admin and role != "admin":
+            raise ValidationFailed("an admin has the role admin", field="role")
+        user = User(
+            user_id=user_id, role=role or ("admin" if is_admin else "analyst"), created_at=iso(self.clock.now())
+        )
         self.repo.create_user(user)
         return user, self.issue_token(user_id)
 
-    def issue_token(self, user_id: str, *, ttl_seconds: int | None = None, description: str | None = None) -> str:
-        if self.repo.get_user(user_id) is None:
+    def issue_token(
+        self,
+        user_id: str,
+        *,
+        ttl_seconds: int | None = None,
+        description: str | None = None,
+        scope: TokenScope = "user",
+    ) -> str:
+        """A new token for the user; `scope="ingest"` makes one that can only ingest events."""
+        user = self.repo.get_user(user_id)
+        if user is None:
             raise NotFound(f"no user {user_id}", field="user_id")
         token = TOKEN_PREFIX + pysecrets.token_urlsafe(32)
         self.repo.add_token(
@@ -44,13 +63,15 @@ class UserService:
                 user_id=user_id,
                 created_at=iso(self.clock.now()),
                 description=description,
+                # Stored as what it can do: an ingest user's tokens stay ingest-only whatever happens later.
+                scope="ingest" if user.role == "ingest" else scope,
                 ttl=int(self.clock.now().timestamp()) + ttl_seconds if ttl_seconds else None,
             )
         )
         return token
 
     def authenticate(self, token: str, client: str | None = None) -> Principal:
-        if not token.startswith(TOKEN_PREFIX):
+        if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
             raise Unauthenticated("invalid token")
         digest = hash_token(token)
         stored = self.repo.get_token(digest)
@@ -59,7 +80,7 @@ class UserService:
         user = self.repo.get_user(stored.user_id)
         if user is None:
             raise Unauthenticated("invalid token")
-        return Principal(user_id=user.user_id, is_admin=user.is_admin, client=client)
+        return Principal(user_id=user.user_id, role=effective_role(user, stored), client=client)
 
     def revoke_tokens(self, user_id: str) -> int:
         tokens = self.repo.tokens_of(user_id)

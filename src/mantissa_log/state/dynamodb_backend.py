@@ -32,6 +32,7 @@ from mantissa_log.state.backend import (
     keep,
 )
 from mantissa_log.state.conditions import And, Compare, Condition, Exists, NotExists, Or
+from mantissa_log.state.positions import checked_start_key, position_key
 
 _SERIALIZER = TypeSerializer()
 _DESERIALIZER = TypeDeserializer()
@@ -450,7 +451,12 @@ class DynamoDbBackend(StateBackend):
         # page is full; asking for one item more tells whether a next page exists.
         now = self._now()
         items: list[Item] = []
-        start = None if start_key is None else _serialize(start_key)
+        start = None
+        if start_key is not None:
+            checked = checked_start_key(
+                table, start_key, index=index, hash_value=hash_value, range_value=range_value, range_from=range_from
+            )
+            start = _serialize(checked)
         while limit is None or len(items) <= limit:
             extra: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
             if limit is not None:
@@ -467,8 +473,7 @@ class DynamoDbBackend(StateBackend):
         items = items[:limit]
         # Continue after the last item: its table key plus its index key (an ExclusiveStartKey).
         last = items[-1]
-        position = {**table.key_of(last), **{k: last[k] for k in (hash_key, range_key) if k}}
-        return Page(items=items, next_key=position)
+        return Page(items=items, next_key=position_key(table, index, last))
 
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
         now = self._now()

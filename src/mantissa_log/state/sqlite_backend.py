@@ -31,6 +31,7 @@ from mantissa_log.state.backend import (
 )
 from mantissa_log.state.codec import encode
 from mantissa_log.state.conditions import Condition, evaluate
+from mantissa_log.state.positions import checked_start_key, position_key
 
 LIVE = f"({TTL_ATTRIBUTE} IS NULL OR {TTL_ATTRIBUTE} > ?)"
 
@@ -258,7 +259,12 @@ class SqliteBackend(StateBackend):
             params.append(range_from if index is None else _index_value(range_from))
         direction = " DESC" if descending else ""
         cmp = "<" if descending else ">"
-        position: list[Any] | None = None if start_key is None else list(start_key["_pos"])
+        position: list[Any] | None = None
+        if start_key is not None:
+            start = checked_start_key(
+                table, start_key, index=index, hash_value=hash_value, range_value=range_value, range_from=range_from
+            )
+            position = self._position(table, index, start)
         # Rows are read in batches; with a filter more batches may be needed to fill the page.
         batch = None if limit is None else (int(limit) + 1 if filter is None else max(2 * int(limit), 100))
         kept: list[tuple[Item, list[Any]]] = []
@@ -285,8 +291,17 @@ class SqliteBackend(StateBackend):
                 position = list(rows[-1][1:])
         page = Page(items=[item for item, _ in kept[: limit if limit is not None else len(kept)]])
         if limit is not None and len(kept) > limit:
-            page.next_key = {"_pos": kept[limit - 1][1]}
+            # The same start key DynamoDB gives (table key + index key), so both backends check it alike.
+            page.next_key = position_key(table, index, kept[limit - 1][0])
         return page
+
+    def _position(self, table: TableSpec, index: str | None, key: Key) -> list[Any]:
+        """The ORDER BY columns' values of the row with this (checked) start key."""
+        rk = self._rk(table, key)
+        if index is None:
+            return [rk]
+        range_key = table.index(index).range_key
+        return ([_index_value(key[range_key])] if range_key else []) + [key[table.hash_key], rk]
 
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:
         found: list[Item] = []

@@ -6,6 +6,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
+from mantissa_log.domain.users import Role
+
 T = TypeVar("T")
 
 
@@ -31,3 +33,4 @@ class Health(BaseModel):
 class Me(BaseModel):
     user_id: str
     is_admin: bool
+    role: Role = Field(description="admin, analyst, or ingest (a token that can only ingest events)")

@@ -129,8 +129,12 @@ class JsonSourceParser:
             result.reject(line, index, event_too_large(size, limits))
             return
         spec = SOURCES[self.source]
+        try:
+            time = first_time(record, spec.time_fields)
+        except (OverflowError, ValueError):  # an epoch number (or digit string) far too long to be a time
+            time = None
         result.repaired += repaired
-        result.events.append(ParsedEvent(raw, first_time(record, spec.time_fields), first_id(record, spec.id_fields)))
+        result.events.append(ParsedEvent(raw, time, first_id(record, spec.id_fields)))
 
 
 __all__ = ["AnyOf", "Check", "JsonSourceParser", "Require", "require_strings"]

@@ -13,7 +13,7 @@ from mantissa_log.domain.common import IntegrationType, RunStatus
 from mantissa_log.domain.integrations import Integration, IntegrationStatus, parse_integration
 from mantissa_log.errors import Conflict, NotFound
 from mantissa_log.state.backend import Item, Key, StateBackend
-from mantissa_log.state.conditions import Exists, NotExists
+from mantissa_log.state.conditions import Compare, Exists, NotExists
 from mantissa_log.state.repositories.common import FieldCipher, ModelPage
 from mantissa_log.state.tables import INTEGRATION_SETTINGS, INTEGRATION_TYPE_INDEX
 
@@ -49,10 +49,16 @@ class IntegrationRepository:
 
     # -- seed access patterns --------------------------------------------------------------
     def list_integrations_for_user(
-        self, user_id: str, *, limit: int | None = None, start_key: Key | None = None
+        self,
+        user_id: str,
+        *,
+        integration_type: IntegrationType | None = None,
+        limit: int | None = None,
+        start_key: Key | None = None,
     ) -> ModelPage[Integration]:
-        """Pattern 1: Query(user_id)."""
-        page = self.backend.query(INTEGRATION_SETTINGS, user_id, limit=limit, start_key=start_key)
+        """Pattern 1: Query(user_id), optionally only one type (filtered in the query: pages stay full)."""
+        wanted = None if integration_type is None else Compare("integration_type", "=", integration_type)
+        page = self.backend.query(INTEGRATION_SETTINGS, user_id, limit=limit, start_key=start_key, filter=wanted)
         return self._page(page.items, page.next_key)
 
     def get_integration(self, user_id: str, integration_id: str) -> Integration | None:

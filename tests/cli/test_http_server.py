@@ -1,0 +1,127 @@
+"""How `serve` runs uvicorn: query strings kept out of the access log, and a shutdown that always ends."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+
+from mantissa_log.cli.http_server import NoQueryStrings, log_config
+from tests.fixtures_moto import free_port
+
+
+def test_the_access_log_keeps_the_path_and_drops_the_query() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/v1/me?token=mlt_secret&x=1", "1.1", 401),
+        None,
+    )
+    assert NoQueryStrings().filter(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/v1/me HTTP/1.1" 401'
+    assert log_config()["loggers"]["uvicorn.access"]["filters"] == ["no_query_strings"]
+
+
+STUCK_SERVER = textwrap.dedent(
+    """
+    import sys, time
+    from mantissa_log.cli.http_server import build_server
+    from mantissa_log.config import Settings
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            time.sleep(600)  # a handler that blocks the event loop: nothing graceful can finish
+
+    settings = Settings(home=sys.argv[2], shutdown_grace_seconds=1)
+    build_server(app, "127.0.0.1", int(sys.argv[1]), settings).run()
+    """
+)
+
+
+def test_a_stuck_server_still_exits_soon_after_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUCK_SERVER, str(port), str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        client.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.5)  # the handler is now blocking the loop
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+        # Grace (1 s) + the watchdog's margin (3 s), not the handler's 600 s.
+        assert time.monotonic() - started < 6
+        assert code == 128 + signal.SIGTERM
+        client.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_request_head_may_not_trickle(tmp_path: Path) -> None:
+    port = free_port()
+    script = textwrap.dedent(
+        """
+        import sys
+        from mantissa_log.cli.http_server import build_server
+        from mantissa_log.config import Settings
+
+        async def app(scope, receive, send):
+            if scope["type"] == "http":
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b"ok"})
+
+        settings = Settings(home=sys.argv[2], request_head_timeout_seconds=1.0)
+        build_server(app, "127.0.0.1", int(sys.argv[1]), settings).run()
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script, str(port), str(tmp_path)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/", timeout=1).text == "ok"
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        # A whole head in time is served, on a fresh connection and again on a kept-alive one.
+        with socket.create_connection(("127.0.0.1", port)) as kept:
+            for _ in range(2):
+                kept.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                answer = b""
+                while not answer.endswith(b"0\r\n\r\n"):  # the end of the chunked answer
+                    answer += kept.recv(4096)
+                assert answer.startswith(b"HTTP/1.1 200")
+                time.sleep(0.1)
+        # A head trickling in is cut off at the deadline, idle or mid-way.
+        for prefix in (b"", b"GET / HT"):
+            with socket.create_connection(("127.0.0.1", port)) as slow:
+                slow.sendall(prefix)
+                slow.settimeout(5)
+                started = time.monotonic()
+                assert slow.recv(4096) == b""
+                assert time.monotonic() - started < 3  # the deadline is 1 s
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
