@@ -13,6 +13,7 @@ from mantissa_log.api.errors import error_response, install_error_handlers
 from mantissa_log.api.routes import admin, alerts, health, integrations, lake, rules, settings
 from mantissa_log.config import Settings, load_settings
 from mantissa_log.services.container import Services, build_services
+from mantissa_log.web import install_web
 
 MAX_BODY_BYTES = 1_048_576
 # Log ingestion takes bigger bodies (a CloudTrail delivery file, a batch of JSON lines).
@@ -44,6 +45,7 @@ def create_app(config: Settings | None = None, services: Services | None = None)
         admin.router,
     ):
         app.include_router(router)
+    install_web(app)
 
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

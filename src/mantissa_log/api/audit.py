@@ -20,6 +20,8 @@ from mantissa_log.errors import MantissaError
 log = logging.getLogger("mantissa_log.audit")
 
 NOT_AUDITED = frozenset({"/healthz"})
+# The web UI's own files (CSS, script, icon): fetched with every page, they say nothing of what was done.
+NOT_AUDITED_PREFIXES = ("/static/",)
 
 
 def note_detail(request: Request, **detail: str) -> None:
@@ -52,7 +54,7 @@ def install_audit(app: FastAPI) -> None:
     @app.middleware("http")
     async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        if request.url.path in NOT_AUDITED:
+        if request.url.path in NOT_AUDITED or request.url.path.startswith(NOT_AUDITED_PREFIXES):
             return response
         principal = getattr(request.state, "principal", None)
         detail: dict[str, str] = getattr(request.state, "audit_detail", {})

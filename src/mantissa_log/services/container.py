@@ -30,6 +30,7 @@ from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.delivery.testsend import IntegrationTester
+from mantissa_log.services.demo import DemoService
 from mantissa_log.services.detection.adhoc import AdhocRuns
 from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
@@ -37,6 +38,7 @@ from mantissa_log.services.detection.scheduler import Scheduler, worker_id
 from mantissa_log.services.detection.service import DetectionService
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.logs import LogService
+from mantissa_log.services.sessions import SessionService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.services.worker import Worker
@@ -47,6 +49,7 @@ from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraL
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
+from mantissa_log.state.repositories.sessions import SessionRepository
 from mantissa_log.state.repositories.settings import UserSettingsRepository
 from mantissa_log.state.repositories.users import UserRepository
 from mantissa_log.state.repositories.vault import VaultRepository
@@ -64,6 +67,7 @@ class Repositories:
     users: UserRepository
     settings: UserSettingsRepository
     audit: AuditRepository
+    sessions: SessionRepository
 
 
 @dataclass
@@ -101,8 +105,15 @@ class Services:
     logs: LogService
     audit: AuditService
     admin: AdminService
+    sessions: SessionService
+    demo: DemoService
     worker: Worker
     infra: Infrastructure
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock everything here reads (edges show times relative to it)."""
+        return self.infra.clock
 
     def close(self) -> None:
         self.infra.backend.close()
@@ -164,6 +175,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         users=UserRepository(backend),
         settings=UserSettingsRepository(backend),
         audit=AuditRepository(backend),
+        sessions=SessionRepository(backend),
     )
 
 
@@ -241,18 +253,21 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         repos.integrations,
         clock,
     )
+    users = UserService(repos.users, clock)
     return Services(
         config=config,
-        users=UserService(repos.users, clock),
+        users=users,
         settings=UserSettingsService(repos.settings, secrets, clock),
         integrations=integrations,
         rules=rules,
         detection=detection,
-        alerts=AlertService(repos.alerts, repos.deliveries),
+        alerts=AlertService(repos.alerts, repos.deliveries, clock),
         delivery=delivery,
         logs=logs,
         audit=AuditService(repos.audit, clock),
         admin=admin,
+        sessions=SessionService(repos.sessions, users, clock),
+        demo=DemoService(rules, detection, logs, clock),
         worker=Worker(detection, delivery, logs, admin),
         infra=infra,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from mantissa_log.lake import LogLake, SourceInfo
+from mantissa_log.lake.activity import activity
 from mantissa_log.lake.maintenance import MaintenanceReport
 from mantissa_log.services.detection.hunt import HuntFinding, hunt
 from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_bytes, ingest_path
@@ -31,6 +33,10 @@ class LogService:
 
     def sources(self) -> list[SourceInfo]:
         return self.lake.sources()
+
+    def activity(self, since: datetime, until: datetime, bucket_seconds: int) -> dict[str, list[int]]:
+        """Events per source and bucket of event time (sources without events there are left out)."""
+        return activity(self.lake, since, until, bucket_seconds)
 
     def maintain(self) -> MaintenanceReport:
         """Housekeeping: files left by killed ingests, compaction of small files."""
