@@ -278,3 +278,18 @@ def test_new_tokens_are_shown_once(web: TestClient, services: Services, tokens: 
     assert token.group(1) not in web.get("/admin/users").text
     assert "web.admin.user.create" in str(list(services.infra.backend.scan(AUDIT_LOG)))
     assert token.group(1) not in str(list(services.infra.backend.scan(AUDIT_LOG)))
+
+
+def test_unknown_addresses_answer_in_kind(web: TestClient, tokens: dict[str, str]) -> None:
+    page = web.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert "There is no page at this address" in page.text
+    api = web.get("/api/v1/no-such-route", headers={"Accept": "text/html"})
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "not_found"
+    assert web.patch("/api/v1/rules").status_code == 405
+    sign_in(web, tokens["alice"])
+    again = web.get("/login?next=/rules", follow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["location"] == "/rules"
+    assert web.get("/login?next=https://evil.example/", follow_redirects=False).headers["location"] == "/"

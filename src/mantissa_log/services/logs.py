@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from mantissa_log.lake import LogLake, SourceInfo
-from mantissa_log.lake.activity import activity
+from mantissa_log.lake.activity import SourceActivity, activity
 from mantissa_log.lake.maintenance import MaintenanceReport
 from mantissa_log.services.detection.hunt import HuntFinding, hunt
 from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_bytes, ingest_path
@@ -34,8 +34,8 @@ class LogService:
     def sources(self) -> list[SourceInfo]:
         return self.lake.sources()
 
-    def activity(self, since: datetime, until: datetime, bucket_seconds: int) -> dict[str, list[int]]:
-        """Events per source and bucket of event time (sources without events there are left out)."""
+    def activity(self, since: datetime, until: datetime, bucket_seconds: int) -> list[SourceActivity]:
+        """Each source that holds events: events per bucket of event time, newest event and ingest."""
         return activity(self.lake, since, until, bucket_seconds)
 
     def maintain(self) -> MaintenanceReport:
@@ -49,4 +49,4 @@ class LogService:
         return hunt(rule_paths, event_paths, source)
 
 
-__all__ = ["HuntFinding", "IngestReport", "LogService", "MaintenanceReport", "SourceInfo"]
+__all__ = ["HuntFinding", "IngestReport", "LogService", "MaintenanceReport", "SourceActivity", "SourceInfo"]

@@ -27,6 +27,7 @@ class FieldSpec:
     options: tuple[str, ...] = ()
     required: bool = False
     placeholder: str = ""
+    wide: bool = False  # a whole row of the form (long values)
 
 
 TYPE_LABELS = {"slack": "Slack", "jira": "Jira", "pagerduty": "PagerDuty", "email": "Email", "webhook": "Webhook"}
@@ -52,7 +53,7 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("mention_user", "Who to mention", placeholder="@oncall", help="@name, or <@U123> / <!subteam^ID>."),
     ),
     "jira": (
-        FieldSpec("jira_url", "Jira URL", required=True, placeholder="https://company.atlassian.net"),
+        FieldSpec("jira_url", "Jira URL", required=True, placeholder="https://company.atlassian.net", wide=True),
         FieldSpec("project_key", "Project key", required=True, placeholder="SEC"),
         FieldSpec("issue_type", "Issue type", placeholder="Task"),
         FieldSpec("priority_mapping", "Priority per severity", "priorities"),
@@ -74,7 +75,12 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
     ),
     "email": (
         FieldSpec(
-            "recipients", "Recipients", "list", required=True, placeholder="security@company.com, oncall@company.com"
+            "recipients",
+            "Recipients",
+            "list",
+            required=True,
+            placeholder="security@company.com, oncall@company.com",
+            wide=True,
         ),
         FieldSpec("from_address", "From", required=True, placeholder="mantissa-log@company.com"),
         FieldSpec("severity_filter", "Severities sent", "severities", required=True),
@@ -82,8 +88,9 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
         FieldSpec("max_results_in_email", "Events per email, at most", "int"),
     ),
     "webhook": (
-        FieldSpec("url", "URL", required=True, placeholder="https://siem.company.com/api/alerts"),
+        FieldSpec("url", "URL", required=True, placeholder="https://siem.company.com/api/alerts", wide=True),
         FieldSpec("method", "Method", "select", options=("POST", "PUT", "PATCH")),
+        FieldSpec("payload_template", "Payload", "select", options=("default", "custom")),
         FieldSpec(
             "headers",
             "Headers",
@@ -91,7 +98,6 @@ FIELDS: dict[str, tuple[FieldSpec, ...]] = {
             placeholder="Authorization: Bearer ${SECRET}",
             help="One Name: value per line; ${SECRET} is replaced by the secret.",
         ),
-        FieldSpec("payload_template", "Payload", "select", options=("default", "custom")),
         FieldSpec(
             "template",
             "Template (Jinja2, for a custom payload)",

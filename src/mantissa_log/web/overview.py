@@ -13,7 +13,7 @@ from mantissa_log.domain.common import SEVERITIES
 from mantissa_log.domain.rules import DetectionRule
 from mantissa_log.services.container import Services
 from mantissa_log.services.identity import Principal
-from mantissa_log.services.logs import SourceInfo
+from mantissa_log.services.logs import SourceActivity
 from mantissa_log.web.charts import Bucket
 
 # range -> (span, bucket size, label format, label every n buckets)
@@ -36,13 +36,12 @@ def range_start(now: datetime, key: str) -> datetime:
 
 @dataclass
 class SourceRow:
-    info: SourceInfo
-    activity: list[int]
+    info: SourceActivity
     freshness: str  # fresh | stale | silent
 
     @property
     def in_range(self) -> int:
-        return sum(self.activity)
+        return sum(self.info.counts)
 
 
 @dataclass
@@ -101,7 +100,7 @@ def gather(services: Services, who: Principal, range_key: str, now: datetime) ->
         if 0 <= index < count:
             buckets[index].counts[alert.severity] += 1
         by_severity[alert.severity] += 1
-        per_rule[alert.rule_name] += 1
+        per_rule[alert.rule_name] += alert.occurrences  # folded repeats fired too
         if alert.status in ACTIVE_STATUSES:
             active += 1
             active_severe += alert.severity in ("critical", "high")
@@ -117,26 +116,16 @@ def gather(services: Services, who: Principal, range_key: str, now: datetime) ->
         by_severity={s: by_severity.get(s, 0) for s in SEVERITIES},
         active=active,
         active_severe=active_severe,
-        top_rules=per_rule.most_common(8),
+        top_rules=sorted(per_rule.items(), key=lambda item: (-item[1], item[0]))[:8],
         rules_total=len(rules),
         rules_enabled=sum(r.enabled == "true" for r in rules),
         failing=sorted(failing, key=lambda r: r.last_execution or "", reverse=True)[:8],
         undelivered=services.alerts.undelivered(who, limit=8),
         bucket_hours=size.total_seconds() / 3600,
     )
-    activity = services.logs.activity(start, end, int(size.total_seconds()))
-    for info in services.logs.sources():
-        if info.rows == 0:
-            continue
-        last = info.max_ingest_time or info.max_event_time
-        fresh = (
-            "silent"
-            if last is None
-            else "fresh"
-            if now - last <= FRESH
-            else "stale"
-            if now - last <= STALE
-            else "silent"
-        )
-        overview.sources.append(SourceRow(info, activity.get(info.name, [0] * count), fresh))
+    for info in services.logs.activity(start, end, int(size.total_seconds())):
+        last = info.last_ingest or info.last_event
+        age = None if last is None else now - last
+        fresh = "silent" if age is None or age > STALE else "fresh" if age <= FRESH else "stale"
+        overview.sources.append(SourceRow(info, fresh))
     return overview

@@ -55,7 +55,11 @@ def _login_page(request: Request, *, error: str | None = None, next_path: str = 
 
 @router.get("/login", name="web.login.form")
 def login_form(request: Request, next: str | None = None) -> Response:
-    return _login_page(request, next_path=safe_next(next))
+    try:  # already signed in: straight on
+        services_of(request).sessions.resolve(request.cookies.get(SESSION_COOKIE), client_of(request))
+    except Unauthenticated:
+        return _login_page(request, next_path=safe_next(next))
+    return RedirectResponse(safe_next(next), status_code=303, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/login", name="web.login")

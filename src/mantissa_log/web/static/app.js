@@ -69,6 +69,15 @@
     }
   });
 
+  // A header checkbox selects every row of its table.
+  document.addEventListener("change", function (event) {
+    var all = event.target;
+    var name = all && all.getAttribute && all.getAttribute("data-select-all");
+    if (!name) { return; }
+    var boxes = all.closest("table").querySelectorAll('input[name="' + name + '"]');
+    Array.prototype.forEach.call(boxes, function (box) { box.checked = all.checked; });
+  });
+
   document.addEventListener("focusin", function (event) {
     if (event.target.hasAttribute && event.target.hasAttribute("data-select-on-focus")) { event.target.select(); }
   });
@@ -106,5 +115,11 @@
   document.addEventListener("DOMContentLoaded", function () {
     var area = document.querySelector(".editor textarea");
     if (area) { setupEditor(area); }
+    // On a narrow screen the navigation scrolls sideways: keep the current page's tab in view.
+    var current = document.querySelector('.nav a[aria-current="page"]');
+    var nav = document.querySelector(".nav");
+    if (current && nav && nav.scrollWidth > nav.clientWidth) {
+      nav.scrollLeft = current.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+    }
   });
 })();
