@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery bench-hunt
+.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery bench-hunt browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# First run: installs, creates an admin (token printed once), loads demo activity with an intrusion
+# inside plus the starter rules, and serves the API and the web UI. `mantissa-log serve` alone: no demo.
 run: install
-	$(BIN)/mantissa-log serve --host $(HOST) --port $(PORT)
+	$(BIN)/mantissa-log serve --host $(HOST) --port $(PORT) --demo
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
@@ -32,8 +34,18 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy src/mantissa_log
 
-unit: install-dev
-	$(BIN)/pytest -n 2 -q
+# The browser tests drive Debian's Chromium (Playwright's own download is never used).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y chromium || ($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+browser: $(CHROMIUM)
+
+# loadgroup: the browser tests share one server and one browser on one worker (xdist_group "browser").
+unit: install-dev browser
+	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 # The whole gate: style, layering, types, then every test (the tests start moto_server themselves).
 test: lint typecheck unit
@@ -51,4 +63,4 @@ bench-delivery: install
 	$(BIN)/python -m benchmarks.bench_delivery
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache test-artifacts

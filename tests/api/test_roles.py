@@ -48,6 +48,7 @@ ACCESS: dict[str, frozenset[str] | None] = {
     "alert.list": USERS,
     "alert.read": USERS,
     "alert.redeliver": USERS,
+    "alert.status": USERS,
     "delivery.redeliver": USERS,
     "integration.redeliver": USERS,
     "logs.ingest": INGEST,

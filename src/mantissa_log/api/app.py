@@ -24,6 +24,7 @@ from mantissa_log.api.routes import admin, alerts, health, integrations, lake, r
 from mantissa_log.api.security_headers import SecurityHeaders
 from mantissa_log.config import Settings, load_settings
 from mantissa_log.services.container import Services, build_services
+from mantissa_log.web import install_web
 
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -79,6 +80,7 @@ def create_app(config: Settings | None = None, services: Services | None = None)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_web(app)
 
     def authenticate() -> Authenticate:
         found: Services = app.state.services

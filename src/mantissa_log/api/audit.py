@@ -22,6 +22,8 @@ from mantissa_log.errors import MantissaError
 log = logging.getLogger("mantissa_log.audit")
 
 NOT_AUDITED = frozenset({"/healthz"})
+# The web UI's own files (CSS, script, icon): fetched with every page, they say nothing of what was done.
+NOT_AUDITED_PREFIXES = ("/static/",)
 
 
 def note_detail(request: Request, **detail: str) -> None:
@@ -74,14 +76,15 @@ def install_audit(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        skipped = request.url.path in NOT_AUDITED or request.url.path.startswith(NOT_AUDITED_PREFIXES)
         try:
             response = await call_next(request)
         except Exception:
             # The app raised: the outermost handler answers 500. It is audited all the same.
-            if request.url.path not in NOT_AUDITED:
+            if not skipped:
                 await record(request, 500, "error")
             raise
-        if request.url.path in NOT_AUDITED:
+        if skipped:
             return response
         await record(request, response.status_code, _outcome(request, response.status_code))
         return response

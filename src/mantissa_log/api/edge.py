@@ -2,10 +2,12 @@
 
 Pure ASGI (it wraps `receive`), so it decides before a single body byte is read:
 
-1. **Authentication first.** Every path but the public ones (`/healthz`) needs a valid token. A
-   request without one gets its 401 at once, its body never read, and the connection is closed:
-   an upload in flight costs the server nothing. The principal goes to `scope["state"]`, where the
-   routes' role checks (`api/deps.py`) and the audit find it.
+1. **Authentication first.** Every API path (`/api/`, `/services/collector/`, `/openapi.json`) but the public ones
+   (`/healthz`) needs a valid token. A request without one gets its 401 at once, its body never
+   read, and the connection is closed: an upload in flight costs the server nothing. The principal
+   goes to `scope["state"]`, where the routes' role checks (`api/deps.py`) and the audit find it.
+   The web UI's pages authenticate by session cookie in the web layer instead (`web/context.py`):
+   their bodies are forms, held to the default 1 MiB and the same pace as everything else.
 2. **Body size, counted on the bytes received** (chunked uploads included): a declared
    `Content-Length` over the route's limit is refused before reading; a body that grows past the
    limit is cut off there. The 413 names the limit.
@@ -38,6 +40,8 @@ Authenticate = Callable[[str, str | None], Principal]
 @dataclass(frozen=True)
 class EdgePolicy:
     public_paths: frozenset[str] = frozenset({"/healthz"})
+    # Paths that take an API token; the web UI's pages (everything else) use a session cookie.
+    token_prefixes: tuple[str, ...] = ("/api/", "/services/collector/", "/openapi.json")
     default_body_limit: int = MIB
     # Log ingestion takes bigger bodies (a CloudTrail delivery file, a batch of JSON lines).
     body_limits: tuple[tuple[str, int], ...] = (("/api/v1/ingest/", 256 * MIB), ("/services/collector/", 256 * MIB))
@@ -45,6 +49,9 @@ class EdgePolicy:
     max_head_bytes: int = 16_384
     body_grace_seconds: float = 1.0
     body_min_bytes_per_second: int = 16_384
+
+    def needs_token(self, path: str) -> bool:
+        return path not in self.public_paths and path.startswith(self.token_prefixes)
 
     def body_limit(self, path: str) -> int:
         return next((limit for prefix, limit in self.body_limits if path.startswith(prefix)), self.default_body_limit)
@@ -102,7 +109,7 @@ class EdgeGuard:
             message = f"request line and headers over {self.policy.max_head_bytes} bytes"
             await exchange.refuse(error_response(431, "too_large", message, "headers"))
             return
-        if scope["path"] not in self.policy.public_paths:
+        if self.policy.needs_token(scope["path"]):
             refusal = await self._authenticate(scope)
             if refusal is not None:
                 self._name_route(scope)

@@ -4,15 +4,42 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from mantissa_log.domain.common import Name, Severity, StrictModel, Timestamp
 
 # routing: stored, destinations not yet resolved; pending: deliveries in flight; then the outcome.
 DeliveryStatus = Literal["routing", "pending", "delivered", "partial", "dead", "none"]
 MAX_SAMPLES = 10
+
+# Triage: open -> acknowledged -> resolved | false_positive; a closed alert can be reopened.
+AlertStatus = Literal["open", "acknowledged", "resolved", "false_positive"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("open", "acknowledged", "resolved", "false_positive")
+# A repeat never folds into a closed alert: it opens a new one (AlertRepository.record_firing).
+CLOSED_STATUSES: tuple[AlertStatus, ...] = ("resolved", "false_positive")
+ACTIVE_STATUSES: tuple[AlertStatus, ...] = ("open", "acknowledged")
+# Where each status may go, the usual next step first.
+TRANSITIONS: dict[AlertStatus, tuple[AlertStatus, ...]] = {
+    "open": ("acknowledged", "resolved", "false_positive"),
+    "acknowledged": ("resolved", "false_positive", "open"),
+    "resolved": ("open", "false_positive"),
+    "false_positive": ("open", "resolved"),
+}
+MAX_NOTE = 2000
+MAX_TRIAGE_HISTORY = 100
+TriageNote = Annotated[str, StringConstraints(max_length=MAX_NOTE)]
+
+
+class TriageEntry(StrictModel):
+    """One status change of an alert: who, when, from what to what, and why."""
+
+    status: AlertStatus
+    previous: AlertStatus
+    by: str
+    at: Timestamp
+    note: TriageNote | None = None
 
 
 class Alert(StrictModel):
@@ -39,6 +66,18 @@ class Alert(StrictModel):
     alert_destinations: list[str] = Field(default_factory=list)
     # Hand-off to delivery: "routing" alerts wait for the router, "pending" ones for the outbox.
     delivery_status: DeliveryStatus = "routing"
+    # Triage (added to the seed): the current status, the last change, and every change in order.
+    status: AlertStatus = "open"
+    status_by: str | None = None
+    status_at: Timestamp | None = None
+    status_note: TriageNote | None = None
+    triage: list[TriageEntry] = Field(default_factory=list)
+    # Bumped by every status change: the change is a conditional write on the value it read.
+    triage_version: int = Field(default=0, ge=0)
+
+    @property
+    def closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
 
 
 DeliveryState = Literal["pending", "delivered", "dead", "skipped"]

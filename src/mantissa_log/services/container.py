@@ -34,6 +34,7 @@ from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.delivery.testsend import IntegrationTester
+from mantissa_log.services.demo import DemoService
 from mantissa_log.services.detection.adhoc import AdhocRuns
 from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
@@ -41,6 +42,7 @@ from mantissa_log.services.detection.scheduler import Scheduler, worker_id
 from mantissa_log.services.detection.service import DetectionService
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.logs import LogService
+from mantissa_log.services.sessions import SessionService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
 from mantissa_log.services.worker import Worker
@@ -53,6 +55,7 @@ from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraL
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
+from mantissa_log.state.repositories.sessions import SessionRepository
 from mantissa_log.state.repositories.settings import UserSettingsRepository
 from mantissa_log.state.repositories.users import UserRepository
 from mantissa_log.state.repositories.vault import VaultRepository
@@ -70,6 +73,7 @@ class Repositories:
     users: UserRepository
     settings: UserSettingsRepository
     audit: AuditRepository
+    sessions: SessionRepository
 
 
 @dataclass
@@ -108,8 +112,15 @@ class Services:
     logs: LogService
     audit: AuditService
     admin: AdminService
+    sessions: SessionService
+    demo: DemoService
     worker: Worker
     infra: Infrastructure
+
+    @property
+    def clock(self) -> Clock:
+        """The one clock everything here reads (edges show times relative to it)."""
+        return self.infra.clock
 
     def close(self) -> None:
         self.infra.templates.close()
@@ -174,6 +185,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         users=UserRepository(backend),
         settings=UserSettingsRepository(backend),
         audit=AuditRepository(backend, cipher),
+        sessions=SessionRepository(backend),
     )
 
 
@@ -272,6 +284,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         user_repo=repos.users,
         audit=repos.audit,
     )
+    users = UserService(repos.users, clock)
     return Services(
         config=config,
         users=users,
@@ -281,11 +294,13 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         integrations=integrations,
         rules=rules,
         detection=detection,
-        alerts=AlertService(repos.alerts, repos.deliveries),
+        alerts=AlertService(repos.alerts, repos.deliveries, clock),
         delivery=delivery,
         logs=logs,
         audit=AuditService(repos.audit, clock, checkpoints=AuditCheckpoints(config.audit_dir)),
         admin=admin,
+        sessions=SessionService(repos.sessions, users, clock),
+        demo=DemoService(rules, detection, logs, clock),
         worker=Worker(detection, delivery, logs, admin),
         infra=infra,
     )

@@ -6,11 +6,13 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.errors import StorageFull, is_no_room
 from mantissa_log.lake import LogLake, SourceInfo
+from mantissa_log.lake.activity import SourceActivity, activity
 from mantissa_log.lake.maintenance import MaintenanceReport
 from mantissa_log.services.detection.hunt import HuntFinding, hunt
 from mantissa_log.services.detection.ingest import IngestReport, check_source, ingest_bytes, ingest_path
@@ -99,6 +101,10 @@ class LogService:
     def sources(self) -> list[SourceInfo]:
         return self.lake.sources()
 
+    def activity(self, since: datetime, until: datetime, bucket_seconds: int) -> list[SourceActivity]:
+        """Each source that holds events: events per bucket of event time, newest event and ingest."""
+        return activity(self.lake, since, until, bucket_seconds)
+
     def maintain(self) -> MaintenanceReport:
         """Housekeeping: files left by killed ingests, compaction of small files."""
         return self.lake.maintain()
@@ -122,4 +128,12 @@ class LogService:
                 pass
 
 
-__all__ = ["HuntFinding", "IngestReport", "LogService", "MaintenanceReport", "SourceInfo", "Upload"]
+__all__ = [
+    "HuntFinding",
+    "IngestReport",
+    "LogService",
+    "MaintenanceReport",
+    "SourceActivity",
+    "SourceInfo",
+    "Upload",
+]

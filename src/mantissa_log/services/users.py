@@ -23,6 +23,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_id_of(token: ApiToken) -> str:
+    """A public name for a token: a prefix of its hash (the hash is not the token, and cannot give it back)."""
+    return token.token_hash[:12]
+
+
 class UserService:
     def __init__(self, repo: UserRepository, clock: Clock) -> None:
         self.repo = repo
@@ -81,6 +86,26 @@ class UserService:
         if user is None:
             raise Unauthenticated("invalid token")
         return Principal(user_id=user.user_id, role=effective_role(user, stored), client=client)
+
+    def principal_for(self, token_hash: str, client: str | None = None) -> Principal | None:
+        """Who a stored token hash stands for, if the token still exists (not revoked, not expired)."""
+        stored = self.repo.get_token(token_hash)
+        user = None if stored is None else self.repo.get_user(stored.user_id)
+        if stored is None or user is None:
+            return None
+        return Principal(user_id=user.user_id, role=effective_role(user, stored), client=client)
+
+    def tokens_of(self, user_id: str) -> list[ApiToken]:
+        """A user's tokens (hashes only), oldest first; `token_id` names one for revoking."""
+        return sorted(self.repo.tokens_of(user_id), key=lambda t: (t.created_at, t.token_hash))
+
+    def revoke_token(self, user_id: str, token_id: str) -> None:
+        """Revoke one token of a user, named by its id (the first characters of its hash)."""
+        for token in self.repo.tokens_of(user_id):
+            if token_id_of(token) == token_id:
+                self.repo.delete_token(token.token_hash)
+                return
+        raise NotFound(f"user {user_id} has no token {token_id}", field="token_id")
 
     def revoke_tokens(self, user_id: str) -> int:
         tokens = self.repo.tokens_of(user_id)

@@ -51,6 +51,8 @@ DELIVERIES = TableSpec(
 )
 # Which Jira issue holds a dedup key (repeats comment on it while it is open).
 JIRA_ISSUES = TableSpec(name="jira-issues", hash_key="ledger_key")
+# Web UI sessions, by the SHA-256 of the cookie value; `ttl` ends them.
+WEB_SESSIONS = TableSpec(name="web-sessions", hash_key="session_hash")
 
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
 ALL_TABLES = (
@@ -64,4 +66,5 @@ ALL_TABLES = (
     RULE_RUNS,
     DELIVERIES,
     JIRA_ISSUES,
+    WEB_SESSIONS,
 )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from mantissa_log.api.deps import CurrentUser, Cursor, Limit, ServicesDep, decode_cursor, encode_cursor
-from mantissa_log.api.schemas.alerts import AlertWithDeliveries, RedeliveryResult
+from mantissa_log.api.schemas.alerts import AlertWithDeliveries, RedeliveryResult, StatusChange
 from mantissa_log.api.schemas.common import Page
-from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.alerts import Alert, AlertStatus
 from mantissa_log.domain.common import Name, Severity
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -21,6 +21,7 @@ def list_alerts(
     severity: Severity | None = None,
     rule_name: Name | None = None,
     since: str | None = Query(default=None, pattern=ISO_Z, description="alerts created at or after this time"),
+    status: AlertStatus | None = Query(default=None, description="triage status"),
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[Alert]:
@@ -29,6 +30,7 @@ def list_alerts(
         severity=severity,
         rule_name=rule_name,
         since=since,
+        statuses=() if status is None else (status,),
         limit=limit,
         start_key=decode_cursor(cursor, user.user_id),
     )
@@ -38,6 +40,13 @@ def list_alerts(
 @router.get("/{alert_id}", name="alert.read", response_model_exclude_none=True)
 def get_alert(alert_id: str, user: CurrentUser, services: ServicesDep) -> AlertWithDeliveries:
     return AlertWithDeliveries.of(services.alerts.get(user, alert_id))
+
+
+@router.post("/{alert_id}/status", name="alert.status", response_model_exclude_none=True)
+def set_status(alert_id: str, user: CurrentUser, services: ServicesDep, body: StatusChange) -> Alert:
+    """Triage: `open` -> `acknowledged` -> `resolved` | `false_positive` (and back to `open`); who and when
+    are recorded with the note. 409 when the alert already has that status or was changed meanwhile."""
+    return services.alerts.set_status(user, alert_id, body.status, body.note)
 
 
 @router.post("/{alert_id}/redeliver", name="alert.redeliver")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from mantissa_log.domain.alerts import Alert, Delivery, DeliveryState
+from mantissa_log.domain.alerts import MAX_NOTE, Alert, AlertStatus, Delivery, DeliveryState
+from mantissa_log.domain.common import StrictModel
 from mantissa_log.services.alerts import AlertDetail
 from mantissa_log.services.delivery.service import Redelivered
 
@@ -45,3 +46,10 @@ class AlertWithDeliveries(Alert):
         return cls.model_validate(
             detail.alert.model_dump() | {"deliveries": [DeliveryPublic.of(d) for d in detail.deliveries]}
         )
+
+
+class StatusChange(StrictModel):
+    """Body of `POST /api/v1/alerts/{alert_id}/status`."""
+
+    status: AlertStatus
+    note: str | None = Field(default=None, max_length=MAX_NOTE)

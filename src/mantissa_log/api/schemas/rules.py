@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 from mantissa_log.domain.common import Severity
@@ -75,6 +77,7 @@ class RunResultPublic(BaseModel):
     duration_ms: float
     data_scanned_mb: float
     error: str | None = None
+    samples: list[dict[str, Any]] = Field(default_factory=list, description="up to 10 matched events")
 
     @classmethod
     def of(cls, result: RunResult) -> RunResultPublic:

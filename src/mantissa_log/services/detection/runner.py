@@ -24,11 +24,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from mantissa_log.clock import Clock, iso, iso_us, parse_iso
 from mantissa_log.domain.alert_size import fit_alert
-from mantissa_log.domain.alerts import Alert, alert_id_for, dedup_key
+from mantissa_log.domain.alerts import MAX_SAMPLES, Alert, alert_id_for, dedup_key
 from mantissa_log.domain.rules import DetectionRule, ExecutionRecord
 from mantissa_log.lake.detect import DetectionEngine, GroupResult, RuleFailure, RuleScan, RuleWindow
 from mantissa_log.services.detection.validation import ValidatedRule
@@ -67,6 +67,8 @@ class RunResult:
     data_scanned_mb: float = 0.0
     lag_seconds: float = 0.0
     error: str | None = None
+    # A few matched events (up to MAX_SAMPLES over every group), for whoever ran the rule by hand.
+    samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 def run_id_for(rule: DetectionRule, window_from: str, window_end: str) -> str:
@@ -163,6 +165,7 @@ class DetectionRunner:
             for group in found:
                 result.matches += group.count
                 result.new_matches += group.new
+                result.samples += group.samples[: MAX_SAMPLES - len(result.samples)]
                 if group.count >= rule.threshold and group.new > 0:
                     self._alert(run, group, result)
         # A resumed run counts the alerts its dead first attempt opened: that attempt was never counted.

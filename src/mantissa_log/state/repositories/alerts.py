@@ -2,16 +2,26 @@
 
 `record_firing` is the only way an alert is created: it either opens a new alert (and claims
 the dedup key for the suppression window with a conditional write) or folds the firing into
-the alert that already holds the key, so two workers never open two alerts for one key.
+the alert that already holds the key, so two workers never open two alerts for one key. A
+closed alert (resolved or false positive) takes no more folds: the next firing of its key
+opens a new alert, so nothing an analyst closed is silently counted again.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from mantissa_log.clock import iso_us, parse_iso
-from mantissa_log.domain.alerts import Alert, compact_time
+from mantissa_log.domain.alerts import (
+    ACTIVE_STATUSES,
+    MAX_TRIAGE_HISTORY,
+    Alert,
+    AlertStatus,
+    TriageEntry,
+    compact_time,
+)
 from mantissa_log.domain.common import Severity
 from mantissa_log.errors import Conflict
 from mantissa_log.state.backend import Key, StateBackend
@@ -32,6 +42,7 @@ class AlertFilter:
     severity: Severity | None = None
     rule_name: str | None = None
     since: str | None = None  # ISO 8601: alerts opened at or after this (their first window ended then or later)
+    statuses: tuple[AlertStatus, ...] = ()  # any of these triage statuses (empty: every status)
 
     def condition(self) -> Condition | None:
         parts: list[Condition] = []
@@ -39,6 +50,8 @@ class AlertFilter:
             parts.append(Compare("severity", "=", self.severity))
         if self.rule_name is not None:
             parts.append(Compare("rule_name", "=", self.rule_name))
+        if self.statuses:
+            parts.append(status_in(self.statuses))
         return all_of(*parts) if parts else None
 
     def first_id(self) -> str | None:
@@ -60,6 +73,14 @@ class Firing:
 FiringOutcome = Literal["created", "folded", "repeated"]
 
 
+def status_in(statuses: tuple[AlertStatus, ...]) -> Condition:
+    """The alert's triage status is one of `statuses` (alerts stored before triage existed are open)."""
+    options: list[Condition] = [Compare("status", "=", status) for status in statuses]
+    if "open" in statuses:
+        options.append(NotExists("status"))
+    return any_of(*options)
+
+
 class AlertRepository:
     def __init__(self, backend: StateBackend) -> None:
         self.backend = backend
@@ -75,19 +96,22 @@ class AlertRepository:
         key exactly one creates it and the other folds into it, however their steps interleave (a
         firing that finds the claim but not yet its alert writes the alert itself, under the claimed
         id; the claimer's own write then fails and folds). Folds are conditional on the alert's
-        `last_firing`, so a repeated firing never counts its events twice.
+        `last_firing`, so a repeated firing never counts its events twice, and on its triage status
+        being open or acknowledged. A firing that finds the key's alert closed moves the claim to its
+        own id with a conditional write naming the closed alert, so of several such firings one
+        opens the new alert and the others fold into it.
         """
         firing_id = firing.alert.alert_id
         alert = firing.alert.model_copy(update={"last_firing": firing_id})
+        claim: dict[str, Any] = {
+            "dedup_key": alert.dedup_key,
+            "user_id": alert.user_id,
+            "alert_id": firing_id,
+            "ttl": now + firing.suppression_seconds,
+        }
         for _ in range(10):
             target_id = firing_id
             if firing.suppression_seconds > 0:
-                claim: dict[str, Any] = {
-                    "dedup_key": alert.dedup_key,
-                    "user_id": alert.user_id,
-                    "alert_id": firing_id,
-                    "ttl": now + firing.suppression_seconds,
-                }
                 try:
                     self.backend.put(
                         ALERT_DEDUP, claim, condition=any_of(NotExists("dedup_key"), Compare("ttl", "<=", now))
@@ -102,14 +126,27 @@ class AlertRepository:
                 self.backend.put(ALERTS, target.dump(), condition=NotExists("alert_id"))
             except Conflict:
                 outcome = self._fold(target.user_id, target_id, firing)
+                if outcome == "closed":
+                    # The key's alert was closed by an analyst: move the claim to this firing's own
+                    # id (only if it still names the closed alert; a racing firing may have moved it
+                    # first, and then this one folds into that firing's new alert on the next pass).
+                    self._reclaim(claim, held_by=target_id)
+                    continue
                 if outcome is not None:
                     return outcome
                 continue  # deleted between the two writes: start over
             return target, "created"
         raise Conflict("could not record the alert: dedup key contended")
 
-    def _fold(self, user_id: str, alert_id: str, firing: Firing) -> tuple[Alert, FiringOutcome] | None:
-        """Fold a firing into an existing alert; None when the alert is gone."""
+    def _reclaim(self, claim: dict[str, Any], *, held_by: str) -> None:
+        # Refused when another firing moved (or an expiry removed) the claim: the next pass reads it.
+        with contextlib.suppress(Conflict):
+            self.backend.put(ALERT_DEDUP, claim, condition=Compare("alert_id", "=", held_by))
+
+    def _fold(
+        self, user_id: str, alert_id: str, firing: Firing
+    ) -> tuple[Alert, FiringOutcome] | Literal["closed"] | None:
+        """Fold a firing into an existing open alert; "closed" when that alert is closed, None when it is gone."""
         firing_id = firing.alert.alert_id
         try:
             item = self.backend.update(
@@ -124,12 +161,44 @@ class AlertRepository:
                 condition=all_of(
                     Compare("alert_id", "=", alert_id),
                     any_of(NotExists("last_firing"), Compare("last_firing", "<>", firing_id)),
+                    status_in(ACTIVE_STATUSES),
                 ),
             )
         except Conflict:
             existing = self.get_alert(user_id, alert_id)
-            return None if existing is None else (existing, "repeated")
+            if existing is None:
+                return None
+            if existing.last_firing == firing_id or alert_id == firing_id:
+                # This very firing was recorded before (a repeated run): never counted twice, and
+                # never re-opened as a new alert even if the analyst closed it meanwhile.
+                return existing, "repeated"
+            return "closed" if existing.closed else None
         return _alert(item), "folded"
+
+    def set_status(self, alert: Alert, entry: TriageEntry) -> Alert:
+        """Record a triage change, conditional on the alert not having changed status since it was read.
+
+        Raises Conflict when another change got in first (the caller reads again and decides).
+        """
+        history = [e.dump() for e in alert.triage[-(MAX_TRIAGE_HISTORY - 1) :]] + [entry.dump()]
+        values: dict[str, Any] = {
+            "status": entry.status,
+            "status_by": entry.by,
+            "status_at": entry.at,
+            "triage": history,
+            "triage_version": alert.triage_version + 1,
+        }
+        unchanged: Condition = Compare("triage_version", "=", alert.triage_version)
+        if alert.triage_version == 0:  # alerts stored before triage existed carry no version
+            unchanged = any_of(NotExists("triage_version"), unchanged)
+        item = self.backend.update(
+            ALERTS,
+            {"user_id": alert.user_id, "alert_id": alert.alert_id},
+            set_values=values | ({"status_note": entry.note} if entry.note else {}),
+            remove=() if entry.note else ("status_note",),
+            condition=all_of(Compare("alert_id", "=", alert.alert_id), unchanged),
+        )
+        return _alert(item)
 
     def set_delivery_state(self, user_id: str, alert_id: str, *, status: str) -> None:
         values: dict[str, Any] = {"delivery_status": status}
