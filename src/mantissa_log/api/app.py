@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request, Response
 from mantissa_log import __version__
 from mantissa_log.api.audit import install_audit
 from mantissa_log.api.errors import error_response, install_error_handlers
-from mantissa_log.api.routes import admin, alerts, health, integrations, lake, rules, settings
+from mantissa_log.api.routes import admin, alerts, health, integrations, lake, query, rules, settings
 from mantissa_log.config import Settings, load_settings
 from mantissa_log.services.container import Services, build_services
 
@@ -41,6 +41,7 @@ def create_app(config: Settings | None = None, services: Services | None = None)
         rules.router,
         alerts.router,
         lake.router,
+        query.router,
         admin.router,
     ):
         app.include_router(router)

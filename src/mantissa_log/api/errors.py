@@ -15,6 +15,7 @@ from mantissa_log.domain.validation import NOISE, first_error
 from mantissa_log.errors import (
     ConfigError,
     Conflict,
+    DependencyFailed,
     Forbidden,
     MantissaError,
     NotFound,
@@ -22,6 +23,7 @@ from mantissa_log.errors import (
     StorageFull,
     StoreError,
     Unauthenticated,
+    UpstreamFailed,
     ValidationFailed,
     is_no_room,
 )
@@ -34,6 +36,8 @@ STATUS: list[tuple[type[MantissaError], int]] = [
     (Conflict, 409),
     (Forbidden, 403),
     (Unauthenticated, 401),
+    (DependencyFailed, 424),
+    (UpstreamFailed, 502),
     (StorageFull, 507),
     (StoreError, 503),
     (SecretStoreError, 503),
@@ -42,13 +46,20 @@ STATUS: list[tuple[type[MantissaError], int]] = [
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None, line: int | None = None
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    line: int | None = None,
+    extra: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
     if line is not None:
         body["line"] = line
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -60,11 +71,14 @@ async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:
         # Our own words, naming which disk: the operator's first clue (nothing quoted from data).
         log.error("storage full: %s", exc.message)
         return error_response(status, exc.code, exc.message)
+    if isinstance(exc, UpstreamFailed):
+        # Our own words about a provider (timed out, unreachable, HTTP 5xx): no stored data in them.
+        return error_response(status, exc.code, exc.message, exc.field)
     if status >= 500:
         # Backend failures are logged by type only: their text may quote stored data.
         log.error("backend failure: %s", type(exc).__name__)
         return error_response(status, exc.code, "the state store or secret store is unavailable")
-    return error_response(status, exc.code, exc.message, exc.field, exc.line)
+    return error_response(status, exc.code, exc.message, exc.field, exc.line, exc.public_detail())
 
 
 async def on_request_validation(_: Request, exc: Exception) -> JSONResponse:

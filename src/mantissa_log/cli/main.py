@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from mantissa_log.cli import admin, deliveries, integrations, logs, rules, serve, users, worker
+from mantissa_log.cli import admin, ask, deliveries, integrations, logs, rules, serve, users, worker
 
 app = typer.Typer(help="Mantissa Log: a self-hostable SIEM core.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.command("serve")(serve.serve_command)
@@ -14,6 +14,7 @@ app.command("purge-expired")(admin.purge_command)
 app.command("ingest")(logs.ingest_command)
 app.command("hunt")(logs.hunt_command)
 app.command("worker")(worker.worker_command)
+app.command("ask")(ask.ask_command)
 app.add_typer(rules.app, name="rules")
 app.add_typer(integrations.app, name="integrations")
 app.add_typer(deliveries.app, name="deliveries")

@@ -351,15 +351,23 @@ class LogLake:
         return duckdb.connect(":memory:")
 
     def connect_guarded(
-        self, since: datetime | None = None, until: datetime | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        sources: Iterable[str] | None = None,
+        memory_limit_mb: int | None = None,
+        threads: int | None = None,
     ) -> duckdb.DuckDBPyConnection:
-        """A connection for user-supplied SQL: one view per source, no other file access.
+        """A connection for user-supplied SQL: one view per source (or per source of `sources`: a view
+        reads every file's footer when it is created), no other file access.
 
         See `lake.guard`: run user SQL only after `guard.ensure_select(connection, text)`.
         """
-        views: dict[str, str] = {name: self.relation_sql(name, since, until) for name in SOURCE_NAMES}
-        allowed = [path for name in SOURCE_NAMES for path in self.files(name, since, until)]
-        return guarded_connection(views, allowed)
+        names = SOURCE_NAMES if sources is None else tuple(_spec(name).name for name in sources)
+        views: dict[str, str] = {name: self.relation_sql(name, since, until) for name in names}
+        allowed = [path for name in names for path in self.files(name, since, until)]
+        return guarded_connection(views, allowed, memory_limit_mb=memory_limit_mb, threads=threads)
 
     def sources(self) -> list[SourceInfo]:
         """Every known source with its columns and what it holds (zero rows when nothing yet)."""

@@ -1,4 +1,5 @@
-"""Every table Mantissa Log keeps: the seed's three, plus users, tokens and the audit chain."""
+"""Every table Mantissa Log keeps: the seed's three, plus users, tokens, the audit chain, alerts and
+deliveries, LLM usage and query history."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ DELIVERIES = TableSpec(
 # Which Jira issue holds a dedup key (repeats comment on it while it is open).
 JIRA_ISSUES = TableSpec(name="jira-issues", hash_key="ledger_key")
 
+# LLM token usage per user, per day, provider and model (one atomic ADD per model call).
+LLM_USAGE = TableSpec(name="llm-usage", hash_key="user_id", range_key="usage_key")
+# Questions in plain English: a user's conversations (ids sort by time), and answers cached by
+# question, conversation, model and data (TTL).
+QUERY_CONVERSATIONS = TableSpec(name="query-conversations", hash_key="user_id", range_key="conversation_id")
+QUERY_CACHE = TableSpec(name="query-cache", hash_key="cache_key")
+
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
 ALL_TABLES = (
     *SEED_TABLES,
@@ -64,4 +72,7 @@ ALL_TABLES = (
     RULE_RUNS,
     DELIVERIES,
     JIRA_ISSUES,
+    LLM_USAGE,
+    QUERY_CONVERSATIONS,
+    QUERY_CACHE,
 )
