@@ -144,7 +144,9 @@ def _parse_one(text: str) -> exp.Expr:
         raise QueryRejected(f"expected exactly one SQL statement, got {len(statements)}")
     statement = statements[0]
     if not isinstance(statement, exp.Query):
-        raise QueryRejected(f"only SELECT queries are allowed, not {_statement_name(statement)}")
+        # An expression standing alone (a bare word like CHECKPOINT parses as a column) is named by its text.
+        name = text.split()[0].upper()[:30] if isinstance(statement, exp.Condition) else _statement_name(statement)
+        raise QueryRejected(f"only SELECT queries are allowed, not {name}")
     return statement
 
 

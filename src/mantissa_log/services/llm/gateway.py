@@ -27,12 +27,8 @@ from mantissa_log.domain.settings import UserSettings
 from mantissa_log.errors import DependencyFailed, MantissaError, NotFound, UpstreamFailed
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.identity import Principal
-from mantissa_log.services.llm.providers.anthropic_chat import AnthropicChat
-from mantissa_log.services.llm.providers.bedrock_chat import BedrockChat, parse_aws_key
-from mantissa_log.services.llm.providers.google_chat import GoogleChat
-from mantissa_log.services.llm.providers.openai_chat import OpenAiChat
 from mantissa_log.services.llm.transport import check_endpoint, pinned_client
-from mantissa_log.services.llm.types import ChatMessage, ChatReply, ChatRequest, ProviderFailure
+from mantissa_log.services.llm.types import ChatMessage, ChatProvider, ChatReply, ChatRequest, ProviderFailure
 from mantissa_log.state.repositories.queries import USAGE_DAYS_KEPT, LlmUsageRepository
 from mantissa_log.state.repositories.settings import UserSettingsRepository
 
@@ -204,14 +200,24 @@ class LlmService:
             target = check_endpoint(llm.base_url, allow_private=self.config.allow_private_targets)
             if llm.provider != "bedrock":  # botocore takes no pinned transport: checked, not pinned
                 http_client = pinned_client(target, timeout)
-        provider: AnthropicChat | OpenAiChat | GoogleChat | BedrockChat
+        # The SDKs take seconds to import: each is loaded when a user of that provider first needs it,
+        # not when the CLI or the server starts.
+        provider: ChatProvider
         if llm.provider == "anthropic":
+            from mantissa_log.services.llm.providers.anthropic_chat import AnthropicChat
+
             provider = AnthropicChat(key or "", base_url=llm.base_url, timeout=timeout, http_client=http_client)
         elif llm.provider == "openai":
+            from mantissa_log.services.llm.providers.openai_chat import OpenAiChat
+
             provider = OpenAiChat(key, base_url=llm.base_url, timeout=timeout, http_client=http_client)
         elif llm.provider == "google":
+            from mantissa_log.services.llm.providers.google_chat import GoogleChat
+
             provider = GoogleChat(key or "", base_url=llm.base_url, timeout=timeout, http_client=http_client)
         else:
+            from mantissa_log.services.llm.providers.bedrock_chat import BedrockChat, parse_aws_key
+
             aws = parse_aws_key(key or "")
             provider = BedrockChat(aws, region=self.config.aws_region, endpoint_url=llm.base_url, timeout=timeout)
         try:

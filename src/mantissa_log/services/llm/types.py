@@ -58,3 +58,7 @@ class ChatProvider(Protocol):
     def complete(self, request: ChatRequest) -> ChatReply:
         """One request, no retries (the gateway retries); raises ProviderFailure."""
         ...
+
+    def close(self) -> None:
+        """Release the SDK client's connections."""
+        ...

@@ -257,7 +257,8 @@ class QueryService:
         try:
             checked = check_query(sql, self.settings.limits.max_rows)
         except QueryRejected as exc:
-            return _Problem("query_refused", str(exc), None)
+            # The text as written (it did not pass, so there is no checked form): shown, never run.
+            return _Problem("query_refused", str(exc), sql)
         try:
             return _Ran(checked, run_checked(self.lake, checked, self.settings.limits))
         except QueryFailed as exc:
