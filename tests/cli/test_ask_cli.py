@@ -44,7 +44,7 @@ def test_ask_prints_the_sql_and_rows_and_refuses_hostile_sql(tmp_path: Path) -> 
         assert asked.returncode == 0, asked.stderr
         shown = json.loads(asked.stdout)
         assert ["christophe", "StopLogging", 1] in shown["rows"]
-        assert shown["sql"].startswith("SELECT event.userIdentity.userName AS user_name")
+        assert shown["sql"].startswith("SELECT userIdentity.userName AS user_name")
 
         table = run(home, "ask", "Who stopped CloudTrail logging?", "--user", "alice")
         assert table.returncode == 0, table.stderr

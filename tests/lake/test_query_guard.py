@@ -251,6 +251,19 @@ def test_failing_queries_say_why_without_paths(filled: LogLake) -> None:
     assert str(filled.root) not in failed.value.message
 
 
+def test_top_level_keys_of_the_event_are_columns_too(filled: LogLake) -> None:
+    both = check_query(
+        "SELECT eventName, userIdentity.userName, count(*) AS n FROM cloudtrail "
+        "WHERE event.eventName = eventName AND event.userIdentity.userName IS NOT DISTINCT FROM userIdentity.userName "
+        "GROUP BY ALL ORDER BY n DESC, 1, 2",
+        1000,
+    )
+    rows = run_checked(filled, both, QueryLimits()).rows
+    assert sum(row[2] for row in rows) == 300
+    names = run_checked(filled, check_query("SELECT * FROM cloudtrail LIMIT 1", 10), QueryLimits()).columns
+    assert [c.name for c in names][:6] == ["ingest_time", "event_time", "event_id", "raw", "event", "eventVersion"]
+
+
 def test_values_come_back_as_json(filled: LogLake) -> None:
     checked = check_query(
         "SELECT event_time, CAST(event_time AS DATE) AS day, 1.5 AS decimal, [1, 2] AS list, "

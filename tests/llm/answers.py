@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 WHO_STOPPED_LOGGING = """```sql
-SELECT event.userIdentity.userName AS user_name, event.eventName AS action, count(*) AS events
+SELECT userIdentity.userName AS user_name, eventName AS action, count(*) AS events
 FROM cloudtrail
-WHERE event.eventName IN ('DeleteTrail', 'StopLogging')
+WHERE eventName IN ('DeleteTrail', 'StopLogging')
 GROUP BY ALL
 ORDER BY user_name, action
 ```

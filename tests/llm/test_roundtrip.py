@@ -41,7 +41,7 @@ def test_question_to_sql_to_rows(services: Services, fake: FakeLlm) -> None:
     stored = next(s for s in services.logs.sources() if s.name == "cloudtrail")
     assert stored.min_event_time is not None
     first_event = iso(stored.min_event_time)
-    schema = ("event.userIdentity.userName VARCHAR", "event.eventName VARCHAR  -- e.g. '", first_event)
+    schema = ("userIdentity.userName VARCHAR", "\\n  eventName VARCHAR  -- e.g. '", first_event)
     for expected in (*schema, "DuckDB", "the last 24 hours", "Who stopped"):
         assert expected in sent, expected
     usage = services.llm.usage(ALICE)

@@ -1,6 +1,7 @@
 """Running a guarded query (`lake.query_guard`) on a locked-down connection, within limits.
 
-The connection has views only for the log tables the query reads, no file access beyond their
+The connection has views only for the log tables the query reads (the event's top-level keys as
+columns too, so `eventName` works as well as `event.eventName`), no file access beyond their
 files, a memory limit with nothing spilled to disk, and a thread count; a timer on another thread
 interrupts the query at its time limit. Rows come back as JSON-ready values, cut at the row limit
 (one row more is fetched to know that there were more), at a total size, and long texts are
@@ -69,7 +70,7 @@ def run_checked(lake: LogLake, checked: CheckedQuery, limits: QueryLimits) -> Qu
     scanned = sum(path.stat().st_size for name in tables for path in lake.files(name))
     started = time.perf_counter()
     with lake.connect_guarded(
-        sources=tables, memory_limit_mb=limits.memory_limit_mb, threads=limits.threads
+        sources=tables, memory_limit_mb=limits.memory_limit_mb, threads=limits.threads, top_level_fields=True
     ) as connection:
         try:
             ensure_select(connection, checked.executed)  # DuckDB's statement type, a third opinion

@@ -9,14 +9,17 @@ data is the same.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import duckdb
+
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES
-from mantissa_log.lake.sql import duckdb_type, quote_ident
+from mantissa_log.lake.sql import duckdb_type, quote_ident, top_level_fields
 from mantissa_log.lake.store import LogLake
 
 _PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -47,8 +50,28 @@ class TableSchema:
     raw_keys: list[str] = field(default_factory=list)  # top-level keys seen in `raw` (sources without structure)
 
 
+@functools.cache
+def _reserved() -> frozenset[str]:
+    """DuckDB's reserved words: a key spelled like one is quoted (`"order"`)."""
+    with duckdb.connect(":memory:") as connection:
+        rows = connection.execute(
+            "SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'"
+        ).fetchall()
+    return frozenset(str(row[0]).lower() for row in rows)
+
+
 def _part(key: str) -> str:
-    return key if _PLAIN.match(key) else quote_ident(key)
+    return key if _PLAIN.match(key) and key.lower() not in _reserved() else quote_ident(key)
+
+
+def query_path(source: str, path: str) -> str:
+    """How a query names a field: `event.userIdentity.userName` as `userIdentity.userName` when the
+    top-level key is also a column of the table (`lake.sql.top_level_fields`)."""
+    if path.startswith("event."):
+        top = path.removeprefix("event.").split(".", 1)[0].strip('"')
+        if top in top_level_fields(SOURCES[source]):
+            return path.removeprefix("event.")
+    return path
 
 
 def _leaves(node: Any, prefix: str) -> list[FieldInfo]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from mantissa_log.clock import iso
-from mantissa_log.lake.query_schema import BASE_COLUMNS, TableSchema
+from mantissa_log.lake.query_schema import BASE_COLUMNS, TableSchema, query_path
 
-PROMPT_VERSION = "1"  # part of the cache key: a new prompt never reuses answers to the old one
+PROMPT_VERSION = "2"  # part of the cache key: a new prompt never reuses answers to the old one
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 RANGE_WORDS = {"24h": "the last 24 hours", "7d": "the last 7 days", "30d": "the last 30 days"}
 
@@ -35,7 +35,8 @@ def _table(schema: TableSchema) -> str:
         examples = schema.examples.get(field.path)
         if examples:
             note = "e.g. " + ", ".join("'" + value.replace("'", "''") + "'" for value in examples)
-        lines.append(f"  {field.path} {field.type}" + (f"  -- {note}" if note else ""))
+        path = query_path(schema.name, field.path)
+        lines.append(f"  {path} {field.type}" + (f"  -- {note}" if note else ""))
     if schema.raw_keys:
         lines.append("  keys seen in raw: " + ", ".join(schema.raw_keys))
     return "\n".join(lines)
@@ -55,9 +56,10 @@ def system_prompt(tables: list[TableSchema], now: datetime, default_range: str, 
         "- Dialect: DuckDB. One read-only SELECT (WITH ... SELECT is fine). Only the tables below: no table "
         "functions (read_parquet, read_csv, glob, range, unnest in FROM, ...), no files, no settings, no PRAGMA, "
         "ATTACH, COPY, SET, INSTALL, LOAD or CALL. Anything else is refused.\n"
-        "- `event` is a STRUCT holding the parsed event: write its fields as the dotted paths listed "
-        "(event.userIdentity.userName). Its leaves are VARCHAR: compare with text ('true', '403'), cast for "
-        "arithmetic.\n"
+        "- The event's fields are listed as columns and dotted paths into them (eventName, "
+        "userIdentity.userName): its top-level keys are columns of the table; the whole parsed event is "
+        "also the STRUCT column `event` (event.eventName). Fields are VARCHAR: compare with text ('true', "
+        "'403'), cast for arithmetic.\n"
         "- Fields typed JSON, and anything not listed: json_extract_string(<column>, '$.path.to.key'), e.g. "
         "json_extract_string(raw, '$.requestParameters.bucketName').\n"
         "- Time: event_time is when it happened, ingest_time when it was stored; both TIMESTAMP in UTC. "
