@@ -44,6 +44,7 @@ class Scripted:
     status: int | None = None  # an error: a key of the recording's `errors` (401 = a refused key there)
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    raw: bytes | None = None  # a body sent as is (text/html): a reply no SDK can read
     input_tokens: int = 1200
     output_tokens: int = 80
 
@@ -72,6 +73,10 @@ class FakeLlm:
 
     def answer(self, text: str, **kwargs: Any) -> FakeLlm:
         self.script.append(Scripted(text=text, **kwargs))
+        return self
+
+    def garbage(self, body: bytes = b"<html><body>502 Bad Gateway</body></html>") -> FakeLlm:
+        self.script.append(Scripted(raw=body))
         return self
 
     def fail(self, status: int, headers: dict[str, str] | None = None, *, delay: float = 0.0) -> FakeLlm:
@@ -110,9 +115,9 @@ class FakeLlm:
                 with fake._lock:
                     fake.requests.append(Received(self.path, headers, body, time.monotonic()))
                 status, extra, payload = fake._respond(self.path, headers, body)
-                data = json.dumps(payload).encode()
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                self.send_header("content-type", "text/html" if isinstance(payload, bytes) else "application/json")
                 self.send_header("content-length", str(len(data)))
                 for name, value in extra.items():
                     self.send_header(name, value)
@@ -133,6 +138,8 @@ class FakeLlm:
             time.sleep(step.delay)
         if step.status is not None:
             return self._error(step.status, step.headers, model)
+        if step.raw is not None:
+            return 200, step.headers, step.raw
         return 200, step.headers, self._envelope(step, model)
 
     def _model(self, path: str, body: dict[str, Any]) -> str:

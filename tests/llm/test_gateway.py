@@ -184,6 +184,15 @@ def test_requests_go_to_the_checked_address_with_the_original_host(services: Ser
     assert fake.requests[0].headers["host"] == f"localhost:{port}"
 
 
+def test_a_reply_no_sdk_can_read_is_502_not_500(services: Services, fake: FakeLlm) -> None:
+    configure(services, ALICE, fake)
+    fake.garbage()
+    with pytest.raises(UpstreamFailed) as unreadable:
+        ask(services)
+    assert unreadable.value.code == "llm_bad_answer"
+    assert len(fake.requests) == 1
+
+
 def test_no_settings_means_not_configured(services: Services) -> None:
     with pytest.raises(DependencyFailed) as unset:
         ask(services)

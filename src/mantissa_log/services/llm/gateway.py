@@ -222,6 +222,10 @@ class LlmService:
             provider = BedrockChat(aws, region=self.config.aws_region, endpoint_url=llm.base_url, timeout=timeout)
         try:
             return provider.complete(request)
+        except ProviderFailure:
+            raise
+        except Exception as exc:  # a reply an SDK trips over (HTML, broken JSON): the provider's fault, never a 500
+            raise ProviderFailure("answer", f"the reply could not be read ({type(exc).__name__})") from None
         finally:
             provider.close()
             if http_client is not None:

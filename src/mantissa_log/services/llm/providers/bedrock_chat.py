@@ -18,6 +18,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    HTTPClientError,
     ReadTimeoutError,
 )
 
@@ -102,7 +103,7 @@ class BedrockChat:
             raise self._client_failure(exc) from None
         except (ReadTimeoutError, ConnectTimeoutError):
             raise ProviderFailure("timeout") from None
-        except EndpointConnectionError as exc:
+        except (EndpointConnectionError, HTTPClientError) as exc:
             raise ProviderFailure("network", type(exc).__name__) from None
         except BotoCoreError as exc:
             raise ProviderFailure("answer", clean(str(exc), self.secrets)) from None
