@@ -117,7 +117,7 @@ class QueryService:
         llm = self.llm.resolve(who, "query")
         fingerprint, tables = self.schema()
         key = self._cache_key(who, llm, fingerprint, conversation, question)
-        cached = self._from_cache(key)
+        cached = self._from_cache(key) if self.settings.cache_seconds > 0 else None
         if cached is not None:
             return self._finish(who, conversation, question, cached[0], cached[1], None, llm, 0, cached=True)
         system = system_prompt(tables, self.clock.now(), llm.default_time_range, self.settings.limits.max_rows)
@@ -133,7 +133,7 @@ class QueryService:
                 break
             messages += [ChatMessage("assistant", reply.text), ChatMessage("user", retry_message(outcome.reason))]
         assert outcome is not None
-        if isinstance(outcome, _Ran):
+        if isinstance(outcome, _Ran) and self.settings.cache_seconds > 0:
             self.cache.put(
                 key,
                 who.user_id,
