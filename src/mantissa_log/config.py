@@ -75,6 +75,19 @@ class Settings(BaseSettings):
     dedup_horizon_seconds: float = Field(default=7 * 86_400.0, ge=0.0, le=366 * 86_400.0)
     # The longest window one run covers; a rule further behind catches up over several runs.
     max_run_window_seconds: float = Field(default=86_400.0, ge=60.0, le=30 * 86_400.0)
+    # Questions in plain English and rule drafting with each user's own LLM (docs/LLM.md).
+    llm_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    llm_max_attempts: int = Field(default=3, ge=1, le=10)
+    # A provider asking to wait longer than this (Retry-After) fails at once, saying when to retry.
+    llm_max_retry_wait_seconds: float = Field(default=30.0, ge=0, le=600)
+    query_max_rows: int = Field(default=1000, ge=1, le=100_000)
+    query_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    query_memory_mb: int = Field(default=512, ge=64, le=65_536)
+    query_threads: int = Field(default=2, ge=1, le=64)
+    query_history_days: int = Field(default=30, ge=1, le=3650)
+    query_cache_seconds: int = Field(default=3600, ge=0, le=30 * 86_400)
+    # Example values per field sent to the model with the schema (0: none leave the server).
+    query_schema_examples: int = Field(default=3, ge=0, le=10)
     # MITRE's enterprise-attack.json (a file, or an https URL) for checking rules' attack.* tags;
     # unset, pySigma downloads it. Installations without internet access point this at a local copy.
     attack_data: str | None = None

@@ -18,6 +18,10 @@ class MantissaError(Exception):
         self.field = field
         self.line = line
 
+    def public_detail(self) -> dict[str, str]:
+        """Extra fields of the error body (besides code, message, field, line); none by default."""
+        return {}
+
     def __str__(self) -> str:
         where = []
         if self.field:
@@ -111,6 +115,59 @@ def is_no_room(exc: BaseException) -> bool:
         return True
     text = str(exc).lower()
     return any(marker in text for marker in NO_ROOM_TEXTS)
+
+
+class QueryRefused(ValidationFailed):
+    """SQL that the query guard refuses, or that failed or ran out of its limits (422).
+
+    `code`: `query_refused` (not one read-only SELECT over the log tables), `query_failed` (DuckDB
+    could not run it), `query_timeout` or `query_memory` (stopped by a limit). `sql` is the text as
+    the guard saw it, `conversation_id` the conversation the attempt was recorded in, if any.
+    """
+
+    code = "query_refused"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "query_refused",
+        sql: str | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        super().__init__(message, field="sql")
+        self.code = code
+        self.sql = sql
+        self.conversation_id = conversation_id
+
+    def public_detail(self) -> dict[str, str]:
+        detail = {"sql": self.sql} if self.sql is not None else {}
+        return detail | ({"conversation_id": self.conversation_id} if self.conversation_id else {})
+
+
+class DependencyFailed(MantissaError):
+    """A service the request needs cannot be used as the caller configured it (HTTP 424).
+
+    Used for the caller's LLM settings: no provider or model, no key, a key the provider refuses,
+    a model it does not know, an endpoint the outbound guard refuses. `field` names the setting.
+    """
+
+    code = "dependency_failed"
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code
+
+
+class UpstreamFailed(MantissaError):
+    """A service the request needs failed or answered unusably (HTTP 502): an LLM provider that
+    timed out, kept answering 429/5xx, could not be reached, or gave no usable answer."""
+
+    code = "upstream_failed"
+
+    def __init__(self, message: str, *, code: str, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.code = code
 
 
 class SecretStoreError(MantissaError):

@@ -16,6 +16,7 @@ from mantissa_log.domain.validation import NOISE, first_error
 from mantissa_log.errors import (
     ConfigError,
     Conflict,
+    DependencyFailed,
     Forbidden,
     InvalidCursor,
     MantissaError,
@@ -25,6 +26,7 @@ from mantissa_log.errors import (
     StorageFull,
     StoreError,
     Unauthenticated,
+    UpstreamFailed,
     ValidationFailed,
     is_no_room,
 )
@@ -39,6 +41,8 @@ STATUS: list[tuple[type[MantissaError], int]] = [
     (Forbidden, 403),
     (Unauthenticated, 401),
     (RateLimited, 429),
+    (DependencyFailed, 424),
+    (UpstreamFailed, 502),
     (StorageFull, 507),
     (StoreError, 503),
     (SecretStoreError, 503),
@@ -47,13 +51,20 @@ STATUS: list[tuple[type[MantissaError], int]] = [
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None, line: int | None = None
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    line: int | None = None,
+    extra: dict[str, str] | None = None,
 ) -> JSONResponse:
     body: dict[str, object] = {"code": code, "message": message}
     if field:
         body["field"] = field
     if line is not None:
         body["line"] = line
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -68,11 +79,14 @@ def response_for(exc: MantissaError) -> JSONResponse:
         refused = error_response(status, exc.code, exc.message, exc.field)
         refused.headers["Retry-After"] = str(exc.retry_after)
         return refused
+    if isinstance(exc, UpstreamFailed):
+        # Our own words about a provider (timed out, unreachable, HTTP 5xx): no stored data in them.
+        return error_response(status, exc.code, exc.message, exc.field)
     if status >= 500:
         # Backend failures are logged by type only: their text may quote stored data.
         log.error("backend failure: %s", type(exc).__name__)
         return error_response(status, exc.code, "the state store or secret store is unavailable")
-    return error_response(status, exc.code, exc.message, exc.field, exc.line)
+    return error_response(status, exc.code, exc.message, exc.field, exc.line, exc.public_detail())
 
 
 async def on_mantissa_error(_: Request, exc: Exception) -> JSONResponse:

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": ("mantissa_log.cli.worker", "worker_command", "Run detection, delivery and housekeeping loops."),
     "ingest": ("mantissa_log.cli.logs", "ingest_command", "Load log files into the lake."),
     "hunt": ("mantissa_log.cli.logs", "hunt_command", "Scan log files with Sigma rules, no server needed."),
+    "ask": ("mantissa_log.cli.ask", "ask_command", "Ask the logs a question in plain English (your LLM)."),
     "rules": ("mantissa_log.cli.rules", "app", "Detection rules: validate, test, import, run."),
     "integrations": ("mantissa_log.cli.integrations", "app", "Alert integrations: test sends."),
     "deliveries": ("mantissa_log.cli.deliveries", "app", "Alert deliveries: redeliver dead ones."),

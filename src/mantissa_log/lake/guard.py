@@ -9,6 +9,9 @@ the connection alone is not enough: run user SQL only after `ensure_select`, whi
 exactly one SELECT statement as parsed by DuckDB itself (COPY, ATTACH, SET, PRAGMA, INSTALL,
 CALL, EXPORT are other statement types; `query()` inside a SELECT runs only SELECTs).
 Views list the files that exist at connect time: open a new connection to see newer ingests.
+Resource limits (`memory_limit_mb`, `threads`) are set before the lock; with no temporary
+directory nothing spills to disk, so a query over its memory fails instead of filling the disk.
+Questions in plain English add a stricter check before this one (`lake.query_guard`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.lake.sql import quote_ident, quote_literal
 
 
-def guarded_connection(views: dict[str, str], allowed: list[Path]) -> duckdb.DuckDBPyConnection:
+def guarded_connection(
+    views: dict[str, str],
+    allowed: list[Path],
+    *,
+    memory_limit_mb: int | None = None,
+    threads: int | None = None,
+) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with `views` (name -> SELECT text) readable, then locked down."""
     connection = duckdb.connect(
         ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
@@ -31,6 +40,11 @@ def guarded_connection(views: dict[str, str], allowed: list[Path]) -> duckdb.Duc
             connection.execute(f"CREATE VIEW {quote_ident(name)} AS {select}")
         paths = ", ".join(quote_literal(str(path)) for path in allowed)
         connection.execute(f"SET allowed_paths = [{paths}]")
+        if memory_limit_mb is not None:
+            connection.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+            connection.execute("SET temp_directory = ''")
+        if threads is not None:
+            connection.execute(f"SET threads = {int(threads)}")
         connection.execute("SET enable_external_access = false")
         connection.execute("SET lock_configuration = true")
     except BaseException:

@@ -93,6 +93,24 @@ def relation(
     return f"SELECT {_projection(source, empty=False)} FROM {reader}{where}"  # noqa: S608
 
 
+def top_level_fields(source: LogSource) -> list[str]:
+    """The event's top-level keys that can also be columns: not a base column, not `event`, not a key
+    that differs from an earlier one only by case (DuckDB column names ignore case)."""
+    taken = {name.lower() for name in (*BASE_COLUMNS, "event")}
+    fields = []
+    for key in source.structure:
+        if key.lower() not in taken:
+            taken.add(key.lower())
+            fields.append(key)
+    return fields
+
+
+def with_top_level_fields(source: LogSource, relation_text: str) -> str:
+    """`relation_text` with the event's top-level keys as columns too (`eventName` = `event.eventName`)."""
+    fields = "".join(f", event.{quote_ident(key)} AS {quote_ident(key)}" for key in top_level_fields(source))
+    return f"SELECT *{fields} FROM ({relation_text})" if fields else relation_text  # noqa: S608
+
+
 def copy_batch(source: LogSource, table: str, ingest_time: datetime, target: Path) -> str:
     """COPY a loaded batch (`raw`, `t` in epoch µs, `event_id`) to one zstd Parquet file."""
     event = f", json_transform(raw, {quote_literal(source.structure_json())}) AS event" if has_event(source) else ""

@@ -406,15 +406,28 @@ class LogLake:
         return duckdb.connect(":memory:")
 
     def connect_guarded(
-        self, since: datetime | None = None, until: datetime | None = None
+        self,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        *,
+        sources: Iterable[str] | None = None,
+        memory_limit_mb: int | None = None,
+        threads: int | None = None,
+        top_level_fields: bool = False,
     ) -> duckdb.DuckDBPyConnection:
-        """A connection for user-supplied SQL: one view per source, no other file access.
+        """A connection for user-supplied SQL: one view per source (or per source of `sources`: a view
+        reads every file's footer when it is created), no other file access. `top_level_fields`: the
+        event's top-level keys are columns too (`eventName` as well as `event.eventName`).
 
         See `lake.guard`: run user SQL only after `guard.ensure_select(connection, text)`.
         """
-        views: dict[str, str] = {name: self.relation_sql(name, since, until) for name in SOURCE_NAMES}
-        allowed = [path for name in SOURCE_NAMES for path in self.files(name, since, until)]
-        return guarded_connection(views, allowed)
+        names = SOURCE_NAMES if sources is None else tuple(_spec(name).name for name in sources)
+        views: dict[str, str] = {}
+        for name in names:
+            relation = self.relation_sql(name, since, until)
+            views[name] = sql.with_top_level_fields(SOURCES[name], relation) if top_level_fields else relation
+        allowed = [path for name in names for path in self.files(name, since, until)]
+        return guarded_connection(views, allowed, memory_limit_mb=memory_limit_mb, threads=threads)
 
     def sources(self) -> list[SourceInfo]:
         """Every known source with its columns and what it holds (zero rows when nothing yet)."""

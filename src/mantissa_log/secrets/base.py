@@ -24,6 +24,10 @@ class SecretStore(ABC):
     def delete(self, ref: str) -> None:
         """Remove the secret; deleting an unknown reference is not an error."""
 
+    def owner_of(self, ref: str) -> str | None:
+        """The user a reference was issued to; None when this store cannot tell (callers then refuse it)."""
+        return None
+
     def exists(self, ref: str) -> bool:
         from mantissa_log.errors import NotFound
 

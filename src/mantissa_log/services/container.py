@@ -17,6 +17,7 @@ from mantissa_log.domain.integrations import Integration
 from mantissa_log.errors import ConfigError
 from mantissa_log.lake import IngestLimits
 from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
+from mantissa_log.lake.query_run import QueryLimits
 from mantissa_log.lake.store import LogLake
 from mantissa_log.outputs.registry import build_output_registry
 from mantissa_log.outputs.template_pool import TemplateRenderer
@@ -36,12 +37,15 @@ from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.delivery.testsend import IntegrationTester
 from mantissa_log.services.demo import DemoService
 from mantissa_log.services.detection.adhoc import AdhocRuns
+from mantissa_log.services.detection.draft import RuleDraftService
 from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
 from mantissa_log.services.detection.scheduler import Scheduler, worker_id
 from mantissa_log.services.detection.service import DetectionService
 from mantissa_log.services.integrations import IntegrationService
+from mantissa_log.services.llm.gateway import LlmConfig, LlmService
 from mantissa_log.services.logs import LogService
+from mantissa_log.services.query.service import QueryService, QuerySettings
 from mantissa_log.services.sessions import SessionService
 from mantissa_log.services.user_settings import UserSettingsService
 from mantissa_log.services.users import UserService
@@ -53,6 +57,7 @@ from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
+from mantissa_log.state.repositories.queries import ConversationRepository, LlmUsageRepository, QueryCacheRepository
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 from mantissa_log.state.repositories.sessions import SessionRepository
@@ -74,6 +79,9 @@ class Repositories:
     settings: UserSettingsRepository
     audit: AuditRepository
     sessions: SessionRepository
+    llm_usage: LlmUsageRepository
+    conversations: ConversationRepository
+    query_cache: QueryCacheRepository
 
 
 @dataclass
@@ -115,6 +123,9 @@ class Services:
     sessions: SessionService
     demo: DemoService
     worker: Worker
+    llm: LlmService
+    query: QueryService
+    drafts: RuleDraftService
     infra: Infrastructure
 
     @property
@@ -186,6 +197,9 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         settings=UserSettingsRepository(backend),
         audit=AuditRepository(backend, cipher),
         sessions=SessionRepository(backend),
+        llm_usage=LlmUsageRepository(backend),
+        conversations=ConversationRepository(backend),
+        query_cache=QueryCacheRepository(backend),
     )
 
 
@@ -285,6 +299,38 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         audit=repos.audit,
     )
     users = UserService(repos.users, clock)
+    llm = LlmService(
+        repos.settings,
+        secrets,
+        repos.llm_usage,
+        clock,
+        LlmConfig(
+            timeout_seconds=config.llm_timeout_seconds,
+            max_attempts=config.llm_max_attempts,
+            max_retry_wait_seconds=config.llm_max_retry_wait_seconds,
+            allow_private_targets=config.allow_private_targets,
+            aws_region=config.region,
+        ),
+    )
+    query = QueryService(
+        llm,
+        lake,
+        repos.conversations,
+        repos.query_cache,
+        clock,
+        QuerySettings(
+            limits=QueryLimits(
+                max_rows=config.query_max_rows,
+                timeout_seconds=config.query_timeout_seconds,
+                memory_limit_mb=config.query_memory_mb,
+                threads=config.query_threads,
+            ),
+            history_days=config.query_history_days,
+            cache_seconds=config.query_cache_seconds,
+            schema_examples=config.query_schema_examples,
+        ),
+    )
+    drafts = RuleDraftService(llm, engine, clock, lake=lake, attack_data=config.attack_data, cache_dir=config.cache_dir)
     return Services(
         config=config,
         users=users,
@@ -302,5 +348,8 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         sessions=SessionService(repos.sessions, users, clock),
         demo=DemoService(rules, detection, logs, clock),
         worker=Worker(detection, delivery, logs, admin),
+        llm=llm,
+        query=query,
+        drafts=drafts,
         infra=infra,
     )

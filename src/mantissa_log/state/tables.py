@@ -1,4 +1,5 @@
-"""Every table Mantissa Log keeps: the seed's three, plus users, tokens and the audit chain."""
+"""Every table Mantissa Log keeps: the seed's three, plus users, tokens, the audit chain, alerts and
+deliveries, LLM usage and query history."""
 
 from __future__ import annotations
 
@@ -54,6 +55,13 @@ JIRA_ISSUES = TableSpec(name="jira-issues", hash_key="ledger_key")
 # Web UI sessions, by the SHA-256 of the cookie value; `ttl` ends them.
 WEB_SESSIONS = TableSpec(name="web-sessions", hash_key="session_hash")
 
+# LLM token usage per user, per day, provider and model (one atomic ADD per model call).
+LLM_USAGE = TableSpec(name="llm-usage", hash_key="user_id", range_key="usage_key")
+# Questions in plain English: a user's conversations (ids sort by time), and answers cached by
+# question, conversation, model and data (TTL).
+QUERY_CONVERSATIONS = TableSpec(name="query-conversations", hash_key="user_id", range_key="conversation_id")
+QUERY_CACHE = TableSpec(name="query-cache", hash_key="cache_key")
+
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
 ALL_TABLES = (
     *SEED_TABLES,
@@ -67,4 +75,7 @@ ALL_TABLES = (
     DELIVERIES,
     JIRA_ISSUES,
     WEB_SESSIONS,
+    LLM_USAGE,
+    QUERY_CONVERSATIONS,
+    QUERY_CACHE,
 )

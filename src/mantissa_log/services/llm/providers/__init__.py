@@ -1,0 +1,1 @@
+"""One module per provider, each behind `ChatProvider` (services/llm/types.py), each through its official SDK."""
