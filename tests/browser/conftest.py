@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -115,8 +115,17 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     ctx.set_default_timeout(20_000)
+    # Assertions wait as long as actions do: a loaded 2-core machine renders a page in seconds.
+    expect.set_options(timeout=20_000)
     yield ctx
     ctx.close()
+
+
+def arrived(page: Page, url: str) -> None:
+    """On `url`, with its deferred script run: keys pressed before that would reach no handler
+    (the URL changes when the new document commits, before its scripts have run)."""
+    expect(page).to_have_url(url)
+    page.wait_for_load_state("domcontentloaded")
 
 
 def sign_in(page: Page, server: Server, token: str | None = None) -> None:
@@ -124,6 +133,7 @@ def sign_in(page: Page, server: Server, token: str | None = None) -> None:
     page.fill("#token", token or server.admin_token)
     page.press("#token", "Enter")
     page.wait_for_url(f"{server.url}/")
+    page.wait_for_load_state("domcontentloaded")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.conftest import Server, sign_in
+from tests.browser.conftest import Server, arrived, sign_in
 from tests.delivery.receiver import Receiver
 
 pytestmark = pytest.mark.xdist_group("browser")
@@ -54,18 +54,18 @@ def test_sign_in_shows_the_demo_and_works_by_keyboard(context: object, server: S
     expect(page.locator(".flash-error")).to_contain_text("not valid")
     page.fill("#token", server.admin_token)
     page.press("#token", "Enter")
-    expect(page).to_have_url(server.url + "/alerts")
+    arrived(page, server.url + "/alerts")
     # The demo's intrusion raised alerts; the overview counts them.
     page.keyboard.press("g")
     page.keyboard.press("o")
-    expect(page).to_have_url(server.url + "/")
+    arrived(page, server.url + "/")
     alerts = int(page.locator(".kpi >> nth=0").locator(".kpi-value").inner_text())
     assert alerts >= 15
     expect(page.locator(".chart-bars")).to_be_visible()
     # Keyboard only: g a to the alerts, j to the first row, Enter opens it.
     page.keyboard.press("g")
     page.keyboard.press("a")
-    expect(page).to_have_url(server.url + "/alerts")
+    arrived(page, server.url + "/alerts")
     page.keyboard.press("j")
     first = page.locator("[data-row-link] >> nth=0")
     expect(first).to_be_focused()
