@@ -29,6 +29,7 @@ from mantissa_log.secrets.vault import LocalVault
 from mantissa_log.services.admin import AdminService
 from mantissa_log.services.alerts import AlertService
 from mantissa_log.services.audit import AuditService
+from mantissa_log.services.collectors.service import CollectorService
 from mantissa_log.services.delivery.context import output_context, template_limits
 from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
@@ -39,6 +40,7 @@ from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
 from mantissa_log.services.detection.scheduler import Scheduler, worker_id
 from mantissa_log.services.detection.service import DetectionService
+from mantissa_log.services.hec import HecService
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.logs import LogService
 from mantissa_log.services.user_settings import UserSettingsService
@@ -49,6 +51,7 @@ from mantissa_log.state.backend import StateBackend
 from mantissa_log.state.home import make_private_home
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
+from mantissa_log.state.repositories.collectors import CollectorRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 from mantissa_log.state.repositories.rule_runs import RuleRunRepository
@@ -70,6 +73,7 @@ class Repositories:
     users: UserRepository
     settings: UserSettingsRepository
     audit: AuditRepository
+    collectors: CollectorRepository
 
 
 @dataclass
@@ -108,6 +112,8 @@ class Services:
     logs: LogService
     audit: AuditService
     admin: AdminService
+    collectors: CollectorService
+    hec: HecService
     worker: Worker
     infra: Infrastructure
 
@@ -174,6 +180,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         users=UserRepository(backend),
         settings=UserSettingsRepository(backend),
         audit=AuditRepository(backend, cipher),
+        collectors=CollectorRepository(backend),
     )
 
 
@@ -272,6 +279,9 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         user_repo=repos.users,
         audit=repos.audit,
     )
+    collectors = CollectorService(
+        repos.collectors, secrets, lake, clock, owner, allow_private_targets=config.allow_private_targets
+    )
     return Services(
         config=config,
         users=users,
@@ -286,6 +296,8 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         logs=logs,
         audit=AuditService(repos.audit, clock, checkpoints=AuditCheckpoints(config.audit_dir)),
         admin=admin,
-        worker=Worker(detection, delivery, logs, admin),
+        collectors=collectors,
+        hec=HecService(lake, config.max_decompressed_bytes),
+        worker=Worker(detection, delivery, logs, admin, collectors),
         infra=infra,
     )

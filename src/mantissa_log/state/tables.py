@@ -52,6 +52,11 @@ DELIVERIES = TableSpec(
 # Which Jira issue holds a dedup key (repeats comment on it while it is open).
 JIRA_ISSUES = TableSpec(name="jira-issues", hash_key="ledger_key")
 
+# Collectors (log sources pulled from where they live): their configuration, and apart from it
+# the state their runs keep (checkpoint, lease, status), written on every batch.
+COLLECTORS = TableSpec(name="collectors", hash_key="collector_id")
+COLLECTOR_STATE = TableSpec(name="collector-state", hash_key="collector_id")
+
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
 ALL_TABLES = (
     *SEED_TABLES,
@@ -64,4 +69,6 @@ ALL_TABLES = (
     RULE_RUNS,
     DELIVERIES,
     JIRA_ISSUES,
+    COLLECTORS,
+    COLLECTOR_STATE,
 )
