@@ -9,11 +9,13 @@ the lake's idempotent ingest (by event id) stores no second time.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -22,6 +24,7 @@ from mantissa_log.domain.collectors import NEEDS_SECRET, Collector, CollectorSta
 from mantissa_log.domain.common import NAME_RE, SECRET_REF_RE
 from mantissa_log.errors import Conflict, MantissaError, NotFound, ValidationFailed
 from mantissa_log.lake import LogLake
+from mantissa_log.outputs import netguard
 from mantissa_log.outputs.common import scrub
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.collectors.base import CollectorKind, RunContext
@@ -30,6 +33,7 @@ from mantissa_log.services.identity import Principal
 from mantissa_log.state.repositories.collectors import CollectorRepository
 
 HOUR = 3600.0
+URL_FIELDS = ("endpoint_url", "queue_url", "base_url")
 
 
 @dataclass
@@ -147,6 +151,7 @@ class CollectorService:
         self, collector_id: str, write: CollectorWrite, *, created_at: str, secret_ref: str | None
     ) -> Collector:
         config = parse_config(write.kind, write.config)
+        self._check_targets(config.dump())
         if write.secret is not None and write.secret_ref is not None:
             raise ValidationFailed("send either secret or secret_ref, not both", field="secret_ref")
         ref = write.secret_ref if write.secret_ref is not None else secret_ref
@@ -170,6 +175,21 @@ class CollectorService:
             created_at=created_at,
             updated_at=iso(self.clock.now()),
         )
+
+    def _check_targets(self, config: dict[str, object]) -> None:
+        """Save-time refusal of URLs whose host is an address off limits (names are checked at each request)."""
+        for name in URL_FIELDS:
+            url = config.get(name)
+            if not isinstance(url, str):
+                continue
+            host = urlsplit(url).hostname or ""
+            try:
+                address = ipaddress.ip_address(host)
+            except ValueError:
+                continue
+            reason = netguard.refusal_reason(address, allow_private=self.allow_private_targets)
+            if reason:
+                raise ValidationFailed(f"refusing {netguard.redact_url(url)}: {reason}", field=f"config.{name}")
 
     def delete(self, collector_id: str) -> None:
         current = self._get(collector_id)
