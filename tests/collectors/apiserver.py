@@ -29,6 +29,10 @@ class ApiState:
         self.lock = threading.Lock()
         self.base = ""
         self.filtered: list[dict[str, Any]] = events  # the list a cursor pages through
+        # Stall the page at this cursor halfway through its body (until `release`), once.
+        self.stall_after: int | None = None
+        self.stalled = threading.Event()
+        self.release = threading.Event()
 
     def page(self, query: dict[str, list[str]]) -> tuple[list[dict[str, Any]], int | None]:
         size = int(query.get("limit", query.get("per_page", ["100"]))[0])
@@ -52,7 +56,7 @@ def _handler(state: ApiState) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: Any) -> None:
             pass
 
-        def _send(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        def _send(self, status: int, body: Any, headers: dict[str, str], stall: bool = False) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -60,6 +64,12 @@ def _handler(state: ApiState) -> type[BaseHTTPRequestHandler]:
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
+            if stall:  # half a page, then nothing until the test says so (the client is killed meanwhile)
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                state.stalled.set()
+                state.release.wait(30)
+                return
             self.wfile.write(data)
 
         def do_GET(self) -> None:
@@ -92,7 +102,10 @@ def _handler(state: ApiState) -> type[BaseHTTPRequestHandler]:
                     key = "limit" if state.kind == "okta" else "per_page"
                     link = f"{state.base}{parts.path}?after={following}&{key}={size}"
                     headers["Link"] = f'<{state.base}{self.path}>; rel="self", <{link}>; rel="next"'
-                self._send(200, events, headers)
+                stall = state.stall_after is not None and query.get("after", [""])[0] == str(state.stall_after)
+                if stall:
+                    state.stall_after = None
+            self._send(200, events, headers, stall=stall)
 
     return Handler
 
@@ -107,6 +120,7 @@ def api_server(kind: str, token: str, events: list[dict[str, Any]]) -> Iterator[
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()
         thread.join()

@@ -11,12 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from mantissa_log.config import Settings
 from mantissa_log.services.collectors.service import CollectorWrite
 from mantissa_log.services.container import Services, build_services
 from mantissa_log.services.identity import Principal
 from mantissa_log.state.tables import COLLECTOR_STATE
+from tests.collectors.apiserver import api_server, okta_events
 from tests.collectors.conftest import new_bucket, put_trail_file, sqs, stored_ids, trail_events, trail_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +145,41 @@ def test_sqs_killed_before_deleting_a_message(tmp_path: Path, moto_endpoint: str
 def _expire_lease_of(services: Services, collector_id: str) -> None:
     backend = services.infra.backend
     backend.update(COLLECTOR_STATE, {"collector_id": collector_id}, set_values={"lease_until": 0.0})
+
+
+def test_okta_killed_mid_page_then_run_again(tmp_path: Path) -> None:
+    """kill -9 while the third page is half received; the next run resumes at that page's link."""
+    home = tmp_path / "home"
+    events = okta_events(250)
+    with api_server("okta", "okta-token", events) as server:
+        services = build_services(Settings(home=home, allow_private_targets=True))
+        config = {"base_url": server.base, "since": "2026-12-01T00:00:00Z", "page_size": 50}
+        write = CollectorWrite(kind="okta", config=config, secret=SecretStr("okta-token"))
+        services.collectors.create(ADMIN, "okta", write)
+        services.close()
+
+        server.stall_after = 100
+        running = subprocess.Popen(
+            [EXE, "collectors", "run", "okta"], env=environment(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            assert server.stalled.wait(60), "the run never reached the third page"
+            os.kill(running.pid, signal.SIGKILL)
+        finally:
+            running.communicate(timeout=30)
+        assert running.returncode == -signal.SIGKILL
+        server.release.set()
+
+        services = build_services(Settings(home=home, allow_private_targets=True))
+        assert len(stored_ids(services.infra.lake, "okta")) == 100  # two whole pages
+        _expire_lease_of(services, "okta")
+        services.close()
+        seen = len(server.requests)
+        report = cli_run(home, "okta")
+        assert server.requests[seen].startswith("/api/v1/logs?after=100")  # from the checkpoint
+        assert (report["accepted"], report["duplicates"]) == (150, 0)
+    services = build_services(Settings(home=home, allow_private_targets=True))
+    try:
+        assert stored_ids(services.infra.lake, "okta") == sorted(e["uuid"] for e in events)
+    finally:
+        services.close()
