@@ -14,8 +14,8 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from mantissa_log.domain.common import Name, SecretRef, StrictModel, Timestamp, error_field
 from mantissa_log.errors import ValidationFailed
 
-CollectorKind = Literal["cloudtrail_s3", "cloudtrail_sqs", "okta", "github"]
-COLLECTOR_KINDS: tuple[str, ...] = ("cloudtrail_s3", "cloudtrail_sqs", "okta", "github")
+CollectorKind = Literal["cloudtrail_s3", "cloudtrail_sqs", "okta", "github", "m365"]
+COLLECTOR_KINDS: tuple[str, ...] = ("cloudtrail_s3", "cloudtrail_sqs", "okta", "github", "m365")
 
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", max_length=2048)]
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
@@ -59,11 +59,35 @@ class GitHubConfig(StrictModel):
     page_size: int = Field(default=100, ge=1, le=100)
 
 
+M365ContentType = Literal[
+    "Audit.AzureActiveDirectory", "Audit.Exchange", "Audit.SharePoint", "Audit.General", "DLP.All"
+]
+
+M365_DEFAULT_TYPES: tuple[M365ContentType, ...] = (
+    "Audit.AzureActiveDirectory",
+    "Audit.Exchange",
+    "Audit.SharePoint",
+    "Audit.General",
+)
+
+
+class M365Config(StrictModel):
+    """Office 365 Management Activity API: an Entra ID app (client credentials) of the tenant."""
+
+    tenant_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,127}$")]
+    client_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")]
+    content_types: list[M365ContentType] = Field(default_factory=lambda: list(M365_DEFAULT_TYPES), min_length=1)
+    base_url: HttpUrl = "https://manage.office.com"
+    login_url: HttpUrl = "https://login.microsoftonline.com"
+    since: IsoStart | None = None  # first run starts here (default: 1 day back; the API keeps 7 days)
+
+
 CONFIG_MODELS: dict[str, type[StrictModel]] = {
     "cloudtrail_s3": CloudTrailS3Config,
     "cloudtrail_sqs": CloudTrailSqsConfig,
     "okta": OktaConfig,
     "github": GitHubConfig,
+    "m365": M365Config,
 }
 # The lake source each kind writes to.
 SOURCE_OF_KIND: dict[str, str] = {
@@ -71,9 +95,10 @@ SOURCE_OF_KIND: dict[str, str] = {
     "cloudtrail_sqs": "cloudtrail",
     "okta": "okta",
     "github": "github",
+    "m365": "m365",
 }
 # Kinds that cannot work without a credential (the AWS kinds may use the host's own role).
-NEEDS_SECRET = frozenset({"okta", "github"})
+NEEDS_SECRET = frozenset({"okta", "github", "m365"})
 
 
 class Collector(StrictModel):

@@ -75,6 +75,19 @@ def same_origin(url: str, base: str) -> bool:
 
 def get(url: str, headers: Mapping[str, str], *, allow_private: bool, timeout: float = 30.0) -> Answer:
     """GET `url` through the guard. Raises ValidationFailed (refused target) or FetchFailed."""
+    return send("GET", url, headers, allow_private=allow_private, timeout=timeout)
+
+
+def send(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    allow_private: bool,
+    content: bytes | None = None,
+    timeout: float = 30.0,
+) -> Answer:
+    """One request through the guard, pinned to a checked address; the answer read up to the cap."""
     target = netguard.resolve_target(url, allow_private=allow_private)
     parsed = httpx.URL(url)
     sent = {"User-Agent": USER_AGENT, "Accept": "application/json", **headers, "Host": parsed.netloc.decode("ascii")}
@@ -84,7 +97,8 @@ def get(url: str, headers: Mapping[str, str], *, allow_private: bool, timeout: f
     with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()) as client:
         for address in target.addresses:
             try:
-                with client.stream("GET", parsed.copy_with(host=address), headers=sent, extensions=extensions) as got:
+                pinned = parsed.copy_with(host=address)
+                with client.stream(method, pinned, headers=sent, content=content, extensions=extensions) as got:
                     chunks, size = [], 0
                     for chunk in got.iter_bytes():
                         chunks.append(chunk)
@@ -110,6 +124,8 @@ def fetch_page(
     now: Callable[[], float],
     max_wait: float,
     attempts: int = 4,
+    method: str = "GET",
+    content: bytes | None = None,
 ) -> Answer:
     """A 2xx answer for `url`, waiting out 429 (Retry-After / X-Rate-Limit-Reset) and retrying 5xx.
 
@@ -118,7 +134,7 @@ def fetch_page(
     """
     waited = 0.0
     for attempt in range(attempts):
-        answer = get(url, headers, allow_private=allow_private)
+        answer = send(method, url, headers, allow_private=allow_private, content=content)
         if 200 <= answer.status < 300:
             return answer
         shown = redact_url(url)

@@ -33,7 +33,7 @@ from mantissa_log.services.identity import Principal
 from mantissa_log.state.repositories.collectors import CollectorRepository
 
 HOUR = 3600.0
-URL_FIELDS = ("endpoint_url", "queue_url", "base_url")
+URL_FIELDS = ("endpoint_url", "queue_url", "base_url", "login_url")
 
 
 @dataclass
@@ -80,13 +80,14 @@ class RunReport:
 
 def build_kind(collector: Collector, ctx: RunContext) -> CollectorKind:
     config = parse_config(collector.kind, collector.config)
-    from mantissa_log.services.collectors import apis, cloudtrail
+    from mantissa_log.services.collectors import apis, cloudtrail, m365
 
     builders: dict[str, Callable[[], CollectorKind]] = {
         "cloudtrail_s3": lambda: cloudtrail.CloudTrailS3(config, ctx),  # type: ignore[arg-type]
         "cloudtrail_sqs": lambda: cloudtrail.CloudTrailSqs(config, ctx),  # type: ignore[arg-type]
         "okta": lambda: apis.OktaSystemLog(config, ctx),  # type: ignore[arg-type]
         "github": lambda: apis.GitHubAuditLog(config, ctx),  # type: ignore[arg-type]
+        "m365": lambda: m365.M365ManagementActivity(config, ctx),  # type: ignore[arg-type]
     }
     return builders[collector.kind]()
 
