@@ -14,8 +14,8 @@ from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
 from mantissa_log.domain.common import Name, SecretRef, StrictModel, Timestamp, error_field
 from mantissa_log.errors import ValidationFailed
 
-CollectorKind = Literal["cloudtrail_s3", "cloudtrail_sqs", "okta", "github", "m365"]
-COLLECTOR_KINDS: tuple[str, ...] = ("cloudtrail_s3", "cloudtrail_sqs", "okta", "github", "m365")
+CollectorKind = Literal["cloudtrail_s3", "cloudtrail_sqs", "okta", "github", "m365", "google_workspace"]
+COLLECTOR_KINDS: tuple[str, ...] = ("cloudtrail_s3", "cloudtrail_sqs", "okta", "github", "m365", "google_workspace")
 
 HttpUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s/?#@]+(/[^\s?#]*)?$", max_length=2048)]
 AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")]
@@ -82,12 +82,52 @@ class M365Config(StrictModel):
     since: IsoStart | None = None  # first run starts here (default: 1 day back; the API keeps 7 days)
 
 
+WorkspaceApplication = Literal[
+    "admin",
+    "login",
+    "token",
+    "saml",
+    "drive",
+    "groups",
+    "groups_enterprise",
+    "user_accounts",
+    "mobile",
+    "calendar",
+    "meet",
+    "chat",
+    "gcp",
+    "rules",
+    "access_transparency",
+    "context_aware_access",
+    "data_studio",
+    "jamboard",
+    "keep",
+]
+
+WORKSPACE_DEFAULT_APPS: tuple[WorkspaceApplication, ...] = ("admin", "login", "token", "saml")
+
+
+class GoogleWorkspaceConfig(StrictModel):
+    """Admin SDK Reports API through a service account with domain-wide delegation."""
+
+    delegated_admin: Annotated[str, StringConstraints(pattern=r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,253}$")]
+    applications: list[WorkspaceApplication] = Field(default_factory=lambda: list(WORKSPACE_DEFAULT_APPS), min_length=1)
+    base_url: HttpUrl = "https://admin.googleapis.com"
+    token_url: HttpUrl = "https://oauth2.googleapis.com/token"
+    since: IsoStart | None = None  # first run starts here (default: 1 day back)
+    # Reports arrive late (minutes to hours, per application): each window starts this far before
+    # the previous one ended; events met again are duplicates, not stored twice.
+    overlap_minutes: int = Field(default=60, ge=0, le=1440)
+    page_size: int = Field(default=1000, ge=1, le=1000)
+
+
 CONFIG_MODELS: dict[str, type[StrictModel]] = {
     "cloudtrail_s3": CloudTrailS3Config,
     "cloudtrail_sqs": CloudTrailSqsConfig,
     "okta": OktaConfig,
     "github": GitHubConfig,
     "m365": M365Config,
+    "google_workspace": GoogleWorkspaceConfig,
 }
 # The lake source each kind writes to.
 SOURCE_OF_KIND: dict[str, str] = {
@@ -96,9 +136,10 @@ SOURCE_OF_KIND: dict[str, str] = {
     "okta": "okta",
     "github": "github",
     "m365": "m365",
+    "google_workspace": "google_workspace",
 }
 # Kinds that cannot work without a credential (the AWS kinds may use the host's own role).
-NEEDS_SECRET = frozenset({"okta", "github", "m365"})
+NEEDS_SECRET = frozenset({"okta", "github", "m365", "google_workspace"})
 
 
 class Collector(StrictModel):

@@ -33,7 +33,7 @@ from mantissa_log.services.identity import Principal
 from mantissa_log.state.repositories.collectors import CollectorRepository
 
 HOUR = 3600.0
-URL_FIELDS = ("endpoint_url", "queue_url", "base_url", "login_url")
+URL_FIELDS = ("endpoint_url", "queue_url", "base_url", "login_url", "token_url")
 
 
 @dataclass
@@ -80,7 +80,7 @@ class RunReport:
 
 def build_kind(collector: Collector, ctx: RunContext) -> CollectorKind:
     config = parse_config(collector.kind, collector.config)
-    from mantissa_log.services.collectors import apis, cloudtrail, m365
+    from mantissa_log.services.collectors import apis, cloudtrail, m365, workspace
 
     builders: dict[str, Callable[[], CollectorKind]] = {
         "cloudtrail_s3": lambda: cloudtrail.CloudTrailS3(config, ctx),  # type: ignore[arg-type]
@@ -88,6 +88,7 @@ def build_kind(collector: Collector, ctx: RunContext) -> CollectorKind:
         "okta": lambda: apis.OktaSystemLog(config, ctx),  # type: ignore[arg-type]
         "github": lambda: apis.GitHubAuditLog(config, ctx),  # type: ignore[arg-type]
         "m365": lambda: m365.M365ManagementActivity(config, ctx),  # type: ignore[arg-type]
+        "google_workspace": lambda: workspace.WorkspaceReports(config, ctx),  # type: ignore[arg-type]
     }
     return builders[collector.kind]()
 
