@@ -18,7 +18,9 @@ from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.services.identity import Principal
 
-app = typer.Typer(help="Log collectors: CloudTrail from S3/SQS, Okta, GitHub.", no_args_is_help=True)
+app = typer.Typer(
+    help="Log collectors: CloudTrail (S3, SQS), Okta, GitHub, M365, Google Workspace.", no_args_is_help=True
+)
 CLI_ADMIN = Principal("cli", role="admin")
 
 
@@ -52,7 +54,9 @@ def _secret(env: str | None, stdin: bool) -> SecretStr | None:
 @friendly_errors
 def add(
     collector_id: str = typer.Argument(..., help="a name for the collector"),
-    kind: str = typer.Option(..., "--kind", help="cloudtrail_s3, cloudtrail_sqs, okta or github"),
+    kind: str = typer.Option(
+        ..., "--kind", help="cloudtrail_s3, cloudtrail_sqs, okta, github, m365 or google_workspace"
+    ),
     config: str = typer.Option("{}", "--config", help="the kind's settings as JSON (docs/COLLECTORS.md)"),
     secret_env: str | None = typer.Option(None, "--secret-env", help="read the credential from this variable"),
     secret_stdin: bool = typer.Option(False, "--secret-stdin", help="read the credential from standard input"),

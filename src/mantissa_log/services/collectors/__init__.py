@@ -1,1 +1,4 @@
-"""Collectors: logs pulled from where they live (S3, SQS, Okta, GitHub) into the lake (docs/COLLECTORS.md)."""
+"""Collectors: logs pulled from where they live (S3, SQS, Okta, GitHub, M365, Workspace) into the lake.
+
+See docs/COLLECTORS.md.
+"""
