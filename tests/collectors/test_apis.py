@@ -109,3 +109,22 @@ def test_github_cursor_pages_then_resumes_by_time(services: Services) -> None:
         assert second.accepted == 10
         assert second.duplicates == 1  # the newest event's own second is asked for again
         assert len(stored_ids(services.infra.lake, "github")) == 260
+
+
+def test_tick_runs_what_is_due_on_its_own_period(services: Services) -> None:
+    from tests.clock import ManualClock
+
+    clock = ManualClock()
+    services.collectors.clock = clock
+    with api_server("okta", TOKEN, okta_events(10)) as server:
+        add_okta(services, server.base)  # every 60 s
+        config = {"base_url": server.base, "page_size": 50}
+        write = CollectorWrite(kind="okta", config=config, secret=SecretStr(TOKEN), enabled=False)
+        services.collectors.create(ADMIN, "off", write)
+        assert [r.collector_id for r in services.collectors.tick()] == ["okta"]
+        clock.advance(30)
+        assert services.collectors.tick() == []  # not due yet
+        clock.advance(31)
+        assert [r.collector_id for r in services.collectors.tick()] == ["okta"]
+        assert services.collectors.view("okta").status.next_run is not None
+        assert services.collectors.view("off").status.next_run is None

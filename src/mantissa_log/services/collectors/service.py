@@ -145,6 +145,8 @@ class CollectorService:
             ref = self.secrets.put(who.user_id, f"collector-{collector_id}", write.secret.get_secret_value())
             collector = collector.model_copy(update={"secret_ref": ref})
         self.repo.replace(collector)
+        if collector.kind != current.kind:
+            self.repo.reset(collector_id)  # another kind's checkpoint means nothing to this one
         if old_ref and old_ref != collector.secret_ref and _owned(old_ref, collector_id):
             self.secrets.delete(old_ref)
         return self.view(collector_id)
