@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from mantissa_log.services.container import Services
 from tests.collectors.apiserver import api_server, okta_events
-from tests.collectors.conftest import stored_ids
 from tests.fixtures_api import ApiUser
 
 EXE = str(Path(sys.executable).parent / "mantissa-log")
@@ -107,6 +106,3 @@ def test_cli_add_list_test_run_remove(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert "collector_id" in missing.stderr
 
-
-def test_lake_counts(services: Services) -> None:
-    assert stored_ids(services.infra.lake, "okta") == []
