@@ -128,3 +128,22 @@ def test_tick_runs_what_is_due_on_its_own_period(services: Services) -> None:
         assert [r.collector_id for r in services.collectors.tick()] == ["okta"]
         assert services.collectors.view("okta").status.next_run is not None
         assert services.collectors.view("off").status.next_run is None
+
+
+def test_rate_limit_notes_reach_the_status_and_events_per_hour_stay_bounded(services: Services) -> None:
+    services.collectors.max_wait_seconds = 0.0  # the window resets within a second: longer than a run may wait
+    with api_server("okta", TOKEN, okta_events(120)) as server:
+        add_okta(services, server.base)
+        server.exhausted_once = True
+        report = services.collectors.run("okta")
+        assert report.error is None
+        assert report.accepted == 50  # the first page, then the run stops for the rate limit
+        view = services.collectors.view("okta").status
+        assert view.last_note is not None
+        assert "rate limit" in view.last_note
+        again = services.collectors.run("okta")
+        assert again.accepted == 70
+        assert services.collectors.view("okta").status.last_note is None
+    state = services.infra.repos.collectors.state("okta")
+    assert len(state.recent) == 1  # one minute's bucket for all the batches of that minute
+    assert services.collectors.view("okta").status.events_per_hour == 120

@@ -105,4 +105,3 @@ def test_cli_add_list_test_run_remove(tmp_path: Path) -> None:
     missing = cli("run", "okta")
     assert missing.returncode == 2
     assert "collector_id" in missing.stderr
-

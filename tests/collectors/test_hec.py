@@ -94,3 +94,14 @@ def test_refusals_in_splunks_words(api: TestClient, services: Services, shipper:
 def test_health(api: TestClient, shipper: ApiUser) -> None:
     answer = api.get("/services/collector/health/1.0", headers=splunk(shipper))
     assert answer.json() == {"text": "HEC is healthy", "code": 17}
+
+
+def test_events_no_parser_can_read_are_refused_not_dropped(
+    api: TestClient, services: Services, shipper: ApiUser
+) -> None:
+    body = envelopes({"sourcetype": "aws:cloudtrail", "event": {"not": "a CloudTrail record"}})
+    answer = api.post("/services/collector/event", content=body, headers=splunk(shipper))
+    assert (answer.status_code, answer.json()["code"]) == (400, 6)
+    raw = api.post("/services/collector/raw", content=b"plain text, not JSON\n", headers=splunk(shipper))
+    assert (raw.status_code, raw.json()["code"]) == (400, 6)
+    assert stored_ids(services.infra.lake, "cloudtrail") == []

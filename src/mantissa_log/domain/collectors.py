@@ -183,7 +183,8 @@ class CollectorState(StrictModel):
     last_attempt: Timestamp | None = None
     last_success: Timestamp | None = None
     last_error: str | None = None
+    last_note: str | None = None  # what the last successful run wants known (rate limited, a message left)
     newest_event: Timestamp | None = None  # the newest event (or object) time collected: the lag's origin
     events_total: int = 0
-    # [epoch seconds, events] per batch over the last hour: events/hour without a time series store.
+    # [minute (epoch seconds), events] over the last hour: events/hour without a time series store.
     recent: list[list[float]] = Field(default_factory=list)

@@ -182,11 +182,18 @@ class HecService:
         for source, lines in groups.items():
             payload = ("\n".join(lines) + "\n").encode()
             result.reports.append(ingest_bytes(self.lake, source, payload, filename="hec"))
-        return result
+        return _nothing_read(result)
 
     def raw(self, data: bytes, *, encoding: str | None, sourcetype: str | None) -> HecResult:
         body = decode_body(data, encoding, self.decompressed_limit)
         if not body.strip():
             raise NO_DATA
         report = ingest_bytes(self.lake, source_for(sourcetype), body, filename="hec-raw")
-        return HecResult(events=report.accepted + report.duplicates + report.rejected, reports=[report])
+        return _nothing_read(HecResult(events=report.accepted + report.duplicates + report.rejected, reports=[report]))
+
+
+def _nothing_read(result: HecResult) -> HecResult:
+    """Success, unless the source's parser could read none of the events (then the shipper should know)."""
+    if result.rejected and not (result.accepted or result.duplicates):
+        raise HecRefusal(400, 6, "Invalid data format: no event could be read by the sourcetype's parser")
+    return result

@@ -44,6 +44,7 @@ class CollectorStatusPublic(BaseModel):
     last_attempt: str | None = None
     last_success: str | None = None
     last_error: str | None = None
+    last_note: str | None = Field(default=None, description="e.g. a rate limit that ended the last run early")
     lag_seconds: float | None = Field(default=None, description="now minus the newest event (or file) collected")
     events_per_hour: int = Field(description="events stored over the last hour")
     events_total: int

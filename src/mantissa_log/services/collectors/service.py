@@ -53,6 +53,7 @@ class CollectorStatus:
     last_attempt: str | None
     last_success: str | None
     last_error: str | None
+    last_note: str | None
     lag_seconds: float | None
     events_per_hour: int
     events_total: int
@@ -225,7 +226,7 @@ class CollectorService:
         lag = None
         if state.newest_event is not None:
             lag = max(0.0, now - parse_iso(state.newest_event).timestamp())
-        hour = sum(int(count) for at, count in state.recent if at > now - HOUR)
+        hour = sum(int(count) for at, count in state.recent if at > now - HOUR - 60)
         running = state.lease_until is not None and state.lease_until > now
         next_run = None
         if collector.enabled:
@@ -234,6 +235,7 @@ class CollectorService:
             last_attempt=state.last_attempt,
             last_success=state.last_success,
             last_error=state.last_error,
+            last_note=state.last_note,
             lag_seconds=lag,
             events_per_hour=hour,
             events_total=state.events_total,
@@ -281,7 +283,7 @@ class CollectorService:
             report.ran = False
             return report
         state = self.repo.state(collector_id)
-        recent = [entry for entry in state.recent if entry[0] > started.timestamp() - HOUR]
+        recent = [entry for entry in state.recent if entry[0] > started.timestamp() - HOUR - 60]
         secret = None
         finish: dict[str, object] = {"last_attempt": iso(started)}
         try:
@@ -306,7 +308,7 @@ class CollectorService:
                     newest = iso(batch.newest)
                     values["newest_event"] = newest
                 if stored:
-                    recent.append([now, stored])
+                    _count(recent, now, stored)
                     values["recent"] = recent
                 self.repo.advance(collector_id, self.owner, values, events=stored, lease_until=now + self.lease_seconds)
                 if batch.after_stored is not None:
@@ -314,6 +316,10 @@ class CollectorService:
             report.notes = ctx.notes
             finish["last_success"] = iso(self.clock.now())
             remove: tuple[str, ...] = ("last_error",)
+            if ctx.notes:
+                finish["last_note"] = scrub("; ".join(ctx.notes), [secret] if secret else [])[:500]
+            else:
+                remove += ("last_note",)
         except Exception as exc:  # one collector's failure is its status, never the worker's
             report.error = _describe(exc, secret)
             finish["last_error"] = report.error
@@ -321,6 +327,15 @@ class CollectorService:
         finish["next_due"] = started.timestamp() + collector.every_seconds
         self.repo.finish(collector_id, self.owner, finish, remove)
         return report
+
+
+def _count(recent: list[list[float]], now: float, events: int) -> None:
+    """Add `events` to the minute of `now`: at most 60 entries per hour, however many batches."""
+    minute = now - now % 60
+    if recent and recent[-1][0] == minute:
+        recent[-1][1] += events
+    else:
+        recent.append([minute, events])
 
 
 def _owned(ref: str, collector_id: str) -> bool:
