@@ -147,3 +147,13 @@ def test_rate_limit_notes_reach_the_status_and_events_per_hour_stay_bounded(serv
     state = services.infra.repos.collectors.state("okta")
     assert len(state.recent) == 1  # one minute's bucket for all the batches of that minute
     assert services.collectors.view("okta").status.events_per_hour == 120
+
+
+def test_due_collectors_run_side_by_side(services: Services) -> None:
+    with api_server("okta", TOKEN, okta_events(30)) as okta, api_server("github", "ghp", []) as github:
+        add_okta(services, okta.base)
+        config = {"base_url": github.base, "org": "acme", "since": "2025-12-01T00:00:00Z"}
+        services.collectors.create(ADMIN, "gh", CollectorWrite(kind="github", config=config, secret=SecretStr("ghp")))
+        reports = {r.collector_id: r for r in services.collectors.tick()}
+        assert set(reports) == {"gh", "okta"}
+        assert (reports["okta"].accepted, reports["okta"].error, reports["gh"].error) == (30, None, None)
