@@ -20,7 +20,18 @@ from mantissa_log import __version__
 from mantissa_log.api.audit import install_audit
 from mantissa_log.api.edge import Authenticate, EdgeGuard, EdgePolicy
 from mantissa_log.api.errors import install_error_handlers
-from mantissa_log.api.routes import admin, alerts, health, integrations, lake, query, rules, settings
+from mantissa_log.api.routes import (
+    admin,
+    alerts,
+    collectors,
+    health,
+    hec,
+    integrations,
+    lake,
+    query,
+    rules,
+    settings,
+)
 from mantissa_log.api.security_headers import SecurityHeaders
 from mantissa_log.config import Settings, load_settings
 from mantissa_log.services.container import Services, build_services
@@ -35,6 +46,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     lake.router,
     query.router,
     admin.router,
+    collectors.router,
+    hec.router,
 )
 
 

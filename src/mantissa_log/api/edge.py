@@ -34,6 +34,7 @@ from mantissa_log.errors import MantissaError
 from mantissa_log.services.identity import Principal
 
 MIB = 1_048_576
+HEC_PREFIX = "/services/collector"
 Authenticate = Callable[[str, str | None], Principal]
 
 
@@ -41,10 +42,10 @@ Authenticate = Callable[[str, str | None], Principal]
 class EdgePolicy:
     public_paths: frozenset[str] = frozenset({"/healthz"})
     # Paths that take an API token; the web UI's pages (everything else) use a session cookie.
-    token_prefixes: tuple[str, ...] = ("/api/", "/services/collector/", "/openapi.json")
+    token_prefixes: tuple[str, ...] = ("/api/", HEC_PREFIX, "/openapi.json")
     default_body_limit: int = MIB
     # Log ingestion takes bigger bodies (a CloudTrail delivery file, a batch of JSON lines).
-    body_limits: tuple[tuple[str, int], ...] = (("/api/v1/ingest/", 256 * MIB), ("/services/collector/", 256 * MIB))
+    body_limits: tuple[tuple[str, int], ...] = (("/api/v1/ingest/", 256 * MIB), ("/services/collector", 256 * MIB))
     # Request line + headers; h11 enforces this only on heads arriving in several reads.
     max_head_bytes: int = 16_384
     body_grace_seconds: float = 1.0
@@ -71,7 +72,7 @@ def credential(scope: Scope) -> str | None:
     token = token.strip()
     if not token:
         return None
-    if scheme.lower() == "bearer" or (scheme.lower() == "splunk" and scope["path"].startswith("/services/collector/")):
+    if scheme.lower() == "bearer" or (scheme.lower() == "splunk" and scope["path"].startswith(HEC_PREFIX)):
         return token
     return None
 
@@ -129,13 +130,20 @@ class EdgeGuard:
 
     async def _authenticate(self, scope: Scope) -> JSONResponse | None:
         token = credential(scope)
+        hec = scope["path"].startswith(HEC_PREFIX)
         if token is None:
+            if hec:  # HEC clients read Splunk's codes: 2 "Token is required", 3 "Invalid authorization"
+                has_header = "authorization" in Headers(scope=scope)
+                text, code = ("Invalid authorization", 3) if has_header else ("Token is required", 2)
+                return JSONResponse({"text": text, "code": code}, status_code=401)
             return error_response(401, "unauthenticated", "send `Authorization: Bearer <token>`")
         client = scope.get("client")
         try:
             # The token lookup reads the state store (blocking): off the event loop.
             principal = await anyio.to_thread.run_sync(self.authenticate(), token, client[0] if client else None)
         except MantissaError as exc:
+            if hec and exc.code == "unauthenticated":
+                return JSONResponse({"text": "Invalid token", "code": 4}, status_code=403)
             return response_for(exc)
         scope.setdefault("state", {})["principal"] = principal
         return None

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rules": ("mantissa_log.cli.rules", "app", "Detection rules: validate, test, import, run."),
     "integrations": ("mantissa_log.cli.integrations", "app", "Alert integrations: test sends."),
     "deliveries": ("mantissa_log.cli.deliveries", "app", "Alert deliveries: redeliver dead ones."),
+    "collectors": ("mantissa_log.cli.collectors", "app", "Log collectors: CloudTrail, Okta, GitHub, M365, Workspace."),
     "users": ("mantissa_log.cli.users", "app", "Users and API tokens."),
     "audit": ("mantissa_log.cli.admin", "audit_app", "The hash-chained audit log."),
     "secrets": ("mantissa_log.cli.admin", "secrets_app", "Secret store and master key."),

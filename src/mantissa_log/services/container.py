@@ -30,6 +30,7 @@ from mantissa_log.secrets.vault import LocalVault
 from mantissa_log.services.admin import AdminService
 from mantissa_log.services.alerts import AlertService
 from mantissa_log.services.audit import AuditService
+from mantissa_log.services.collectors.service import CollectorService
 from mantissa_log.services.delivery.context import output_context, template_limits
 from mantissa_log.services.delivery.outbox import Outbox
 from mantissa_log.services.delivery.router import AlertRouter
@@ -42,6 +43,7 @@ from mantissa_log.services.detection.rules import RuleService
 from mantissa_log.services.detection.runner import DetectionRunner
 from mantissa_log.services.detection.scheduler import Scheduler, worker_id
 from mantissa_log.services.detection.service import DetectionService
+from mantissa_log.services.hec import HecService
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.llm.gateway import LlmConfig, LlmService
 from mantissa_log.services.logs import LogService
@@ -55,6 +57,7 @@ from mantissa_log.state.backend import StateBackend
 from mantissa_log.state.home import make_private_home
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.audit import AuditRepository
+from mantissa_log.state.repositories.collectors import CollectorRepository
 from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 from mantissa_log.state.repositories.queries import ConversationRepository, LlmUsageRepository, QueryCacheRepository
@@ -82,6 +85,7 @@ class Repositories:
     llm_usage: LlmUsageRepository
     conversations: ConversationRepository
     query_cache: QueryCacheRepository
+    collectors: CollectorRepository
 
 
 @dataclass
@@ -122,6 +126,8 @@ class Services:
     admin: AdminService
     sessions: SessionService
     demo: DemoService
+    collectors: CollectorService
+    hec: HecService
     worker: Worker
     llm: LlmService
     query: QueryService
@@ -200,6 +206,7 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
         llm_usage=LlmUsageRepository(backend),
         conversations=ConversationRepository(backend),
         query_cache=QueryCacheRepository(backend),
+        collectors=CollectorRepository(backend),
     )
 
 
@@ -298,7 +305,6 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         user_repo=repos.users,
         audit=repos.audit,
     )
-    users = UserService(repos.users, clock)
     llm = LlmService(
         repos.settings,
         secrets,
@@ -331,6 +337,9 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         ),
     )
     drafts = RuleDraftService(llm, engine, clock, lake=lake, attack_data=config.attack_data, cache_dir=config.cache_dir)
+    collectors = CollectorService(
+        repos.collectors, secrets, lake, clock, owner, allow_private_targets=config.allow_private_targets
+    )
     return Services(
         config=config,
         users=users,
@@ -347,9 +356,11 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         admin=admin,
         sessions=SessionService(repos.sessions, users, clock),
         demo=DemoService(rules, detection, logs, clock),
-        worker=Worker(detection, delivery, logs, admin),
         llm=llm,
         query=query,
         drafts=drafts,
+        collectors=collectors,
+        hec=HecService(lake, config.max_decompressed_bytes),
+        worker=Worker(detection, delivery, logs, admin, collectors),
         infra=infra,
     )

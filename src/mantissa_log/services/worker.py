@@ -1,9 +1,11 @@
-"""The worker's loops: detection, delivery and housekeeping, each on its own thread and clock.
+"""The worker's loops: detection, delivery, collectors and housekeeping, each on its own thread and clock.
 
 Detection ticks every `detection_every` seconds; the outbox pumps every `delivery_every` seconds
 (so retries happen when they are due, not when the next detection tick comes round), and a slow
-scan never delays a delivery nor a slow receiver a scan. Housekeeping (orphaned temporary files,
-compaction, TTL purge) runs apart on a longer period. A loop whose pass fails logs it and goes on.
+scan never delays a delivery nor a slow receiver a scan. The collectors loop looks every
+`collectors_every` seconds for collectors that are due (each has its own period) and runs them.
+Housekeeping (orphaned temporary files, compaction, TTL purge) runs apart on a longer period.
+A loop whose pass fails logs it and goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mantissa_log.services.admin import AdminService
+from mantissa_log.services.collectors.service import CollectorService
 from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.detection.service import DetectionService
 from mantissa_log.services.logs import LogService
@@ -25,6 +28,7 @@ log = logging.getLogger("mantissa_log.worker")
 class Cadence:
     detection_every: float = 15.0
     delivery_every: float = 1.0
+    collectors_every: float = 5.0
     purge_every: float = 60.0
     housekeeping_every: float = 600.0
 
@@ -36,21 +40,26 @@ class Worker:
         delivery: DeliveryService,
         logs: LogService,
         admin: AdminService,
+        collectors: CollectorService | None = None,
         cadence: Cadence = Cadence(),
     ) -> None:
         self.detection = detection
         self.delivery = delivery
         self.logs = logs
         self.admin = admin
+        self.collectors = collectors
         self.cadence = cadence
 
     def loops(self) -> list[tuple[str, Callable[[], object], float]]:
-        return [
+        loops: list[tuple[str, Callable[[], object], float]] = [
             ("detection", self.detection.tick, self.cadence.detection_every),
             ("delivery", self.delivery.pump, self.cadence.delivery_every),
             ("purge", self.admin.purge_expired, self.cadence.purge_every),
             ("housekeeping", self.logs.maintain, self.cadence.housekeeping_every),
         ]
+        if self.collectors is not None:
+            loops.append(("collectors", self.collectors.tick, self.cadence.collectors_every))
+        return loops
 
     def run(self, stop: threading.Event, *, only: tuple[str, ...] | None = None) -> None:
         """Run the loops (all, or those named) until `stop` is set; returns once every loop ended."""

@@ -62,6 +62,11 @@ LLM_USAGE = TableSpec(name="llm-usage", hash_key="user_id", range_key="usage_key
 QUERY_CONVERSATIONS = TableSpec(name="query-conversations", hash_key="user_id", range_key="conversation_id")
 QUERY_CACHE = TableSpec(name="query-cache", hash_key="cache_key")
 
+# Collectors (log sources pulled from where they live): their configuration, and apart from it
+# the state their runs keep (checkpoint, lease, status), written on every batch.
+COLLECTORS = TableSpec(name="collectors", hash_key="collector_id")
+COLLECTOR_STATE = TableSpec(name="collector-state", hash_key="collector_id")
+
 SEED_TABLES = (USER_SETTINGS, DETECTION_RULES, INTEGRATION_SETTINGS)
 ALL_TABLES = (
     *SEED_TABLES,
@@ -78,4 +83,6 @@ ALL_TABLES = (
     LLM_USAGE,
     QUERY_CONVERSATIONS,
     QUERY_CACHE,
+    COLLECTORS,
+    COLLECTOR_STATE,
 )

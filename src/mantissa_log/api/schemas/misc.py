@@ -22,3 +22,10 @@ class AuditPage(BaseModel):
     items: list[AuditRecord]
     next: str | None = None
     verification: ChainVerdict
+
+
+class HecAnswer(BaseModel):
+    """An HTTP Event Collector answer: Splunk's text and code (0 success, 17 healthy, else a refusal)."""
+
+    text: str
+    code: int
