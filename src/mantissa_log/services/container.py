@@ -112,6 +112,7 @@ class Services:
     infra: Infrastructure
 
     def close(self) -> None:
+        self.delivery.close()  # sends in flight finish and are recorded; kept-open connections close
         self.infra.templates.close()
         if self.audit.checkpoints is not None:
             self.audit.checkpoints.close()
