@@ -54,5 +54,9 @@ bench-delivery: install
 bench-api: install
 	$(BIN)/python -m benchmarks.bench_api
 
+# Rules at scale: 1,000 rules (50 users x 20) over BENCH_RULES_EVENTS events (default 1,000,000) in one scheduler tick.
+bench-rules: install-dev
+	$(BIN)/python -m benchmarks.bench_rules
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -120,6 +120,8 @@ class Client(threading.Thread):
 
 
 def pct(values: list[float], q: int) -> float:
+    if not values:
+        return float("nan")
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
