@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery bench-hunt browser
+.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery bench-hunt bench-api bench-rules browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,14 @@ bench-hunt: install-dev
 # The delivery benchmark: DELIVERY_ALERTS alerts (default 10,000) through the outbox to a loopback webhook.
 bench-delivery: install
 	$(BIN)/python -m benchmarks.bench_delivery
+
+# The API benchmark: a real server on loopback; 10 clients listing alerts + 10 posting ingests (BENCH_API_SECONDS).
+bench-api: install
+	$(BIN)/python -m benchmarks.bench_api
+
+# Rules at scale: 1,000 rules (50 users x 20) over BENCH_RULES_EVENTS events (default 1,000,000) in one scheduler tick.
+bench-rules: install-dev
+	$(BIN)/python -m benchmarks.bench_rules
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache test-artifacts

@@ -1,9 +1,15 @@
-"""Delivery benchmark: N alerts through the outbox to a webhook receiver on loopback.
+"""Delivery benchmark: N alerts through the outbox to a webhook receiver on loopback (SQLite state).
 
-A producer thread stores alerts (each routed to one webhook integration, as the detection
-runner does) as fast as it can while one outbox worker ticks continuously. The receiver notes
-when each alert arrives. Printed: alerts/s end to end, and the p50/p99 delay from an alert's
-creation to its receipt. `DELIVERY_ALERTS` sets N (default 10,000).
+The receiver is its own process (`benchmarks.webhook_receiver`), as a real one is. Two phases:
+
+1. **drain**: N alerts are stored and routed first; then one worker ticks until every delivery
+   is recorded. Printed: alerts/s of the outbox alone, and the state-store operations it made
+   per delivery (backend calls, and write transactions among them).
+2. **end to end** (`--no-end-to-end` skips it): a producer thread stores alerts as fast as it can
+   (as the detection runner does, one alert at a time) while the worker ticks; printed: alerts/s
+   from the first store to the last receipt, and the p50/p99 delay from creation to receipt.
+
+`DELIVERY_ALERTS` sets N (default 10,000).
 
     .venv/bin/python -m benchmarks.bench_delivery [--alerts N]
 """
@@ -11,54 +17,75 @@ creation to its receipt. `DELIVERY_ALERTS` sets N (default 10,000).
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from mantissa_log.config import Settings
 from mantissa_log.domain.alerts import Alert, alert_id_for, dedup_key
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
-from mantissa_log.services.container import build_services
+from mantissa_log.services.container import Services, build_services
 from mantissa_log.services.identity import Principal
 from mantissa_log.state.repositories.alerts import Firing
 
 T = "2026-11-27T10:00:00Z"
+STORE_CALLS = ("get", "put", "update", "update_many", "delete", "query", "batch_get", "batch_put", "batch_delete")
+WRITE_CALLS = ("put", "update", "update_many", "delete", "batch_put", "batch_delete")
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
-        self.requests = 0
+@contextmanager
+def receiver() -> Iterator[tuple[int, Callable[[], dict[str, Any]]]]:
+    """The receiver process: its port, and a function reading its report."""
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.webhook_receiver"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        port = int(proc.stdout.readline())
+
+        def report() -> dict[str, Any]:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/report", timeout=30) as answer:
+                return dict(json.loads(answer.read()))
+
+        yield port, report
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class StoreCounter:
+    """Counts the state-store calls made by threads other than the producer."""
+
+    def __init__(self, services: Services) -> None:
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.producer: threading.Thread | None = None
+        backend = services.infra.backend
         lock = threading.Lock()
-        outer = self
+        for name in STORE_CALLS:
+            original = getattr(backend, name)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            def counted(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+                if threading.current_thread() is not self.producer:
+                    with lock:
+                        self.calls[_name] += 1
+                return _original(*args, **kwargs)
 
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                alert_id = json.loads(body)["alert_id"]
-                with lock:
-                    outer.requests += 1
-                    outer.arrived.setdefault(alert_id, time.perf_counter())
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+            setattr(backend, name, counted)
 
-            def log_message(self, *_: Any) -> None:
-                pass
+    def reset(self) -> None:
+        self.calls.clear()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def totals(self) -> tuple[int, int]:
+        return sum(self.calls.values()), sum(self.calls[n] for n in WRITE_CALLS)
 
 
 def make_alert(i: int) -> Alert:
@@ -84,70 +111,124 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
-def run(count: int) -> dict[str, float]:
-    receiver = Receiver()
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Settings(home=Path(tmp), environment="bench", allow_private_targets=True)
-        services = build_services(config)
-        services.users.create_user("bench")
-        services.integrations.create(
-            Principal("bench"),
-            INTEGRATION_WRITE_ADAPTER.validate_python(
-                {
-                    "integration_id": "hook",
-                    "integration_type": "webhook",
-                    "config": {
-                        "url": f"http://127.0.0.1:{receiver.port}/in",
-                        "headers": {"Authorization": "Bearer ${SECRET}"},
-                    },
-                    "secret": "bench_token_0123456789",
-                }
-            ),
-        )
+def new_services(tmp: str, port: int) -> Services:
+    config = Settings(home=Path(tmp), environment="bench", allow_private_targets=True)
+    services = build_services(config)
+    services.users.create_user("bench")
+    services.integrations.create(
+        Principal("bench"),
+        INTEGRATION_WRITE_ADAPTER.validate_python(
+            {
+                "integration_id": "hook",
+                "integration_type": "webhook",
+                "config": {
+                    "url": f"http://127.0.0.1:{port}/in",
+                    "headers": {"Authorization": "Bearer ${SECRET}"},
+                },
+                "secret": "bench_token_0123456789",
+            }
+        ),
+    )
+    return services
+
+
+def store(services: Services, first: int, count: int, created: dict[str, float] | None = None) -> None:
+    for i in range(first, first + count):
+        alert = make_alert(i)
+        if created is not None:
+            created[alert.alert_id] = time.time()
+        stored, _ = services.infra.repos.alerts.record_firing(Firing(alert, 0), int(time.time()))
+        services.infra.router.route(stored)
+
+
+def drain(services: Services, count: int, *, until: Callable[[], bool] = lambda: True) -> int:
+    """Tick until `count` deliveries are recorded (and `until()` holds); returns how many ticks."""
+    sent = ticks = 0
+    while sent < count or not until():
+        report = services.infra.outbox.tick(limit=500)
+        sent += report.sent
+        ticks += 1
+        if report.errors or report.dead or report.retried:
+            raise SystemExit(f"deliveries failed: {report}")
+        if report.sent == 0:
+            time.sleep(0.005)
+    return ticks
+
+
+def run_drain(count: int) -> dict[str, float]:
+    with receiver() as (port, report), tempfile.TemporaryDirectory() as tmp:
+        services = new_services(tmp, port)
+        start = time.perf_counter()
+        store(services, 0, count)
+        stored_in = time.perf_counter() - start
+        counter = StoreCounter(services)
+        start = time.perf_counter()
+        drain(services, count)
+        elapsed = time.perf_counter() - start
+        calls, writes = counter.totals()
+        services.close()
+        received = report()
+    return {
+        "stored_s": stored_in,
+        "seconds": elapsed,
+        "per_s": count / elapsed,
+        "calls": calls / count,
+        "writes": writes / count,
+        "requests": received["requests"],
+        "arrived": len(received["arrived"]),
+    }
+
+
+def run_end_to_end(count: int) -> dict[str, float]:
+    with receiver() as (port, report), tempfile.TemporaryDirectory() as tmp:
+        services = new_services(tmp, port)
         created: dict[str, float] = {}
         done = threading.Event()
 
         def produce() -> None:
-            for i in range(count):
-                alert = make_alert(i)
-                created[alert.alert_id] = time.perf_counter()
-                stored, _ = services.infra.repos.alerts.record_firing(Firing(alert, 0), int(time.time()))
-                services.infra.router.route(stored)
+            store(services, 0, count, created)
             done.set()
 
-        start = time.perf_counter()
+        start = time.time()
         producer = threading.Thread(target=produce)
         producer.start()
-        while not (done.is_set() and len(receiver.arrived) >= count):
-            report = services.infra.outbox.tick(limit=200)
-            if report.sent == 0 and report.retried == 0:
-                time.sleep(0.01)
-        elapsed = time.perf_counter() - start
+        drain(services, count, until=done.is_set)
+        elapsed = time.time() - start
         producer.join()
-        produced_in = max(created.values()) - start
         services.close()
-    delays = [(receiver.arrived[a] - created[a]) * 1000 for a in created]
+        received = report()
+    arrived = received["arrived"]
+    delays = [(arrived[a] - created[a]) * 1000 for a in created]
     return {
-        "alerts": count,
         "seconds": elapsed,
-        "alerts_per_s": count / elapsed,
-        "produce_seconds": produced_in,
+        "per_s": count / elapsed,
+        "produce_s": max(created.values()) - start,
         "p50_ms": percentile(delays, 50),
         "p99_ms": percentile(delays, 99),
-        "max_ms": max(delays),
-        "requests": receiver.requests,
+        "requests": received["requests"],
+        "arrived": len(arrived),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=int(os.environ.get("DELIVERY_ALERTS", "10000")))
+    parser.add_argument("--no-end-to-end", action="store_true", help="only the drain phase")
     args = parser.parse_args()
-    r = run(args.alerts)
-    print(f"alerts: {r['alerts']} delivered in {r['seconds']:.1f} s (stored in {r['produce_seconds']:.1f} s)")
-    print(f"receiver requests: {r['requests']} (duplicates: {r['requests'] - r['alerts']})")
-    print(f"delay creation->receipt: p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, max {r['max_ms']:.0f} ms")
-    print(f"alerts/s: {r['alerts_per_s']:.0f}")
+    n = args.alerts
+    d = run_drain(n)
+    print(f"alerts: {n:,} stored and routed in {d['stored_s']:.1f} s ({n / d['stored_s']:,.0f}/s), then drained")
+    print(f"drain: {d['arrived']:,} received in {d['seconds']:.2f} s; receiver requests {d['requests']:,}")
+    print(f"store operations per delivery: {d['calls']:.2f} calls, {d['writes']:.2f} write transactions")
+    if not args.no_end_to_end:
+        e = run_end_to_end(n)
+        print(
+            f"end to end (producer storing one alert at a time alongside): {e['arrived']:,} received in "
+            f"{e['seconds']:.1f} s = {e['per_s']:,.0f} alerts/s (stored in {e['produce_s']:.1f} s); "
+            f"delay creation->receipt p50 {e['p50_ms']:.0f} ms, p99 {e['p99_ms']:.0f} ms; "
+            f"receiver requests {e['requests']:,}"
+        )
+    print(f"outbox alerts/s: {d['per_s']:,.0f}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ Zircolite runs from ../shared/peers/zircolite-3.7.0 in its own scratch venv (.be
 made on first use), with `zircolite_config.py`'s mapping (full dotted field names). Ours runs the
 installed `mantissa-log hunt` with a fresh data home: once cold (the compiled-rule cache empty)
 and then warm (best of HUNT_RUNS, default 3). Wall clock of whole processes, start-up included.
-Per rule the match counts are compared where Zircolite answers (a rule in its output); the last
-line is `ratio: X`, Zircolite's wall time over our warm one, the smaller of the two scenarios.
-Exit status 1 when a count differs.
+Per rule the match counts are compared (every rule either engine fired); differences on the rules
+of KNOWN_DIVERGENCES (where Zircolite is known to be wrong: benchmarks/README.md) are printed with
+their reason; the last line is `ratio: X`, Zircolite's wall time over our warm one, the smaller of
+the two scenarios. Exit status 1 when any other count differs.
 """
 
 from __future__ import annotations
@@ -87,21 +88,59 @@ def run_ours(rules: Path, events: Path, home: Path, runs: int) -> tuple[float, f
     return cold, warm, counts
 
 
+# Rules where Zircolite 3.7.0 is known to answer wrongly (checked event by event on the generated
+# capture; benchmarks/README.md). Printed with their counts and reason, never hidden; any other
+# difference fails the run.
+KNOWN_DIVERGENCES = {
+    "aws_disable_bucket_versioning": "object-valued field: Zircolite flattens `requestParameters` into "
+    "sub-columns, so `requestParameters|contains: Suspended` has no column to test and never matches",
+    "aws_ec2_vm_export_failure": "object-valued field: `responseElements|contains` names no column after "
+    "flattening; SQLite answers `no such column` and Zircolite reports nothing for the whole rule",
+    "aws_ecs_task_definition_cred_endpoint_query": "path through an array: `containerDefinitions` is a list, "
+    "which Zircolite stores as one text value, so `containerDefinitions.command` names no column",
+    "aws_cloudtrail_guardduty_detector_deleted_or_updated": "JSON boolean: `requestParameters.enable: 'false'` "
+    'must match `"enable": false`; Zircolite 3.7.0 does not match it, so it misses UpdateDetector disables',
+}
+
+
+def rule_names(rules: Path) -> dict[str, str]:
+    """Rule id -> file name (without .yml), for reading the results."""
+    import yaml
+
+    names: dict[str, str] = {}
+    for path in sorted(rules.glob("*.yml")):
+        for document in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if isinstance(document, dict) and document.get("id"):
+                names[str(document["id"])] = path.stem
+    return names
+
+
 def scenario(name: str, rules: Path, events: Path, work: Path, runs: int) -> tuple[float, bool]:
     print(f"\n== {name}", flush=True)
     z_wall, z_counts = run_zircolite(rules, events, work)
     cold, warm, ours = run_ours(rules, events, work / "home", runs)
-    differing = {rule: (z_counts[rule], ours.get(rule, 0)) for rule in z_counts if ours.get(rule, 0) != z_counts[rule]}
-    only_ours = sorted(set(ours) - set(z_counts))
+    names = rule_names(rules)
+    every = sorted(set(z_counts) | set(ours))
+    differing = {r: (z_counts.get(r, 0), ours.get(r, 0)) for r in every if ours.get(r, 0) != z_counts.get(r, 0)}
+    known = {r: counts for r, counts in differing.items() if names.get(r) in KNOWN_DIVERGENCES}
+    # Zircolite answered and disagrees: fails the run unless known.
+    unknown = {names.get(r, r): c for r, c in differing.items() if r not in known and r in z_counts}
+    # Only we fired and the reason is not yet established: printed, as Zircolite may not have converted it.
+    only_ours = sorted(names.get(r, r) for r in differing if r not in known and r not in z_counts)
     print(f"zircolite: {z_wall:.2f} s wall, {len(z_counts)} rules matched")
     print(f"ours:      {warm:.2f} s wall warm (cold, compiling every rule: {cold:.2f} s), {len(ours)} rules matched")
-    print(f"counts: {len(z_counts) - len(differing)} of {len(z_counts)} rules Zircolite answers agree", end="")
-    print(f"; differing: {differing}" if differing else "")
+    print(f"counts: {len(every) - len(differing)} of {len(every)} rules either engine fired agree", end="")
+    print(f"; UNEXPLAINED differences (zircolite, ours): {unknown}" if unknown else "")
+    for rule, (z, o) in known.items():
+        stem = names[rule]
+        print(f"known divergence {stem}: zircolite {z}, ours {o} - {KNOWN_DIVERGENCES[stem]}")
     if only_ours:
-        print(f"matched by us only (Zircolite could not convert or matched nothing): {only_ours}")
+        print(
+            f"matched by us only, reason not established (Zircolite could not convert or matched nothing): {only_ours}"
+        )
     ratio = z_wall / warm
     print(f"{name} ratio: {ratio:.1f} (cold: {z_wall / cold:.1f})")
-    return ratio, not differing
+    return ratio, not unknown
 
 
 def main() -> int:
@@ -126,7 +165,7 @@ def main() -> int:
         ratio, ok = scenario(label, aws, events, work / "b", runs)
         ratios.append(ratio)
         agree &= ok
-    print(f"\nidentical counts: {'yes' if agree else 'NO'}")
+    print(f"\nidentical counts (known divergences aside, printed above): {'yes' if agree else 'NO'}")
     print(f"ratio: {min(ratios):.1f}")
     return 0 if agree else 1
 

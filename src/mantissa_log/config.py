@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8,192.0.2.7`. Empty: from nobody.
     trusted_proxies: str = ""
     # A request body must keep arriving at this average pace after a first grace period (slow clients).
-    body_grace_seconds: float = Field(default=1.0, gt=0, le=60)
+    body_grace_seconds: float = Field(default=5.0, gt=0, le=60)
     body_min_bytes_per_second: int = Field(default=16_384, ge=1)
     # A connection must have sent a whole request head within this (slow headers).
     request_head_timeout_seconds: float = Field(default=5.0, gt=0, le=300)

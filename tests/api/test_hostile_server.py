@@ -83,7 +83,7 @@ def stop(server: Server) -> None:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("hostile") / "home"
-    running = start_server(home, MANTISSA_REQUEST_HEAD_TIMEOUT_SECONDS="1")
+    running = start_server(home, MANTISSA_REQUEST_HEAD_TIMEOUT_SECONDS="1", MANTISSA_BODY_GRACE_SECONDS="1")
     yield running
     stop(running)
 
@@ -247,7 +247,7 @@ def test_forwarded_for_from_loopback_is_not_trusted(server: Server) -> None:
 
 
 def test_sigterm_stops_the_server_promptly(tmp_path: Path) -> None:
-    running = start_server(tmp_path / "home")
+    running = start_server(tmp_path / "home", MANTISSA_BODY_GRACE_SECONDS="1")  # the slow body is cut at 1 s
     idle = socket.create_connection(("127.0.0.1", running.port))
     idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
     slow = socket.create_connection(("127.0.0.1", running.port))

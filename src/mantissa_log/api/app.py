@@ -81,6 +81,8 @@ def create_app(config: Settings | None = None, services: Services | None = None)
         if app.state.services is None:
             app.state.services = build_services(config)
         yield
+        # Every request's audit record is written before the server stops (services/audit_writer.py).
+        app.state.services.audit.flush()
         if owned:
             app.state.services.close()
 

@@ -58,9 +58,11 @@ def install_audit(app: FastAPI) -> None:
     async def record(request: Request, status: int, outcome: Outcome) -> None:
         principal = getattr(request.state, "principal", None)
         detail: dict[str, str] = getattr(request.state, "audit_detail", {})
+        audit = app.state.services.audit
         try:
-            await run_in_threadpool(
-                app.state.services.audit.record,
+            # Queued for the audit's writer thread (`services/audit_writer.py`): the answer does not
+            # wait for the chain. Only a full queue makes it wait, off the event loop.
+            waiting = audit.submit(
                 actor=principal.user_id if principal else "anonymous",
                 action=_action(request),
                 target=request.url.path,
@@ -69,6 +71,8 @@ def install_audit(app: FastAPI) -> None:
                 client=request.client.host if request.client else None,
                 detail=detail,
             )
+            for event in waiting:
+                await run_in_threadpool(audit.writer.submit, event)
         except MantissaError as exc:
             # The answer stands (the action happened, or failed for its own reason); a store that
             # cannot take the record (disk full) is an operator alarm, not the client's 500.

@@ -14,6 +14,7 @@ from typing import Generic, Protocol, TypeVar
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.common import StrictModel
 from mantissa_log.domain.integrations import Integration, IntegrationSpec
+from mantissa_log.outputs.connections import HttpClients
 from mantissa_log.outputs.template_pool import TemplateRenderer
 
 C = TypeVar("C", bound=StrictModel)
@@ -67,6 +68,8 @@ class OutputContext:
     # A test alert (integration test action): clearly marked in every output.
     test: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # Connections kept open per destination (the outbox's); None: one connection per send.
+    http: HttpClients | None = None
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,10 @@
 from __future__ import annotations
 
 import email.utils
-import functools
 import math
-import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -27,6 +26,7 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs import netguard
 from mantissa_log.outputs.base import DeliveryResult, OutputContext
 from mantissa_log.outputs.common import scrub, url_secrets
+from mantissa_log.outputs.connections import HttpClients, Origin, new_client
 from mantissa_log.outputs.netguard import redact_url
 
 MAX_REDIRECTS = 3
@@ -61,7 +61,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
-def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+def _origin(url: httpx.URL) -> Origin:
     return url.scheme, url.host, url.port
 
 
@@ -95,20 +95,15 @@ def _send(
     headers: Mapping[str, str],
     content: bytes | None,
     deadline: float,
+    timeout: float,
 ) -> httpx.Response:
     """One hop: each checked address in turn until one accepts the connection."""
     for address in target.addresses[:-1]:
         try:
-            return _send_to(client, method, url, address, headers, content, deadline)
+            return _send_to(client, method, url, address, headers, content, deadline, timeout)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             continue
-    return _send_to(client, method, url, target.addresses[-1], headers, content, deadline)
-
-
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for the process: loading the CA bundle costs ~15 ms a time."""
-    return ssl.create_default_context()
+    return _send_to(client, method, url, target.addresses[-1], headers, content, deadline, timeout)
 
 
 def _send_to(
@@ -119,13 +114,16 @@ def _send_to(
     headers: Mapping[str, str],
     content: bytes | None,
     deadline: float,
+    timeout: float,
 ) -> httpx.Response:
     """One request to one checked address; the body is read up to MAX_RESPONSE_BYTES."""
     pinned = url.copy_with(host=address)
     own = {k: v for k, v in headers.items() if k.lower() not in TRANSPORT_HEADERS}
     sent = {"User-Agent": USER_AGENT, **own, "Host": url.netloc.decode("ascii")}
     extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
-    with client.stream(method, pinned, headers=sent, content=content, extensions=extensions) as streamed:
+    with client.stream(
+        method, pinned, headers=sent, content=content, extensions=extensions, timeout=timeout
+    ) as streamed:
         chunks: list[bytes] = []
         size = 0
         for chunk in streamed.iter_bytes():
@@ -142,6 +140,19 @@ def _send_to(
     return httpx.Response(
         streamed.status_code, headers=kept, content=b"".join(chunks)[:MAX_RESPONSE_BYTES], request=streamed.request
     )
+
+
+@contextmanager
+def _clients(shared: HttpClients | None) -> Iterator[Callable[[Origin], httpx.Client]]:
+    """The client for each hop's origin: the holder's kept-open one, or one for this send only."""
+    if shared is not None:
+        yield shared.for_origin
+        return
+    own = new_client()
+    try:
+        yield lambda _origin: own
+    finally:
+        own.close()
 
 
 def request(
@@ -164,7 +175,7 @@ def request(
     except httpx.InvalidURL:
         return DeliveryResult(ok=False, message=f"malformed URL {redact_url(url)}")
     deadline = time.monotonic() + timeout * 3
-    with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()) as client:
+    with _clients(ctx.http) as client_for:
         for hop in range(MAX_REDIRECTS + 1):
             shown = redact_url(str(current))
             try:
@@ -176,7 +187,8 @@ def request(
             if current_method in ("GET", "HEAD") and not body:
                 body = None
             try:
-                response = _send(client, current_method, current, target, sent_headers, body, deadline)
+                client = client_for(_origin(current))
+                response = _send(client, current_method, current, target, sent_headers, body, deadline, timeout)
             except httpx.TimeoutException:
                 return DeliveryResult(ok=False, retryable=True, message=f"timed out contacting {shown}")
             except (ValueError, httpx.LocalProtocolError, httpx.UnsupportedProtocol) as exc:

@@ -5,6 +5,7 @@ These are for admins and the command line; every other service works within one 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class AdminService:
         users: UserService,
         user_repo: UserRepository,
         audit: AuditRepository | None = None,
+        flush_audit: Callable[[], None] = lambda: None,
     ) -> None:
         self.backend = backend
         self.rule_bodies = rule_bodies
@@ -63,13 +65,17 @@ class AdminService:
         self.users = users
         self.user_repo = user_repo
         self.audit = audit
+        # Records the audit writer still holds are written before a backup, a restore or a rotation.
+        self.flush_audit = flush_audit
 
     def backup(self, path: Path) -> BackupSummary:
+        self.flush_audit()
         return backup(self.backend, self.rule_bodies, path)
 
     def restore(self, path: Path) -> RestoreResult:
         """Restore the data; tokens and the audit chain stay (services/backup.py). If then no admin
         holds a token (a fresh installation), one is issued and returned, to be shown once."""
+        self.flush_audit()
         result = RestoreResult(restore(self.backend, self.rule_bodies, path))
         admins = sorted(user.user_id for user in self.user_repo.list_users() if user.is_admin)
         if any(self.user_repo.tokens_of(admin) for admin in admins):
@@ -82,6 +88,7 @@ class AdminService:
         return result
 
     def rotate_master_key(self) -> RotationResult:
+        self.flush_audit()  # the audit key may be created by a record still queued: re-wrap it too
         return rotate_master_key(self.keyring, self.cipher, self.vault, self.integrations, self.audit)
 
     def purge_expired(self) -> int:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from mantissa_log.clock import Clock, iso, iso_us
 from mantissa_log.domain.audit import GENESIS_HASH, AuditEvent, AuditRecord, ChainVerdict, Outcome
+from mantissa_log.services.audit_writer import AuditWriter
 from mantissa_log.state.audit_checkpoints import AuditCheckpoints, Checkpoint
 from mantissa_log.state.backend import Key
 from mantissa_log.state.repositories.audit import AuditRepository
@@ -98,6 +99,67 @@ class AuditService:
         self.clock = clock
         self.checkpoints = checkpoints
         self.noise = noise or AnonymousNoise()
+        self.writer = AuditWriter(self._append_many)
+
+    def submit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        outcome: Outcome = "success",
+        status: int | None = None,
+        client: str | None = None,
+        detail: dict[str, str] | None = None,
+    ) -> list[AuditEvent]:
+        """`record`, written by the background writer (`audit_writer`): returns at once unless
+        the queue is full. Returns the events still to queue with `writer.submit` (waiting) when
+        it was full, else []."""
+        events, _ = self._events(actor, action, target, outcome, status, client, detail)
+        for i, event in enumerate(events):
+            if not self.writer.try_submit(event):
+                return events[i:]
+        return []
+
+    def flush(self) -> None:
+        """Wait for the records handed to the background writer so far."""
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def _events(
+        self,
+        actor: str,
+        action: str,
+        target: str | None,
+        outcome: Outcome,
+        status: int | None,
+        client: str | None,
+        detail: dict[str, str] | None,
+    ) -> tuple[list[AuditEvent], bool]:
+        """The events a request makes: its own (unless an anonymous one over the limit), after the
+        summary of a minute of suppressed anonymous ones, if one just ended."""
+        moment = self.clock.now()
+        if actor == ANONYMOUS:
+            admitted, summary = self.noise.admit(client or "-", moment.timestamp())
+        else:
+            admitted, summary = True, self.noise.flush(moment.timestamp())
+        events = [] if summary is None else [summary]
+        if admitted:
+            events.append(
+                AuditEvent(
+                    at=iso_us(moment),  # µs: many records share a second
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    outcome=outcome,
+                    status=status,
+                    client=client,
+                    detail=detail or {},
+                )
+            )
+        return events, admitted
 
     def record(
         self,
@@ -110,28 +172,19 @@ class AuditService:
         client: str | None = None,
         detail: dict[str, str] | None = None,
     ) -> AuditRecord | None:
-        """Append a record; None when it was an anonymous one counted into a summary instead."""
-        moment = self.clock.now()
-        if actor == ANONYMOUS:
-            admitted, summary = self.noise.admit(client or "-", moment.timestamp())
-        else:
-            admitted, summary = True, self.noise.flush(moment.timestamp())
-        if summary is not None:
-            self._append(summary)
-        if not admitted:
-            return None
-        return self._append(
-            AuditEvent(
-                at=iso_us(moment),  # µs: many records share a second
-                actor=actor,
-                action=action,
-                target=target,
-                outcome=outcome,
-                status=status,
-                client=client,
-                detail=detail or {},
-            )
-        )
+        """Append a record now; None when it was an anonymous one counted into a summary instead."""
+        self.flush()  # after what the background writer holds: the chain stays in time order
+        events, admitted = self._events(actor, action, target, outcome, status, client, detail)
+        last = None
+        for event in events:
+            last = self._append(event)
+        return last if admitted else None
+
+    def _append_many(self, events: list[AuditEvent]) -> None:
+        written = self.repo.append_many(events)
+        if written and self.checkpoints is not None:
+            last = written[-1]
+            self.checkpoints.advance_head(Checkpoint(last.seq, last.hash, self.repo.fingerprint()))
 
     def _append(self, event: AuditEvent) -> AuditRecord:
         record = self.repo.append(event)
@@ -147,6 +200,7 @@ class AuditService:
         actor: str | None = None,
         action: str | None = None,
     ) -> ModelPage[AuditRecord]:
+        self.flush()
         summary = self.noise.flush(self.clock.now().timestamp())
         if summary is not None:
             self._append(summary)
@@ -159,11 +213,13 @@ class AuditService:
         return page
 
     def head(self) -> AuditRecord | None:
+        self.flush()
         return self.repo.head()
 
     def verify(self, *, full: bool = True) -> ChainVerdict:
         """Check the chain: from the first record (`full`), or from the last verified checkpoint;
         then against this host's head checkpoint (newest records deleted, key replaced)."""
+        self.flush()
         after, prev = 0, GENESIS_HASH
         if not full and self.checkpoints is not None:
             verified = self.checkpoints.verified()

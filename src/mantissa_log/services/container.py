@@ -140,6 +140,8 @@ class Services:
         return self.infra.clock
 
     def close(self) -> None:
+        self.delivery.close()  # sends in flight finish and are recorded; kept-open connections close
+        self.audit.close()  # every queued audit record is written before the store closes
         self.infra.templates.close()
         if self.audit.checkpoints is not None:
             self.audit.checkpoints.close()
@@ -292,6 +294,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         outbox, tester, repos.deliveries, repos.alerts, clock, timedelta(seconds=config.delivery_max_age_seconds)
     )
     logs = LogService(lake, config.home / "uploads", clock)
+    audit = AuditService(repos.audit, clock, checkpoints=AuditCheckpoints(config.audit_dir))
     admin = AdminService(
         backend,
         rule_bodies,
@@ -304,6 +307,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         users=users,
         user_repo=repos.users,
         audit=repos.audit,
+        flush_audit=audit.flush,
     )
     llm = LlmService(
         repos.settings,
@@ -352,7 +356,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         alerts=AlertService(repos.alerts, repos.deliveries, clock),
         delivery=delivery,
         logs=logs,
-        audit=AuditService(repos.audit, clock, checkpoints=AuditCheckpoints(config.audit_dir)),
+        audit=audit,
         admin=admin,
         sessions=SessionService(repos.sessions, users, clock),
         demo=DemoService(rules, detection, logs, clock),

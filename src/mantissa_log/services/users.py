@@ -1,10 +1,18 @@
-"""Users and API tokens. A token is shown once; only its SHA-256 is stored."""
+"""Users and API tokens. A token is shown once; only its SHA-256 is stored.
+
+A token that authenticated is remembered in this process for `TOKEN_CACHE_SECONDS` (never past
+its own expiry), so a busy client costs no store reads per request. Revoking tokens through this
+process (`revoke_tokens`: the API, or the CLI against a server's own services) forgets them at
+once; a revocation made by another process (another server, the CLI) takes effect here within
+`TOKEN_CACHE_SECONDS`. Failed lookups are not remembered: a new token works at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets as pysecrets
+import threading
 
 from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.common import NAME_RE
@@ -16,6 +24,8 @@ from mantissa_log.state.repositories.users import UserRepository
 TOKEN_PREFIX = "mlt_"
 # Longer than any token we issue; a longer header value is refused without being hashed.
 MAX_TOKEN_LENGTH = 256
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_LIMIT = 10_000  # distinct tokens remembered; past it the memory starts afresh
 
 
 def hash_token(token: str) -> str:
@@ -32,6 +42,9 @@ class UserService:
     def __init__(self, repo: UserRepository, clock: Clock) -> None:
         self.repo = repo
         self.clock = clock
+        # token hash -> (the principal's user id and role, remembered until this epoch time)
+        self._known: dict[str, tuple[str, Role, float]] = {}
+        self._known_lock = threading.Lock()
 
     def create_user(self, user_id: str, *, is_admin: bool = False, role: Role | None = None) -> tuple[User, str]:
         """Create the user and their first token; returns the token (never stored).
@@ -79,13 +92,24 @@ class UserService:
         if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
             raise Unauthenticated("invalid token")
         digest = hash_token(token)
+        now = self.clock.now().timestamp()
+        with self._known_lock:
+            known = self._known.get(digest)
+        if known is not None and now < known[2]:
+            return Principal(user_id=known[0], role=known[1], client=client)
         stored = self.repo.get_token(digest)
         if stored is None or not hmac.compare_digest(stored.token_hash, digest):
             raise Unauthenticated("invalid or expired token")
         user = self.repo.get_user(stored.user_id)
         if user is None:
             raise Unauthenticated("invalid token")
-        return Principal(user_id=user.user_id, role=effective_role(user, stored), client=client)
+        role = effective_role(user, stored)
+        until = min(now + TOKEN_CACHE_SECONDS, float(stored.ttl) if stored.ttl else float("inf"))
+        with self._known_lock:
+            if len(self._known) >= TOKEN_CACHE_LIMIT:
+                self._known.clear()
+            self._known[digest] = (user.user_id, role, until)
+        return Principal(user_id=user.user_id, role=role, client=client)
 
     def principal_for(self, token_hash: str, client: str | None = None) -> Principal | None:
         """Who a stored token hash stands for, if the token still exists (not revoked, not expired)."""
@@ -111,6 +135,9 @@ class UserService:
         tokens = self.repo.tokens_of(user_id)
         for token in tokens:
             self.repo.delete_token(token.token_hash)
+        with self._known_lock:  # this process stops accepting them at once, whatever was remembered
+            for digest in [d for d, known in self._known.items() if known[0] == user_id]:
+                del self._known[digest]
         return len(tokens)
 
     def list_users(self) -> list[User]:

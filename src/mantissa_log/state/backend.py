@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mantissa_log.clock import Clock
+from mantissa_log.errors import Conflict
 from mantissa_log.state.conditions import Condition, evaluate
 
 Item = dict[str, Any]
@@ -54,6 +55,17 @@ class TableSpec:
             if spec.name == name:
                 return spec
         raise KeyError(f"table {self.name} has no index {name}")
+
+
+@dataclass(frozen=True)
+class Update:
+    """One conditional update of `StateBackend.update_many` (the arguments of `update`)."""
+
+    key: Key
+    set_values: Mapping[str, Any] | None = None
+    add_values: Mapping[str, int | float] | None = None
+    remove: Sequence[str] = ()
+    condition: Condition | None = None
 
 
 @dataclass
@@ -154,6 +166,30 @@ class StateBackend(ABC):
     @abstractmethod
     def drop_all(self, specs: Sequence[TableSpec]) -> None:
         """Remove every item of these tables (restore starts from empty)."""
+
+    def update_many(self, table: TableSpec, updates: Sequence[Update]) -> list[Item | None]:
+        """Each update judged on its own: the new item, or None where its condition was false
+        (the others still apply). Not atomic as a whole; a store error may leave a prefix applied.
+
+        This default is one `update` per item (DynamoDB has no conditional batch update that lets
+        some items fail); SQLite overrides it with one transaction per chunk.
+        """
+        out: list[Item | None] = []
+        for u in updates:
+            try:
+                out.append(
+                    self.update(
+                        table,
+                        u.key,
+                        set_values=u.set_values,
+                        add_values=u.add_values,
+                        remove=u.remove,
+                        condition=u.condition,
+                    )
+                )
+            except Conflict:
+                out.append(None)
+        return out
 
     def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing
         """Release connections."""

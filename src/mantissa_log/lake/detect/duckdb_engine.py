@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ import duckdb
 from mantissa_log.domain.alerts import MAX_SAMPLES
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import duckdb_sql
-from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
+from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, RuleWindow, ScanOutcome, failure
 from mantissa_log.lake.store import LogLake
 from mantissa_log.sigma.compiled import CompiledRule
 
@@ -57,6 +58,19 @@ def evaluate_correlation(con: duckdb.DuckDBPyConnection, relation: str, scan: Ru
     return results
 
 
+# Rules per plain scan: measured with 1,000 rules (benchmarks/bench_rules.py), one statement
+# for all of them took minutes to plan and gigabytes of memory; 100 per scan stays fast.
+PLAIN_SCAN_RULES = 100
+
+
+def _identity(scan: RuleScan) -> tuple[str, RuleWindow]:
+    """What decides a rule's answer: its query and its window (not its owner or name)."""
+    rule = scan.rule
+    if rule.correlation is None:
+        return (rule.flag_expression, scan.window)
+    return (duckdb_sql.correlation_scan("r", rule, scan), scan.window)
+
+
 class DuckDbEngine:
     """`DetectionEngine` over a `LogLake`: every rule of a source in one scan of its window's files."""
 
@@ -88,20 +102,33 @@ class DuckDbEngine:
             relation = f"({self.lake.relation_sql(source, earliest, until)})"
         except Exception as exc:  # listing the window's files failed: every rule of the source fails alike
             return [failure(exc)] * len(rules)
-        results: dict[int, list[GroupResult] | RuleFailure] = {}
-        plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]
+        # Many users run the same rule text over the same window (starter rules, shared rule
+        # packs): each distinct (query, window) is evaluated once and its answer shared.
+        distinct: dict[tuple[str, RuleWindow], int] = {}
+        slot = [distinct.setdefault(_identity(scan), len(distinct)) for scan in rules]
+        first: dict[int, int] = {}  # distinct query -> the first rule asking it
+        for i, n in enumerate(slot):
+            first.setdefault(n, i)
+        unique = [rules[first[n]] for n in range(len(distinct))]
+        found: dict[int, list[GroupResult] | RuleFailure] = {}
+        plain = [i for i, s in enumerate(unique) if s.rule.correlation is None]
         with self.lake.connect() as con:
-            try:
-                batch = evaluate_plain(con, relation, [rules[i] for i in plain])
-                results.update((i, [found]) for i, found in zip(plain, batch, strict=True))
-            except Exception:
-                # One rule's SQL failing must not fail its neighbours: evaluate each alone.
-                for i in plain:
-                    results[i] = self._alone(lambda c, s=rules[i]: evaluate_plain(c, relation, [s]), con)
-            for i, scan in enumerate(rules):
+            # Several scans of at most PLAIN_SCAN_RULES rules each: one SQL statement with every
+            # rule's flag grows past what DuckDB plans quickly (and its memory with it).
+            for start in range(0, len(plain), PLAIN_SCAN_RULES):
+                chunk = plain[start : start + PLAIN_SCAN_RULES]
+                try:
+                    batch = evaluate_plain(con, relation, [unique[i] for i in chunk])
+                    found.update((i, [one]) for i, one in zip(chunk, batch, strict=True))
+                except Exception:
+                    # One rule's SQL failing must not fail its neighbours: evaluate each alone.
+                    for i in chunk:
+                        found[i] = self._alone(lambda c, s=unique[i]: evaluate_plain(c, relation, [s]), con)
+            for i, scan in enumerate(unique):
                 if scan.rule.correlation is not None:
-                    results[i] = self._alone(lambda c, s=scan: evaluate_correlation(c, relation, s), con)
-        return [results[i] for i in range(len(rules))]
+                    found[i] = self._alone(lambda c, s=scan: evaluate_correlation(c, relation, s), con)
+        # Each rule gets its own copy: a rule's results are its owner's to annotate.
+        return [found[n] if first[n] == i else copy.deepcopy(found[n]) for i, n in enumerate(slot)]
 
     @staticmethod
     def _alone(evaluate: Any, con: duckdb.DuckDBPyConnection) -> list[GroupResult] | RuleFailure:

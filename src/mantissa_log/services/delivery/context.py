@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mantissa_log.config import Settings
 from mantissa_log.outputs.base import JiraIssueLedger, OutputContext
+from mantissa_log.outputs.connections import HttpClients
 from mantissa_log.outputs.template_pool import TemplateLimits, TemplateRenderer
 from mantissa_log.secrets.base import SecretStore
 
@@ -24,6 +25,7 @@ def output_context(
     *,
     test: bool = False,
     templates: TemplateRenderer | None = None,
+    http: HttpClients | None = None,
 ) -> OutputContext:
     return OutputContext(
         secret=secrets.get,
@@ -41,4 +43,5 @@ def output_context(
         templates=templates,
         jira_ledger=ledger,
         test=test,
+        http=http,
     )

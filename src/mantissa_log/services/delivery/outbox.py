@@ -11,31 +11,51 @@ to `configured` when one succeeds.
 loop calls `pump`, which hands due deliveries to a standing pool and returns at once, so one
 slow receiver (each send has its own hard deadline) never holds up the others or the next pass.
 
+Store work is batched, not per delivery: the due deliveries of a pass are claimed together (one
+write transaction on SQLite; still one conditional write each on DynamoDB, so each claim
+succeeds or fails alone), their alerts read in one batch and each integration once, and the
+outcomes written together by group commit (`group_commit`), followed by one write for the alerts'
+delivery states. Connections stay open per destination (`outputs.connections`) until `close`.
+The guarantees do not change: a delivery is sent only under a claim this worker holds, its
+outcome is written only while the claim is still this worker's, and a worker that dies before
+writing it leaves the lease to expire and the delivery to be sent again.
+
 Time comes from the injected clock only (due times, leases, stamps), so tests move it by hand
 instead of sleeping through backoffs; the jitter stays random.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import random
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock, epoch, iso, parse_iso
 from mantissa_log.config import Settings
-from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, due_at
+from mantissa_log.domain.alerts import Alert, Delivery, FinalDeliveryState, due_at
 from mantissa_log.domain.integrations import Integration, IntegrationStatus
-from mantissa_log.outputs.base import DeliveryResult
+from mantissa_log.outputs.base import OutputContext
+from mantissa_log.outputs.connections import HttpClients
 from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.secrets.base import SecretStore
 from mantissa_log.services.delivery.context import output_context
+from mantissa_log.services.delivery.group_commit import GroupCommit
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.state.repositories.alerts import AlertRepository
-from mantissa_log.state.repositories.deliveries import DeliveryRepository, JiraLedgerRepository
+from mantissa_log.state.repositories.deliveries import (
+    DeliveryRepository,
+    JiraLedgerRepository,
+    Outcome,
+    closed,
+    rescheduled,
+)
 from mantissa_log.state.repositories.integrations import IntegrationRepository
 
 log = logging.getLogger("mantissa_log.outbox")
@@ -65,6 +85,26 @@ def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | 
     ceiling = min(cap, base * (2 ** max(attempt - 1, 0)))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
     return max(delay, min(retry_after or 0.0, RETRY_AFTER_MAX))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A claimed delivery with what sending it needs, read once for the whole batch."""
+
+    delivery: Delivery
+    alert: Alert | None
+    integration: Integration | None
+    ctx: OutputContext
+    report: OutboxReport
+    pumped: bool = False
+
+
+@dataclass(frozen=True)
+class _Finished:
+    job: _Job
+    outcome: Outcome
+    counted_as: str  # the OutboxReport field, counted once the outcome is written
+    integration_ok: bool | None = None  # None: the integration was not tried
 
 
 class Outbox:
@@ -99,6 +139,8 @@ class Outbox:
         self._in_flight: set[tuple[str, str]] = set()
         self._in_flight_lock = threading.Lock()
         self.templates = templates
+        self.http = HttpClients()
+        self._recorder: GroupCommit[_Finished] = GroupCommit(self._record)
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
@@ -116,10 +158,13 @@ class Outbox:
         report = OutboxReport()
         self.route_pending(report)
         due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items
-        # Receivers are slow compared with the store: send several at once. Each delivery is
-        # claimed by its own conditional write, so threads (and other workers) never share one.
+        jobs = self._claim(due, report)
+        # Receivers are slow compared with the store: send several at once. Every job's claim is
+        # this worker's alone, so threads (and other workers) never share a delivery.
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            list(pool.map(lambda d: self._claim_and_deliver(d, report), due))
+            finished = [f for f in pool.map(self._attempt_logged, jobs) if f is not None]
+        # The pass waits for its sends anyway: write all their outcomes together.
+        self._record(finished)
         return report
 
     def pump(self, *, limit: int = 500) -> int:
@@ -128,58 +173,105 @@ class Outbox:
         self.route_pending(OutboxReport())
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
-        handed = 0
-        for delivery in self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items:
-            key = (delivery.alert_key, delivery.integration_id)
-            with self._in_flight_lock:
+        taken: list[Delivery] = []
+        with self._in_flight_lock:
+            for delivery in self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items:
+                key = _key(delivery)
                 if key in self._in_flight or len(self._in_flight) >= self.concurrency * 4:
                     continue
                 self._in_flight.add(key)
-            self._pool.submit(self._pumped, delivery, key)
-            handed += 1
-        return handed
-
-    def _pumped(self, delivery: Delivery, key: tuple[str, str]) -> None:
+                taken.append(delivery)
         try:
-            self._claim_and_deliver(delivery, OutboxReport())
-        except Exception:  # the store failed mid-delivery: the claim expires and another pass retries
-            log.exception("delivery %s/%s failed", delivery.alert_key, delivery.integration_id)
-        finally:
-            with self._in_flight_lock:
-                self._in_flight.discard(key)
+            jobs = self._claim(taken, OutboxReport(), pumped=True)
+        except Exception:
+            self._release(taken)
+            raise
+        self._release([d for d in taken if _key(d) not in {_key(j.delivery) for j in jobs}])
+        for job in jobs:
+            self._pool.submit(self._send_and_record, job)
+        return len(jobs)
 
     def close(self) -> None:
-        """Let sends in flight finish (each within its own deadline) and stop the pool."""
+        """Let sends in flight finish (each within its own deadline), write their outcomes, stop
+        the pool and close the kept-open connections."""
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
+        self._recorder.flush()
+        self.http.close()
 
-    def _claim_and_deliver(self, delivery: Delivery, report: OutboxReport) -> None:
+    def _release(self, deliveries: Sequence[Delivery]) -> None:
+        with self._in_flight_lock:
+            for delivery in deliveries:
+                self._in_flight.discard(_key(delivery))
+
+    # -- a batch: claim, read once, send each, record together --------------------------------
+    def _claim(self, due: Sequence[Delivery], report: OutboxReport, *, pumped: bool = False) -> list[_Job]:
+        if not due:
+            return []
         now = epoch(self.clock.now())
-        claimed = self.deliveries.claim(delivery, self.owner, now, self.config.delivery_lease_seconds)
-        if claimed is not None:
-            self._deliver(claimed, report)
+        lease = self.config.delivery_lease_seconds
+        claimed = [c for c in self.deliveries.claim_many(due, self.owner, now, lease) if c is not None]
+        if not claimed:
+            return []
+        alerts = self.alerts.get_alerts([(d.user_id, d.alert_id) for d in claimed])
+        integrations: dict[tuple[str, str], Integration | None] = {}
+        for d in claimed:
+            if (d.user_id, d.integration_id) not in integrations:
+                integrations[(d.user_id, d.integration_id)] = self.integrations.get_integration(
+                    d.user_id, d.integration_id
+                )
+        # Each secret is read once per batch (the store may be remote); a failed read is not kept.
+        ctx = output_context(self.config, self.secrets, self.ledger, templates=self.templates, http=self.http)
+        ctx.secret = functools.lru_cache(maxsize=None)(self.secrets.get)
+        return [
+            _Job(
+                d, alerts.get((d.user_id, d.alert_id)), integrations[(d.user_id, d.integration_id)], ctx, report, pumped
+            )
+            for d in claimed
+        ]
 
-    def _deliver(self, delivery: Delivery, report: OutboxReport) -> None:
-        alert = self.alerts.get_alert(delivery.user_id, delivery.alert_id)
-        integration = self.integrations.get_integration(delivery.user_id, delivery.integration_id)
+    def _send_and_record(self, job: _Job) -> None:
+        """A pumped send: its outcome is written by group commit with those finishing meanwhile."""
+        finished = self._attempt_logged(job)
+        if finished is None:
+            self._release([job.delivery])
+            return
+        self._recorder.add(finished)
+
+    def _attempt_logged(self, job: _Job) -> _Finished | None:
+        try:
+            return self._attempt(job)
+        except Exception:  # outputs never raise (see registry); the lease expires and another pass retries
+            log.exception("delivery %s/%s failed", job.delivery.alert_key, job.delivery.integration_id)
+            return None
+
+    def _attempt(self, job: _Job) -> _Finished:
+        delivery, alert, integration = job.delivery, job.alert, job.integration
         if alert is None or integration is None or not integration.enabled:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
-            self._close(delivery, "dead", report, error=why)
-            return
-        ctx = output_context(self.config, self.secrets, self.ledger, templates=self.templates)
-        ctx.extra_headers["X-Mantissa-Delivery"] = f"{delivery.alert_key}/{delivery.integration_id}"
+            return _Finished(job, closed(delivery, status="dead", now=self.clock.now(), error=why), "dead")
+        headers = {**job.ctx.extra_headers, "X-Mantissa-Delivery": f"{delivery.alert_key}/{delivery.integration_id}"}
+        ctx = dataclasses.replace(job.ctx, extra_headers=headers)
         result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1
+        now = self.clock.now()
+
+        def final(status: FinalDeliveryState, error: str | None) -> Outcome:
+            return closed(
+                delivery,
+                status=status,
+                now=now,
+                attempts=attempts,
+                error=error,
+                status_code=result.status_code,
+                reference=result.reference,
+            )
+
         if result.ok:
             if result.skipped:
-                self._close(delivery, "skipped", report, result, attempts=attempts, error=result.message)
-                return
-            self._close(delivery, "delivered", report, result, attempts=attempts)
-            self._mark_integration(integration, ok=True)
-            return
-        self._mark_integration(integration, ok=False)
-        now = self.clock.now()
+                return _Finished(job, final("skipped", result.message), "skipped")
+            return _Finished(job, final("delivered", None), "sent", True)
         expires = parse_iso(delivery.expires_at)
         if result.retryable and now < expires:
             wait = backoff_seconds(
@@ -189,65 +281,76 @@ class Outbox:
                 result.retry_after,
             )
             # The last try is at the age limit itself; failing then, the delivery is dead.
-            self.deliveries.reschedule(
+            outcome = rescheduled(
                 delivery,
-                self.owner,
                 attempts=attempts,
                 due=min(now + timedelta(seconds=wait), expires),
                 error=result.message,
                 status_code=result.status_code,
                 now=now,
             )
-            report.count("retried")
-            return
-        self._close(delivery, "dead", report, result, attempts=attempts, error=result.message)
+            return _Finished(job, outcome, "retried", False)
+        return _Finished(job, final("dead", result.message), "dead", False)
 
-    def _close(
-        self,
-        delivery: Delivery,
-        status: FinalDeliveryState,
-        report: OutboxReport,
-        result: DeliveryResult | None = None,
-        *,
-        attempts: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        self.deliveries.close(
-            delivery,
-            self.owner,
-            status=status,
-            now=self.clock.now(),
-            attempts=attempts,
-            error=error,
-            status_code=None if result is None else result.status_code,
-            reference=None if result is None else result.reference,
-        )
-        if status == "delivered":
-            report.count("sent")
-        elif status == "skipped":
-            report.count("skipped")
-        else:
-            report.count("dead")
-        self._refresh_alert(delivery)
-
-    def _refresh_alert(self, delivery: Delivery) -> None:
-        states = {d.status for d in self.deliveries.for_alert(delivery.user_id, delivery.alert_id)}
-        if "pending" in states:
+    def _record(self, batch: list[_Finished]) -> None:
+        """Write a batch of outcomes under this worker's claims, then what follows from them."""
+        if not batch:
             return
-        if states <= {"delivered", "skipped"}:
-            status = "delivered" if "delivered" in states else "none"
-        elif "delivered" in states:
-            status = "partial"
-        else:
-            status = "dead"
-        self.alerts.set_delivery_state(delivery.user_id, delivery.alert_id, status=status)
+        try:
+            written = self.deliveries.record_many(self.owner, [f.outcome for f in batch])
+            kept = [f for f, record in zip(batch, written, strict=True) if record is not None]
+            for f, record in zip(batch, written, strict=True):
+                if record is None:
+                    d = f.job.delivery
+                    log.warning(
+                        "delivery %s/%s: claim lost before its outcome was written", d.alert_key, d.integration_id
+                    )
+            for f in kept:
+                f.job.report.count(f.counted_as)
+            self._refresh_alerts([f.job.delivery for f in kept if f.outcome.status != "pending"])
+            self._mark_integrations(kept)
+        except Exception as exc:  # the store failed: unwritten claims expire and another pass retries
+            log.exception("writing %d delivery outcomes failed", len(batch))
+            for f in batch:
+                f.job.report.errors.append(f"{f.job.delivery.alert_key}/{f.job.delivery.integration_id}: {exc}")
+        finally:
+            self._release([f.job.delivery for f in batch if f.job.pumped])
 
-    def _mark_integration(self, integration: Integration, *, ok: bool) -> None:
-        """Flip `status` only on a change (the integration was read for this delivery already)."""
-        if ok and integration.status == "error":
-            status: IntegrationStatus = "configured"
-        elif not ok and integration.status != "error":
-            status = "error"
-        else:
-            return
-        self.integrations.set_status(integration.user_id, integration.integration_id, status, iso(self.clock.now()))
+    def _refresh_alerts(self, finished: Sequence[Delivery]) -> None:
+        """Each alert's delivery status, summarised from all its deliveries once none is pending."""
+        states: list[tuple[str, str, str]] = []
+        for user_id, alert_id in dict.fromkeys((d.user_id, d.alert_id) for d in finished):
+            status = _summary({d.status for d in self.deliveries.for_alert(user_id, alert_id)})
+            if status is not None:
+                states.append((user_id, alert_id, status))
+        if states:
+            self.alerts.set_delivery_states(states)
+
+    def _mark_integrations(self, finished: Sequence[_Finished]) -> None:
+        """Flip an integration's `status` only on a change; the batch's last attempt decides."""
+        last: dict[tuple[str, str], tuple[Integration, bool]] = {}
+        for f in finished:
+            if f.integration_ok is not None and f.job.integration is not None:
+                integration = f.job.integration
+                last[(integration.user_id, integration.integration_id)] = (integration, f.integration_ok)
+        for integration, ok in last.values():
+            if ok and integration.status == "error":
+                status: IntegrationStatus = "configured"
+            elif not ok and integration.status != "error":
+                status = "error"
+            else:
+                continue
+            self.integrations.set_status(integration.user_id, integration.integration_id, status, iso(self.clock.now()))
+
+
+def _key(delivery: Delivery) -> tuple[str, str]:
+    return (delivery.alert_key, delivery.integration_id)
+
+
+def _summary(states: set[str]) -> str | None:
+    """An alert's delivery status from its deliveries' states; None while any is pending."""
+    if "pending" in states:
+        return None
+    if states <= {"delivered", "skipped"}:
+        return "delivered" if "delivered" in states else "none"
+    return "partial" if "delivered" in states else "dead"

@@ -10,6 +10,7 @@ opens a new alert, so nothing an analyst closed is silently counted again.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from mantissa_log.domain.alerts import (
 )
 from mantissa_log.domain.common import Severity
 from mantissa_log.errors import Conflict
-from mantissa_log.state.backend import Key, StateBackend
+from mantissa_log.state.backend import Key, StateBackend, Update
 from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import ALERT_DEDUP, ALERTS, DELIVERY_STATUS_INDEX
@@ -208,6 +209,25 @@ class AlertRepository:
             set_values=values,
             condition=Compare("alert_id", "=", alert_id),
         )
+
+    def set_delivery_states(self, states: Sequence[tuple[str, str, str]]) -> None:
+        """`set_delivery_state` for many (user_id, alert_id, status) at once; a deleted alert is skipped."""
+        self.backend.update_many(
+            ALERTS,
+            [
+                Update(
+                    {"user_id": user_id, "alert_id": alert_id},
+                    set_values={"delivery_status": status},
+                    condition=Compare("alert_id", "=", alert_id),
+                )
+                for user_id, alert_id, status in states
+            ],
+        )
+
+    def get_alerts(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Alert]:
+        """Many alerts by (user_id, alert_id) in one batch read; absent ones are left out."""
+        items = self.backend.batch_get(ALERTS, [{"user_id": u, "alert_id": a} for u, a in dict.fromkeys(keys)])
+        return {(str(i["user_id"]), str(i["alert_id"])): _alert(i) for i in items}
 
     def get_alert(self, user_id: str, alert_id: str) -> Alert | None:
         item = self.backend.get(ALERTS, {"user_id": user_id, "alert_id": alert_id})

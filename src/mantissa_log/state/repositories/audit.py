@@ -115,6 +115,31 @@ class AuditRepository:
             return record
         raise StoreError("audit log: too much contention to append")
 
+    def append_many(self, events: list[AuditEvent]) -> list[AuditRecord]:
+        """Append in order, removing each event from `events` once its record is written (so a
+        caller retrying after a failure part-way never writes one twice). The head is read once,
+        and again only when another writer took the next position."""
+        key = self.key()
+        written: list[AuditRecord] = []
+        head = self.head()
+        attempt = 0
+        while events:
+            seq = head.seq + 1 if head else 1
+            record = chain_record(events[0], seq, head.hash if head else GENESIS_HASH, key, CHAIN)
+            try:
+                self.backend.put(AUDIT_LOG, record.dump(), condition=NotExists("seq"))
+            except Conflict:
+                attempt += 1
+                if attempt >= MAX_ATTEMPTS:
+                    raise StoreError("audit log: too much contention to append") from None
+                time.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 - jitter only
+                head = self.head()
+                continue
+            del events[0]
+            written.append(record)
+            head, attempt = record, 0
+        return written
+
     def newest(self, *, limit: int = 50, start_key: Key | None = None) -> ModelPage[AuditRecord]:
         page = self.backend.query(AUDIT_LOG, CHAIN, limit=limit, start_key=start_key, descending=True)
         return ModelPage([AuditRecord.model_validate(i) for i in page.items], page.next_key)

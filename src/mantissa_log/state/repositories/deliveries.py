@@ -8,13 +8,15 @@ delivered unless the receiver accepted it).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from mantissa_log.clock import epoch, iso
 from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, alert_key, due_at
 from mantissa_log.errors import Conflict
-from mantissa_log.state.backend import Key, StateBackend
+from mantissa_log.state.backend import Key, StateBackend, Update
 from mantissa_log.state.conditions import Compare, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import DELIVERIES, DUE_DELIVERIES_INDEX, JIRA_ISSUES
@@ -32,6 +34,81 @@ def _delivery(item: dict[str, Any]) -> Delivery:
     # Records from before the age limit: give them one from now on reading.
     data.setdefault("expires_at", data.get("updated_at") or data.get("created_at"))
     return Delivery.model_validate(data)
+
+
+def _key(delivery: Delivery) -> Key:
+    return {"alert_key": delivery.alert_key, "integration_id": delivery.integration_id}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt changes on its delivery record (written under the worker's lease)."""
+
+    delivery: Delivery
+    values: dict[str, Any]
+    remove: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        return str(self.values.get("status", "pending"))
+
+
+def _recording(owner: str, outcome: Outcome) -> Update:
+    return Update(
+        _key(outcome.delivery),
+        set_values=outcome.values,
+        remove=("lease_owner", "lease_until", *outcome.remove),
+        condition=Compare("lease_owner", "=", owner),
+    )
+
+
+def rescheduled(
+    delivery: Delivery, *, attempts: int, due: datetime, error: str, status_code: int | None, now: datetime
+) -> Outcome:
+    """A failed attempt to be tried again at `due`; its error and HTTP status (if the receiver
+    answered at all) stay visible on the record meanwhile."""
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "due_at": due_at(epoch(due)),
+        "last_error": error[:MAX_ERROR_CHARS],
+        "updated_at": iso(now),
+    }
+    remove: tuple[str, ...] = ()
+    if status_code is None:
+        remove = ("last_status_code",)  # no answer this time: an older status would mislead
+    else:
+        values["last_status_code"] = status_code
+    return Outcome(delivery, values, remove)
+
+
+def closed(
+    delivery: Delivery,
+    *,
+    status: FinalDeliveryState,
+    now: datetime,
+    attempts: int | None = None,
+    error: str | None = None,
+    status_code: int | None = None,
+    reference: str | None = None,
+) -> Outcome:
+    """The delivery's final state; it leaves the due queue. `error` says why it is dead (or
+    skipped); a delivered record drops the error of an earlier failed attempt."""
+    values: dict[str, Any] = {"status": status, "updated_at": iso(now)}
+    remove: tuple[str, ...] = ("queue", "due_at")
+    if attempts is not None:
+        values["attempts"] = attempts
+    if status == "delivered":
+        if error:
+            raise ValueError("a delivered record has no error")
+        values["delivered_at"] = iso(now)
+        remove += ("last_error",)
+    elif error:
+        values["last_error"] = error[:MAX_ERROR_CHARS]
+    if status_code is not None:
+        values["last_status_code"] = status_code
+    if reference:
+        values["reference"] = reference
+    return Outcome(delivery, values, remove)
 
 
 class DeliveryRepository:
@@ -58,19 +135,23 @@ class DeliveryRepository:
         return ModelPage(ready, more)
 
     def claim(self, delivery: Delivery, owner: str, now: float, lease_seconds: float) -> Delivery | None:
-        try:
-            item = self.backend.update(
-                DELIVERIES,
-                {"alert_key": delivery.alert_key, "integration_id": delivery.integration_id},
-                set_values={"lease_owner": owner, "lease_until": now + lease_seconds},
-                condition=all_of(
-                    Compare("status", "=", "pending"),
-                    any_of(NotExists("lease_owner"), Compare("lease_until", "<", now)),
-                ),
-            )
-        except Conflict:
-            return None
-        return _delivery(item)
+        return self.claim_many([delivery], owner, now, lease_seconds)[0]
+
+    def claim_many(
+        self, deliveries: Sequence[Delivery], owner: str, now: float, lease_seconds: float
+    ) -> list[Delivery | None]:
+        """Take each delivery that is still pending with no live lease (None for the others);
+        one write transaction for the lot on SQLite, one conditional write each on DynamoDB."""
+        claim = Update(
+            {},
+            set_values={"lease_owner": owner, "lease_until": now + lease_seconds},
+            condition=all_of(
+                Compare("status", "=", "pending"),
+                any_of(NotExists("lease_owner"), Compare("lease_until", "<", now)),
+            ),
+        )
+        items = self.backend.update_many(DELIVERIES, [replace(claim, key=_key(d)) for d in deliveries])
+        return [None if item is None else _delivery(item) for item in items]
 
     def reschedule(
         self,
@@ -83,20 +164,10 @@ class DeliveryRepository:
         status_code: int | None,
         now: datetime,
     ) -> Delivery:
-        """A failed attempt that will be tried again at `due`; its error and HTTP status (if the
-        receiver answered at all) stay visible on the record meanwhile."""
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "due_at": due_at(epoch(due)),
-            "last_error": error[:MAX_ERROR_CHARS],
-            "updated_at": iso(now),
-        }
-        remove: tuple[str, ...] = ()
-        if status_code is None:
-            remove = ("last_status_code",)  # no answer this time: an older status would mislead
-        else:
-            values["last_status_code"] = status_code
-        return self._record(delivery, owner, values, remove)
+        """A failed attempt that will be tried again at `due` (see `rescheduled`)."""
+        return self._record(
+            owner, rescheduled(delivery, attempts=attempts, due=due, error=error, status_code=status_code, now=now)
+        )
 
     def close(
         self,
@@ -110,24 +181,23 @@ class DeliveryRepository:
         status_code: int | None = None,
         reference: str | None = None,
     ) -> Delivery:
-        """The delivery's final state; it leaves the due queue. `error` says why it is dead (or
-        skipped); a delivered record drops the error of an earlier failed attempt."""
-        values: dict[str, Any] = {"status": status, "updated_at": iso(now)}
-        remove: tuple[str, ...] = ("queue", "due_at")
-        if attempts is not None:
-            values["attempts"] = attempts
-        if status == "delivered":
-            if error:
-                raise ValueError("a delivered record has no error")
-            values["delivered_at"] = iso(now)
-            remove += ("last_error",)
-        elif error:
-            values["last_error"] = error[:MAX_ERROR_CHARS]
-        if status_code is not None:
-            values["last_status_code"] = status_code
-        if reference:
-            values["reference"] = reference
-        return self._record(delivery, owner, values, remove)
+        """The delivery's final state (see `closed`)."""
+        outcome = closed(
+            delivery,
+            status=status,
+            now=now,
+            attempts=attempts,
+            error=error,
+            status_code=status_code,
+            reference=reference,
+        )
+        return self._record(owner, outcome)
+
+    def record_many(self, owner: str, outcomes: Sequence[Outcome]) -> list[Delivery | None]:
+        """Write attempts' outcomes, each only while this worker still holds its claim (None where
+        the lease was lost: another worker may have taken the delivery since)."""
+        items = self.backend.update_many(DELIVERIES, [_recording(owner, o) for o in outcomes])
+        return [None if item is None else _delivery(item) for item in items]
 
     def redeliver(self, delivery: Delivery, *, now: datetime, expires_at: datetime) -> Delivery | None:
         """Put a dead delivery back in the queue, due now, with a fresh age limit; None unless dead.
@@ -152,15 +222,10 @@ class DeliveryRepository:
             return None
         return _delivery(item)
 
-    def _record(self, delivery: Delivery, owner: str, values: dict[str, Any], remove: tuple[str, ...]) -> Delivery:
-        """Write an attempt's outcome, only while this worker still holds the claim."""
-        item = self.backend.update(
-            DELIVERIES,
-            {"alert_key": delivery.alert_key, "integration_id": delivery.integration_id},
-            set_values=values,
-            remove=("lease_owner", "lease_until", *remove),
-            condition=Compare("lease_owner", "=", owner),
-        )
+    def _record(self, owner: str, outcome: Outcome) -> Delivery:
+        """Write an attempt's outcome, only while this worker still holds the claim (else Conflict)."""
+        u = _recording(owner, outcome)
+        item = self.backend.update(DELIVERIES, u.key, set_values=u.set_values, remove=u.remove, condition=u.condition)
         return _delivery(item)
 
 
