@@ -10,10 +10,11 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Server
+from tests.browser.conftest import ARTIFACTS, Server
 from tests.llm.fakes import MODELS, FakeLlm
 
 pytestmark = pytest.mark.xdist_group("browser")
+ANSWER_MS = 30_000  # the first question loads the SDK and describes the lake; a busy machine is slow
 
 TOP_ACTIONS = """```sql
 SELECT event.eventName AS action, count(*) AS events
@@ -43,7 +44,7 @@ def test_ask_see_rows_edit_the_sql_and_run_it_again(admin_page: Page, server: Se
         page.keyboard.press("Control+Enter")
 
         results = page.locator("#results")
-        expect(results.locator(".card-head .chip").first).to_have_text("5 rows")
+        expect(results.locator(".card-head .chip").first).to_have_text("5 rows", timeout=ANSWER_MS)
         expect(results.locator("thead th")).to_have_text(["action", "events"])
         expect(results.locator("tbody tr")).to_have_count(5)
         expect(results).to_contain_text("actions seen most often")
@@ -52,8 +53,14 @@ def test_ask_see_rows_edit_the_sql_and_run_it_again(admin_page: Page, server: Se
 
         page.fill("#sql", "SELECT count(*) AS okta_events FROM okta")
         page.locator("#sql").press("Control+Enter")
-        expect(results.locator("thead th")).to_have_text(["okta_events"])
+        expect(results.locator("thead th")).to_have_text(["okta_events"], timeout=ANSWER_MS)
         expect(results.locator("tbody tr")).to_have_count(1)
         expect(page.locator(".turn")).to_have_count(2)  # the question, then the SQL the user ran
         assert len(fake.requests) == 1  # edited SQL runs without the model
         assert fake.secret not in page.content()
+        # An answer reads at 400 px too: only the result table scrolls sideways, inside its box.
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "query-answer-light-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 400, "height": 800})
+        assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+        page.screenshot(path=str(ARTIFACTS / "query-answer-light-400.png"), full_page=True)

@@ -95,10 +95,12 @@ def test_ask_follow_up_edit_the_sql_and_run_it(alice: tuple[TestClient, str], fa
 
     asked = client.post("/query", data={"question": QUESTION, "csrf_token": csrf})
     assert asked.status_code == 200, asked.text
-    assert "christophe" in asked.text and "DeleteTrail" in asked.text
+    assert "christophe" in asked.text
+    assert "DeleteTrail" in asked.text
     assert "users who deleted a trail" in asked.text  # the explanation
     assert "DeleteTrail" in textarea(asked.text, "sql")
-    assert "gpt-5.4-mini" in asked.text and "1,200 in / 80 out" in asked.text
+    assert "gpt-5.4-mini" in asked.text
+    assert "1,200 in / 80 out" in asked.text
     assert re.search(r'data-row-count="[1-9]', asked.text)
     conversation = conversation_of(asked.text)
     assert conversation
@@ -108,7 +110,8 @@ def test_ask_follow_up_edit_the_sql_and_run_it(alice: tuple[TestClient, str], fa
     )
     assert follow.status_code == 200, follow.text
     assert conversation_of(follow.text) == conversation
-    assert "Only christophe, with times" in follow.text and QUESTION in follow.text  # both turns shown
+    assert "Only christophe, with times" in follow.text
+    assert QUESTION in follow.text
     assert [m["role"] for m in fake.requests[1].body["messages"]] == ["system", "user", "assistant", "user"]
 
     edited = client.post(
@@ -187,7 +190,8 @@ def test_llm_setting_errors_name_the_setting_and_never_show_the_key(
     rejected = client.post("/query", data={"question": QUESTION, "csrf_token": csrf})
     assert rejected.status_code == 424
     assert 'data-code="llm_key_rejected"' in rejected.text
-    assert "<code>api_key</code>" in rejected.text and 'href="/settings#h-llm"' in rejected.text
+    assert "<code>api_key</code>" in rejected.text
+    assert 'href="/settings#h-llm"' in rejected.text
     drafted = client.post("/rules/new/draft", data={"description": "console logins without MFA", "csrf_token": csrf})
     assert drafted.status_code == 424
     assert 'data-code="llm_key_rejected"' in drafted.text
@@ -213,10 +217,12 @@ def test_a_question_becomes_a_rule_draft_in_the_editor_and_nothing_is_saved(
     )
     assert drafted.status_code == 200, drafted.text
     sent = fake.requests[0].body["messages"][-1]["content"]
-    assert QUESTION in sent and sql in sent
+    assert QUESTION in sent
+    assert sql in sent
     assert textarea(drafted.text, "body").startswith("title: Trail deleted or logging stopped")
     assert 'value="trail_deleted_or_logging_stopped"' in drafted.text
-    assert "A valid draft" in drafted.text and "2/2 passed" in drafted.text
+    assert "A valid draft" in drafted.text
+    assert "2/2 passed" in drafted.text
     assert re.search(r"data-draft-matches>4<", drafted.text)
     assert 'action="/rules/new"' in drafted.text  # the editor saves as any rule made on the web
     assert services.rules.list(ALICE, limit=10).items == []
@@ -224,7 +230,8 @@ def test_a_question_becomes_a_rule_draft_in_the_editor_and_nothing_is_saved(
     fake.answer(answers.BROKEN_RULE).answer(answers.BROKEN_RULE)
     broken = client.post("/rules/new/draft", data={"description": "console logins", "csrf_token": csrf})
     assert broken.status_code == 200
-    assert "A draft with problems" in broken.text and 'id="rule-error"' in broken.text
+    assert "A draft with problems" in broken.text
+    assert 'id="rule-error"' in broken.text
     assert textarea(broken.text, "description") == "console logins"
 
 
@@ -232,7 +239,8 @@ def test_the_rule_pages_offer_draft_with_ai(alice: tuple[TestClient, str]) -> No
     client, csrf = alice
     assert 'href="/rules/new?ai=1#ai-draft"' in client.get("/rules").text
     page = client.get("/rules/new?ai=1").text
-    assert 'action="/rules/new/draft"' in page and "autofocus" in page
+    assert 'action="/rules/new/draft"' in page
+    assert "autofocus" in page
     empty = client.post("/rules/new/draft", data={"description": " ", "csrf_token": csrf})
     assert empty.status_code == 422
     assert csrf_of(empty.text) == csrf
