@@ -105,6 +105,11 @@ class View:
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         return html(render(template, self.base_context() | context), status)
 
+    def audit(self, **detail: str) -> None:
+        """Extra fields for this request's audit record (the API's audit middleware writes it)."""
+        current: dict[str, str] = getattr(self.request.state, "audit_detail", {})
+        self.request.state.audit_detail = current | detail
+
     def note(self, kind: FlashKind, text: str) -> None:
         """A message on the page rendered now (no redirect)."""
         self.notes.append(Flash(kind=kind, text=text))

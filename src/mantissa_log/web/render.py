@@ -60,6 +60,17 @@ def number(value: float | int | None, digits: int = 0) -> str:
     return f"{round(value):,}"
 
 
+def size(value: int | float | None) -> str:
+    """Bytes as people read them: `812 B`, `4.2 KB`, `1.3 GB`."""
+    if value is None:
+        return "—"
+    units = ("B", "KB", "MB", "GB", "TB")
+    amount, index = float(value), 0
+    while amount >= 1024 and index < len(units) - 1:
+        amount, index = amount / 1024, index + 1
+    return f"{amount:,.0f} B" if index == 0 else f"{amount:,.1f} {units[index]}"
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
@@ -86,6 +97,7 @@ def environment() -> Environment:
     env.filters["ts"] = timestamp
     env.filters["num"] = number
     env.filters["pretty_json"] = pretty_json
+    env.filters["bytes"] = size
     env.filters["cell"] = cell
     env.filters["sev_label"] = lambda s: SEVERITY_LABELS.get(str(s), str(s))
     env.filters["status_label"] = lambda s: STATUS_LABELS.get(str(s), str(s).replace("_", " "))

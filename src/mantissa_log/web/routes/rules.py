@@ -11,6 +11,7 @@ from mantissa_log.errors import MantissaError, ValidationFailed
 from mantissa_log.services.detection.rules import RuleView, RuleWrite
 from mantissa_log.web.context import CurrentView
 from mantissa_log.web.forms import safe_next
+from mantissa_log.web.llm_pages import draft_description, first_error, problem_of, suggested_name
 from mantissa_log.web.paging import decode_cursor, paging
 from mantissa_log.web.route import WebRoute
 from mantissa_log.web.rule_editor import RUN_RANGES, rule_error, starter_body
@@ -68,7 +69,20 @@ def _editor(
         existing=existing,
         run_ranges=RUN_RANGES,
         **(
-            {"validated": None, "error": None, "tests": None, "run": None, "run_samples": None, "run_range": "24h"}
+            {
+                "validated": None,
+                "error": None,
+                "tests": None,
+                "run": None,
+                "run_samples": None,
+                "run_range": "24h",
+                "draft": None,
+                "draft_samples": None,
+                "problem": None,
+                "description": "",
+                "from_conversation": "",
+                "focus_draft": False,
+            }
             | extra
         ),
     )
@@ -89,8 +103,55 @@ def _check(view: CurrentView, body: str, name: str | None, existing: RuleView | 
 
 
 @router.get("/rules/new", name="web.rule.new")
-def new_rule(view: CurrentView) -> Response:
-    return _editor(view, body=starter_body(view.who.user_id, view.now), name="", existing=None)
+def new_rule(view: CurrentView, ai: str = "") -> Response:
+    return _editor(view, body=starter_body(view.who.user_id, view.now), name="", existing=None, focus_draft=bool(ai))
+
+
+@router.post("/rules/new/draft", name="web.rule.draft")
+def draft_rule(view: CurrentView) -> Response:
+    """A draft from the user's detection model, in the editor: nothing is saved until they press Create."""
+    form = view.form
+    conversation_id = form.text("conversation_id") or ""
+    if conversation_id:  # only a link back, but never to another user's conversation
+        view.services.query.conversation(view.who, conversation_id)
+    description = ""
+    try:
+        description = draft_description(form.text("description"), form.text("question"), form.text("sql"))
+        draft = view.services.drafts.draft(view.who, description)
+    except MantissaError as exc:
+        problem = problem_of(exc)
+        if problem is None:
+            raise
+        body = starter_body(view.who.user_id, view.now)
+        return _editor(
+            view,
+            body=body,
+            name="",
+            existing=None,
+            status=problem.status,
+            problem=problem,
+            description=description or form.get("description"),
+            from_conversation=conversation_id,
+            focus_draft=True,
+        )
+    view.audit(valid=str(draft.valid).lower(), attempts=str(draft.attempts))
+    body = draft.body or starter_body(view.who.user_id, view.now)
+    marked = first_error(draft.issues)
+    error = None
+    if marked is not None:
+        error = rule_error(ValidationFailed(marked.message, field=marked.check, line=marked.line), body)
+    return _editor(
+        view,
+        body=body,
+        name=suggested_name(draft.title),
+        existing=None,
+        draft=draft,
+        draft_samples=sample_table(draft.samples),
+        tests=draft.tests if draft.body else None,
+        error=error,
+        description=description,
+        from_conversation=conversation_id,
+    )
 
 
 @router.post("/rules/new", name="web.rule.create")

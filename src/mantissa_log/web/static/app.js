@@ -50,6 +50,16 @@
     }
   });
 
+  // Ctrl+Enter in a box marked data-ctrl-enter submits its form with its first button (ask, run, draft).
+  document.addEventListener("keydown", function (event) {
+    if (!(event.ctrlKey || event.metaKey) || event.key !== "Enter") { return; }
+    var area = event.target;
+    if (!area || !area.hasAttribute || !area.hasAttribute("data-ctrl-enter") || !area.form) { return; }
+    event.preventDefault();
+    var first = area.form.querySelector("button[type=submit]");
+    if (area.form.requestSubmit) { area.form.requestSubmit(first || undefined); } else { area.form.submit(); }
+  });
+
   // Forms that destroy something ask first.
   document.addEventListener("submit", function (event) {
     var form = event.target;
