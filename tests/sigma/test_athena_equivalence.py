@@ -2,10 +2,8 @@
 sqlglot, selects exactly the rows its native DuckDB SQL selects, over the same Parquet lake.
 
 The lake holds every corpus CloudTrail event and the sample events of every other source
-(tests/samples), stored through the real ingest path. One translation is ours, not sqlglot's:
-sqlglot passes Trino's `any_match(list, x -> p)` through unchanged, and DuckDB has no such
-function; `list_bool_or(list_transform(list, x -> p))` is the same truth value (both are NULL for
-a NULL list, and the compiled predicates wrap every array test in COALESCE(..., false)).
+(tests/samples), stored through the real ingest path. One translation is ours, not sqlglot's
+(`any_match`, see tests/athena_sql.py).
 """
 
 from __future__ import annotations
@@ -14,24 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlglot
-from sqlglot import exp
 
 from mantissa_log.lake import LogLake, parse
+from tests.athena_sql import athena_to_duckdb
 from tests.sigma.conftest import CORPUS, CorpusResult
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
-
-
-def athena_to_duckdb(athena_sql: str) -> str:
-    def bridge(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "any_match":
-            mapped = exp.Anonymous(this="list_transform", expressions=list(node.expressions))
-            return exp.Anonymous(this="list_bool_or", expressions=[mapped])
-        return node
-
-    return sqlglot.parse_one(athena_sql, read="athena").transform(bridge).sql(dialect="duckdb")
 
 
 @pytest.fixture(scope="module")

@@ -187,6 +187,31 @@ def build_rule_store(config: Settings) -> RuleStore:
     return LocalRuleStore(config.rules_dir)
 
 
+def build_lake(config: Settings) -> tuple[LogLake, DetectionEngine]:
+    """The local lake with DuckDB, or the S3 lake with Athena (`MANTISSA_LAKE=s3`)."""
+    horizon = timedelta(seconds=config.dedup_horizon_seconds)
+    limits = IngestLimits(
+        decompressed_bytes=config.max_decompressed_bytes,
+        line_bytes=config.max_line_bytes,
+        event_bytes=config.max_event_bytes,
+    )
+    if config.lake != "s3":
+        lake = LogLake(config.lake_dir, dedup_horizon=horizon, limits=limits)
+        return lake, DuckDbEngine(lake)
+    from mantissa_log.lake.detect.athena_engine import AthenaEngine
+    from mantissa_log.lake.s3lake import S3LogLake
+    from mantissa_log.secrets.aws_clients import make_aws_client
+
+    bucket = config.lake_bucket_name
+    assert bucket, "checked by require_provisioned"
+    s3 = make_aws_client("s3", config.region, config.s3_endpoint_url)
+    # The data home only stages an ingest on its way to S3.
+    s3_lake = S3LogLake(config.lake_dir, s3, bucket, config.lake_prefix, dedup_horizon=horizon, limits=limits)
+    athena = make_aws_client("athena", config.region, config.athena_endpoint_url)
+    engine = AthenaEngine(athena, s3_lake, config.glue_database_name, config.athena_workgroup_name)
+    return s3_lake, engine
+
+
 def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Repositories:
     return Repositories(
         rules=DetectionRuleRepository(backend),
@@ -220,16 +245,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         backend.close()
         raise
     rule_bodies = build_rule_store(config)
-    lake = LogLake(
-        config.lake_dir,
-        dedup_horizon=timedelta(seconds=config.dedup_horizon_seconds),
-        limits=IngestLimits(
-            decompressed_bytes=config.max_decompressed_bytes,
-            line_bytes=config.max_line_bytes,
-            event_bytes=config.max_event_bytes,
-        ),
-    )
-    engine = DuckDbEngine(lake)
+    lake, engine = build_lake(config)
     repos = build_repositories(backend, cipher)
     outputs = build_output_registry()
     owner = worker_id()

@@ -26,6 +26,7 @@ from mantissa_log.lake.aws_resources import (
     glue_database_exists,
     workgroup_exists,
 )
+from mantissa_log.lake.glue_tables import ensure_source_tables, missing_source_tables
 from mantissa_log.secrets.aws_clients import make_aws_client
 from mantissa_log.secrets.kms_key import ensure_kms_key, kms_key_usable
 from mantissa_log.secrets.shared_keyring import create_shared_keyring
@@ -57,6 +58,11 @@ def buckets(config: Settings) -> list[str]:
         if lake_bucket not in names:
             names.append(lake_bucket)
     return names
+
+
+def lake_location(config: Settings, source: str) -> str:
+    """Where a source's partitions live (the same keys `S3LogLake.object_key` writes)."""
+    return f"s3://{config.lake_bucket_name}/{config.lake_prefix}source={source}/"
 
 
 def athena_output_location(config: Settings) -> str:
@@ -103,7 +109,10 @@ def provision(config: Settings, backend: StateBackend | None = None) -> list[Ste
         note("S3 bucket", bucket, ensure_bucket(_client(config, "s3"), bucket, config.region, config.kms_key_id))
     if config.lake == "s3":
         database = config.glue_database_name
-        note("Glue database", database, ensure_glue_database(_client(config, "glue"), database))
+        glue = _client(config, "glue")
+        note("Glue database", database, ensure_glue_database(glue, database))
+        for table, created in ensure_source_tables(glue, database, lambda source: lake_location(config, source)):
+            note("Glue table", f"{database}.{table}", created)
         workgroup = config.athena_workgroup_name
         created = ensure_workgroup(
             _client(config, "athena"), workgroup, athena_output_location(config), config.athena_bytes_scanned_cutoff
@@ -123,8 +132,11 @@ def missing_resources(config: Settings, backend: StateBackend) -> list[str]:
         if not bucket_exists(_client(config, "s3"), bucket):
             missing.append(f"S3 bucket {bucket}")
     if config.lake == "s3":
-        if not glue_database_exists(_client(config, "glue"), config.glue_database_name):
+        glue = _client(config, "glue")
+        if not glue_database_exists(glue, config.glue_database_name):
             missing.append(f"Glue database {config.glue_database_name}")
+        else:
+            missing.extend(f"Glue table {name}" for name in missing_source_tables(glue, config.glue_database_name))
         if not workgroup_exists(_client(config, "athena"), config.athena_workgroup_name):
             missing.append(f"Athena workgroup {config.athena_workgroup_name}")
     return missing
