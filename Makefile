@@ -42,6 +42,7 @@ lint: install-dev
 deploy-lint: install-dev
 	$(BIN)/cfn-lint deploy/cloudformation.yaml
 	$(CHECKOV_VENV)/bin/checkov -f deploy/cloudformation.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_VENV)/bin/checkov -f Dockerfile --framework dockerfile --compact --quiet --skip-download
 
 typecheck: install-dev
 	$(BIN)/mypy src/mantissa_log

@@ -47,11 +47,12 @@ def test_cfn_lint_passes() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_checkov_passes() -> None:
+@pytest.mark.parametrize(("path", "framework"), [(TEMPLATE, "cloudformation"), (ROOT / "Dockerfile", "dockerfile")])
+def test_checkov_passes(path: Path, framework: str) -> None:
     # checkov pins boto3 1.35, so it lives in its own venv (`make install-dev` makes .venv-checkov).
     assert CHECKOV.exists(), "run `make install-dev` (it installs checkov into .venv-checkov)"
     done = subprocess.run(
-        [str(CHECKOV), "-f", str(TEMPLATE), "--framework", "cloudformation", "--compact", "--quiet", "--skip-download"],
+        [str(CHECKOV), "-f", str(path), "--framework", framework, "--compact", "--quiet", "--skip-download"],
         capture_output=True,
         text=True,
         check=False,
