@@ -1,12 +1,13 @@
 """`DetectionEngine` on Athena, over the S3 lake (`MANTISSA_LAKE=s3`).
 
-Each plain rule is one query in the configured workgroup (whose bytes-scanned cutoff cancels a
-runaway query): the rule's compiled Athena predicate over its window of ingest time, pruned to
-the window's `date` partitions, answering the earliest sample events with the window's match
-count and new-match count alongside (window functions), so one query gives a rule's whole result.
+The plain rules of a source are one query in the configured workgroup (whose bytes-scanned cutoff
+cancels a runaway query): the single-scan form, each rule's compiled Athena predicate a flag over
+one scan of the union of their windows of ingest time, pruned to the windows' `date` partitions,
+answering per rule its count, new count and earliest samples. If that query fails, each rule runs
+alone (`plain_query`), so one rule's bad SQL is that rule's failure only.
 Queries are polled with exponential backoff and their results read page by page. What a scan
 cost is Athena's own statistics (`DataScannedInBytes`, `EngineExecutionTimeInMillis`), summed
-over the scan's queries. A failed, cancelled or timed-out query is that rule's failure only.
+over the scan's queries. A failed, cancelled or timed-out query of one rule is its failure only.
 
 Correlation rules are not run on Athena yet: they fail with a message saying so.
 Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
@@ -14,6 +15,7 @@ Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -54,8 +56,46 @@ def plain_query(database: str, scan: RuleScan) -> str:
     )
 
 
+def single_scan_query(database: str, scans: Sequence[RuleScan]) -> str:
+    """One query for every plain rule of a source (one scan of the union of their windows).
+
+    One row: per rule its window's match count, new-match count and earliest samples as a JSON
+    array of raw texts (PLAIN_COLUMNS values each, in order); the form DuckDB runs too.
+    """
+    start = min(s.window.start for s in scans)
+    end = max(s.window.end for s in scans)
+    first, last = naive_utc(floor_ms(start)).date(), naive_utc(floor_ms(end)).date()
+    table = f"{quote_ident(database)}.{quote_ident(scans[0].rule.source)}"
+    flags = ", ".join(f"COALESCE(({s.rule.athena_predicate}), false) AS f{i}" for i, s in enumerate(scans))
+    columns = []
+    for i, scan in enumerate(scans):
+        window = scan.window
+        hit = (
+            f"f{i} AND ingest_time > {athena_timestamp(window.start)} AND ingest_time <= {athena_timestamp(window.end)}"
+        )
+        columns.append(
+            f"count_if({hit}), count_if({hit} AND ingest_time > {athena_timestamp(window.watermark)}), "
+            f"json_format(CAST(slice(array_agg(raw ORDER BY t) FILTER (WHERE {hit}), 1, {MAX_SAMPLES}) AS JSON))"
+        )
+    return (
+        f"SELECT {', '.join(columns)} FROM ("
+        f"SELECT ingest_time, coalesce(event_time, ingest_time) AS t, raw, {flags} FROM {table} AS ev "
+        f"WHERE \"date\" BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+        f"AND ingest_time > {athena_timestamp(start)} AND ingest_time <= {athena_timestamp(end)}"
+        f") WHERE {' OR '.join(f'f{i}' for i in range(len(scans)))}"
+    )
+
+
 class AthenaQueryFailed(StoreError):
     """A query Athena did not complete; the message is Athena's reason (no SQL)."""
+
+
+def _raws(sampled: str | None) -> list[str]:
+    """The JSON array of raw texts a single-scan column holds (NULL when the rule matched nothing)."""
+    if not sampled:
+        return []
+    parsed = json.loads(sampled)
+    return [item for item in parsed if isinstance(item, str)] if isinstance(parsed, list) else []
 
 
 class AthenaEngine:
@@ -88,24 +128,44 @@ class AthenaEngine:
         return self._memory.match_events(source, raws, rule)
 
     def scan(self, source: str, rules: Sequence[RuleScan]) -> ScanOutcome:
-        results: list[list[GroupResult] | RuleFailure] = []
-        scanned_bytes = engine_ms = 0
-        for scan in rules:
+        results: dict[int, list[GroupResult] | RuleFailure] = {}
+        cost = {"DataScannedInBytes": 0, "EngineExecutionTimeInMillis": 0}
+
+        def add(statistics: dict[str, Any]) -> None:
+            for name in cost:
+                cost[name] += int(statistics.get(name, 0) or 0)
+
+        plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]
+        for i, scan in enumerate(rules):
             if scan.rule.correlation is not None:
-                results.append(RuleFailure("correlation rules run on the local lake only, not on Athena yet"))
-                continue
+                results[i] = RuleFailure("correlation rules run on the local lake only, not on Athena yet")
+        if plain:
             try:
-                rows, statistics = self.run(plain_query(self.database, scan))
-            except Exception as exc:  # one rule's query failing never fails its neighbours
-                results.append(failure(exc))
-                continue
-            scanned_bytes += int(statistics.get("DataScannedInBytes", 0))
-            engine_ms += int(statistics.get("EngineExecutionTimeInMillis", 0))
-            count = int(rows[0][1] or 0) if rows else 0
-            new = int(rows[0][2] or 0) if rows else 0
-            raws = [row[0] for row in rows if row[0] is not None]
-            results.append([GroupResult(None, count, new, samples(raws))])
-        return ScanOutcome(results=results, duration_ms=float(engine_ms), data_scanned_mb=scanned_bytes / 1_000_000)
+                rows, statistics = self.run(single_scan_query(self.database, [rules[i] for i in plain]))
+                add(statistics)
+                row = rows[0] if rows else [None] * (3 * len(plain))
+                for n, i in enumerate(plain):
+                    count, new, sampled = row[3 * n : 3 * n + 3]
+                    results[i] = [GroupResult(None, int(count or 0), int(new or 0), samples(_raws(sampled)))]
+            except Exception:
+                # One rule's SQL failing must not fail its neighbours: each alone, its failure its own.
+                for i in plain:
+                    results[i] = self._alone(rules[i], add)
+        return ScanOutcome(
+            results=[results[i] for i in range(len(rules))],
+            duration_ms=float(cost["EngineExecutionTimeInMillis"]),
+            data_scanned_mb=cost["DataScannedInBytes"] / 1_000_000,
+        )
+
+    def _alone(self, scan: RuleScan, add: Callable[[dict[str, Any]], None]) -> list[GroupResult] | RuleFailure:
+        try:
+            rows, statistics = self.run(plain_query(self.database, scan))
+        except Exception as exc:  # anything one rule's query raises is that rule's failure
+            return failure(exc)
+        add(statistics)
+        count = int(rows[0][1] or 0) if rows else 0
+        new = int(rows[0][2] or 0) if rows else 0
+        return [GroupResult(None, count, new, samples([row[0] for row in rows if row[0] is not None]))]
 
     # -- one query: start, poll with backoff, read every page
     def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
