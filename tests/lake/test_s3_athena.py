@@ -7,6 +7,7 @@ the objects in moto's S3 through moto's Glue catalog.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -198,3 +199,51 @@ def test_one_rules_failed_query_is_that_rules_failure_only(
     assert first == third
     assert len(first[0].samples) == 2
     assert outcome.data_scanned_mb > 0
+
+
+def test_on_motos_athena_queries_are_polled_with_backoff_and_queued_results_read(
+    moto_endpoint: str, tmp_path: Path, environment_name: str, request: pytest.FixtureRequest
+) -> None:
+    """moto's Athena runs nothing: it answers a queued result. Enough to check the protocol side:
+    start in the workgroup, poll QUEUED -> RUNNING -> SUCCEEDED with growing pauses, skip the header."""
+    workgroup = "wg-" + environment_name
+    athena_client = boto3.client("athena", endpoint_url=moto_endpoint, region_name="us-east-1")
+    athena_client.create_work_group(
+        Name=workgroup, Configuration={"ResultConfiguration": {"OutputLocation": "s3://x/"}}
+    )
+    samples = json.dumps([json.dumps(event()), json.dumps(event())])
+    queued = {
+        "results": [
+            {
+                "rows": [
+                    {"Data": [{"VarCharValue": "_col0"}, {"VarCharValue": "_col1"}, {"VarCharValue": "_col2"}]},
+                    {"Data": [{"VarCharValue": "7"}, {"VarCharValue": "2"}, {"VarCharValue": samples}]},
+                ]
+            }
+        ]
+    }
+    import httpx
+
+    httpx.post(moto_endpoint + "/moto-api/static/athena/query-results", json=queued).raise_for_status()
+    # By default moto's executions succeed at once; make each state last two polls, for this test only.
+    manual = {"model_name": "athena::execution", "transition": {"progression": "manual", "times": 2}}
+    httpx.post(moto_endpoint + "/moto-api/state-manager/set-transition", json=manual).raise_for_status()
+    request.addfinalizer(
+        lambda: httpx.post(
+            moto_endpoint + "/moto-api/state-manager/unset-transition", json={"model_name": "athena::execution"}
+        )
+    )
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    pauses: list[float] = []
+    lake = S3LogLake(tmp_path / "lake", s3, "unused", "lake/")
+    engine = AthenaEngine(athena_client, lake, "db", workgroup, sleep=pauses.append)
+    [rule] = compile_sigma(RULE)
+    now = datetime.now(UTC)
+    outcome = engine.scan("cloudtrail", [RuleScan(rule, RuleWindow(now - timedelta(hours=1), now, now))])
+    [[found]] = outcome.results  # type: ignore[misc]
+    assert (found.count, found.new, len(found.samples)) == (7, 2, 2)
+    assert len(pauses) >= 2  # QUEUED, then RUNNING
+    assert all(later == 2 * earlier for earlier, later in itertools.pairwise(pauses))
+    [execution_id] = athena_client.list_query_executions(WorkGroup=workgroup)["QueryExecutionIds"]
+    started = athena_client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+    assert "consolelogin" in started["Query"]
