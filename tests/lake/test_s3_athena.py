@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -247,3 +248,33 @@ def test_on_motos_athena_queries_are_polled_with_backoff_and_queued_results_read
     [execution_id] = athena_client.list_query_executions(WorkGroup=workgroup)["QueryExecutionIds"]
     started = athena_client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
     assert "consolelogin" in started["Query"]
+
+
+def test_concurrent_ingests_in_one_process_each_commit_under_their_own_marker(
+    moto_endpoint: str, tmp_path: Path, environment_name: str
+) -> None:
+    """The API ingests uploads on several threads: each ingest keeps its own marker and manifest."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    bucket = "lake-" + environment_name
+    s3.create_bucket(Bucket=bucket)
+    lake = S3LogLake(tmp_path / "lake", s3, bucket, "lake/")
+    errors: list[BaseException] = []
+
+    def ingest(n: int) -> None:
+        try:
+            data = "\n".join(json.dumps(event()) for _ in range(50)).encode()
+            lake.ingest_bytes("cloudtrail", data, filename=f"upload-{n}.jsonl")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ingest, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    manifests = keys(s3, bucket, "lake/_manifests/")
+    assert len(manifests) == 4
+    committed = [k for m in manifests for k in json.loads(s3.get_object(Bucket=bucket, Key=m)["Body"].read())["keys"]]
+    assert sorted(committed) == sorted(k for k in keys(s3, bucket, "lake/source=") if k.endswith(".parquet"))
+    assert keys(s3, bucket, "lake/_inflight/") == []

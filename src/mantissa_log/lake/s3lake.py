@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -63,8 +64,13 @@ class S3InFlight:
         marked = utc_now() if ingest_time is None else min(utc_now(), as_utc(ingest_time))
         key = f"{self.prefix}{(marked - EPOCH) // _MICRO}-{uuid.uuid4().hex}"
         self._put(key, {"keys": []})
-        yield key
-        self._delete([key])
+        try:
+            yield key
+        finally:
+            # Reached on success and on any error inside this process; by then nothing partial is
+            # left in the bucket (`S3LogLake._published` removes a failed upload's objects first).
+            # Only a process that dies leaves its marker, for `recover` once it is stale.
+            self._delete([key])
 
     def plan(self, marker: str, keys: list[str], manifest: str) -> None:
         self._put(marker, {"keys": keys, "manifest": manifest})
@@ -94,7 +100,7 @@ class S3InFlight:
             body = {}
         keys = [k for k in body.get("keys", []) if isinstance(k, str)]
         manifest = body.get("manifest")
-        committed = isinstance(manifest, str) and bool(self._list(manifest))
+        committed = isinstance(manifest, str) and bool(manifest) and bool(self._list(manifest))
         if keys and not committed:
             self._delete(keys)
         self._delete([marker])
@@ -127,7 +133,13 @@ class S3LogLake(LogLake):
         self.bucket = bucket
         self.prefix = prefix
         self.remote = S3InFlight(s3, bucket, prefix)
-        self._marker: str | None = None
+        # The running ingest's marker, per thread: the API ingests uploads on several threads at once.
+        self._local = threading.local()
+
+    @property
+    def _marker(self) -> str | None:
+        marker: str | None = getattr(self._local, "marker", None)
+        return marker
 
     def object_key(self, source: str, stamp: datetime, name: str) -> str:
         return f"{self.prefix}source={source}/date={stamp:%Y-%m-%d}/hour={stamp:%H}/{name}"
@@ -154,20 +166,21 @@ class S3LogLake(LogLake):
             yield
             return
         with self.remote.hold(ingest_time) as marker:
-            self._marker = marker
+            self._local.marker = marker
             try:
                 yield
             finally:
-                self._marker = None
+                self._local.marker = None
 
     def _published(self, source: str, stamp: datetime, paths: list[Path]) -> None:
         if not paths:
             return
-        assert self._marker is not None, "an S3 ingest runs under its in-flight marker"
+        marker = self._marker
+        assert marker is not None, "an S3 ingest runs under its in-flight marker"
         stamp = as_utc(stamp)
         keys = [self.object_key(source, stamp, path.name) for path in paths]
         manifest = f"{self.remote.manifests}source={source}/{paths[0].stem}.json"
-        self.remote.plan(self._marker, keys, manifest)
+        self.remote.plan(marker, keys, manifest)
         try:
             for path, key in zip(paths, keys, strict=True):
                 self.s3.upload_file(
@@ -176,8 +189,7 @@ class S3LogLake(LogLake):
             doc = {"source": source, "ingest_time": stamp.isoformat(), "keys": keys}
             self.s3.put_object(Bucket=self.bucket, Key=manifest, Body=json.dumps(doc).encode())
         except (ClientError, BotoCoreError) as exc:
-            self.remote.recover(self._marker)  # nothing half-uploaded stays; a new marker follows
-            self.remote._put(self._marker, {"keys": []})
+            self.remote.recover(marker)  # nothing half-uploaded stays (the marker goes with it)
             for path in paths:
                 path.unlink(missing_ok=True)
             raise StoreError(f"cannot upload the ingest to s3://{self.bucket}/{self.prefix}: {exc}") from None
