@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint typecheck unit clean bench bench-delivery bench-hunt bench-api bench-rules browser
+.PHONY: run test install install-dev lint typecheck deploy-lint unit clean bench bench-delivery bench-hunt bench-api bench-rules browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# checkov pins boto3/botocore 1.35 (older than ours), so it gets a venv of its own; same pin as pyproject's `checkov` extra.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_PIN := checkov==3.3.30
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet '$(CHECKOV_PIN)'
+	touch $@
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(CHECKOV_VENV)/.installed
 
 # First run: installs, creates an admin (token printed once), loads demo activity with an intrusion
 # inside plus the starter rules, and serves the API and the web UI. `mantissa-log serve` alone: no demo.
@@ -28,8 +36,15 @@ run: install
 	$(BIN)/mantissa-log serve --host $(HOST) --port $(PORT) --demo
 
 lint: install-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks deploy
 	$(BIN)/lint-imports
+
+# The CloudFormation template: regenerated from the code without a difference, cfn-lint and checkov clean
+# (both also run as tests in tests/deploy; checkov never calls home: --skip-download).
+deploy-lint: install-dev
+	$(BIN)/cfn-lint deploy/cloudformation.yaml
+	$(CHECKOV_VENV)/bin/checkov -f deploy/cloudformation.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_VENV)/bin/checkov -f Dockerfile --framework dockerfile --compact --quiet --skip-download
 
 typecheck: install-dev
 	$(BIN)/mypy src/mantissa_log
@@ -48,7 +63,7 @@ unit: install-dev browser
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
 # The whole gate: style, layering, types, then every test (the tests start moto_server themselves).
-test: lint typecheck unit
+test: lint typecheck deploy-lint unit
 
 # The detection benchmark (benchmarks/README.md): BENCH_EVENTS events (default 1,000,000); last line `ratio: X`.
 bench: install-dev
@@ -71,4 +86,4 @@ bench-rules: install-dev
 	$(BIN)/python -m benchmarks.bench_rules
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(CHECKOV_VENV) .mypy_cache .pytest_cache .ruff_cache test-artifacts

@@ -11,15 +11,22 @@ from fastapi.testclient import TestClient
 
 from mantissa_log.api.app import create_app
 from mantissa_log.config import Settings
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
+from tests.provisioned import build_provisioned, shared_key_secret
 
 
-def make_config(kind: str, home: Path, environment: str, endpoint: str | None) -> Settings:
+def make_config(
+    kind: str, home: Path, environment: str, endpoint: str | None, master_key_secret: str | None = None
+) -> Settings:
+    """On DynamoDB every host shares state, so the keyring is shared too (Secrets Manager)."""
+    shared = kind == "dynamodb"
     return Settings(
         home=home,
         environment=environment,
         state_backend=kind,  # type: ignore[arg-type]
         dynamodb_endpoint_url=endpoint,
+        master_key_secret=(master_key_secret or shared_key_secret(environment)) if shared else None,
+        secrets_endpoint_url=endpoint if shared else None,
         smtp_from="mantissa-log@company.com",  # the operator's sender domain (the seed's examples use it)
     )
 
@@ -29,7 +36,7 @@ def services(
     backend_kind: str, tmp_path: Path, environment_name: str, request: pytest.FixtureRequest
 ) -> Iterator[Services]:
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
-    built = build_services(make_config(backend_kind, tmp_path / "home", environment_name, endpoint))
+    built = build_provisioned(make_config(backend_kind, tmp_path / "home", environment_name, endpoint))
     yield built
     built.close()
 

@@ -29,10 +29,24 @@ class Settings(BaseSettings):
     # With a KMS key, integration configs are envelope-encrypted under KMS instead of the local key.
     kms_key_id: str | None = None
     kms_endpoint_url: str | None = None
+    # DynamoDB mode shares state across hosts, so every host must read the same keys: a keyring
+    # document (the master key file's format) kept in Secrets Manager under this id, created by
+    # `mantissa-log init`. Without it (and without KMS) a host would make a key no other host has.
+    master_key_secret: str | None = Field(default=None, pattern=r"^[A-Za-z0-9/_+=.@:-]{1,2048}$")
     rule_store: Literal["local", "s3"] = "local"
     s3_bucket: str | None = None
     s3_endpoint_url: str | None = None
     aws_region: str | None = None
+    # The lake: local Parquet files under the home, or the same partitions in S3 read by Athena.
+    lake: Literal["local", "s3"] = "local"
+    lake_bucket: str | None = None  # default: MANTISSA_S3_BUCKET
+    lake_prefix: str = Field(default="lake/", pattern=r"^([A-Za-z0-9_.-]+/)*$")
+    glue_database: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,255}$")  # default mantissa_log_<env>
+    glue_endpoint_url: str | None = None
+    athena_workgroup: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")  # default mantissa-log-<env>
+    athena_endpoint_url: str | None = None
+    # The workgroup's cutoff: a query that would scan more is cancelled by Athena (cost guard).
+    athena_bytes_scanned_cutoff: int = Field(default=10 << 30, ge=10 << 20)
     allow_private_targets: bool = False
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -167,6 +181,18 @@ class Settings(BaseSettings):
         """The domains a user's from_address may use (lower case)."""
         listed = [d.strip().lower() for d in self.smtp_from_domains.split(",") if d.strip()]
         return tuple(listed) or (self.smtp_from.rsplit("@", 1)[1].lower(),)
+
+    @property
+    def lake_bucket_name(self) -> str | None:
+        return self.lake_bucket or self.s3_bucket
+
+    @property
+    def glue_database_name(self) -> str:
+        return self.glue_database or "mantissa_log_" + self.environment.lower().replace("-", "_").replace(".", "_")
+
+    @property
+    def athena_workgroup_name(self) -> str:
+        return self.athena_workgroup or f"mantissa-log-{self.environment}"
 
     @property
     def region(self) -> str:

@@ -14,8 +14,9 @@ import pytest
 
 from mantissa_log.config import Settings
 from mantissa_log.lake import LogLake
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from tests.fixtures_api import make_config
+from tests.provisioned import build_provisioned
 
 BUCKET_PREFIX = "trail-"
 
@@ -30,7 +31,7 @@ def services(
     backend_kind: str, tmp_path: Path, environment_name: str, request: pytest.FixtureRequest
 ) -> Iterator[Services]:
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
-    built = build_services(collector_config(backend_kind, tmp_path / "home", environment_name, endpoint))
+    built = build_provisioned(collector_config(backend_kind, tmp_path / "home", environment_name, endpoint))
     yield built
     built.close()
 

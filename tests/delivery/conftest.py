@@ -12,10 +12,11 @@ import pytest
 from mantissa_log.clock import Clock
 from mantissa_log.config import Settings
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from mantissa_log.services.identity import Principal
 from tests.clock import ManualClock
 from tests.delivery.receiver import Receiver
+from tests.provisioned import build_provisioned, shared_key_secret
 
 ALICE = Principal("alice")
 
@@ -26,6 +27,8 @@ def delivery_config(kind: str, home: Path, environment: str, endpoint: str | Non
         environment=environment,
         state_backend=kind,  # type: ignore[arg-type]
         dynamodb_endpoint_url=endpoint,
+        master_key_secret=shared_key_secret(environment) if kind == "dynamodb" else None,
+        secrets_endpoint_url=endpoint if kind == "dynamodb" else None,
         allow_private_targets=True,  # the receivers live on loopback
         delivery_backoff_seconds=0.05,
         delivery_backoff_max_seconds=BACKOFF_CAP,
@@ -55,7 +58,7 @@ def dlv(
     tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest, clock: ManualClock
 ) -> Iterator[Services]:
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
-    services = build_services(delivery_config(backend_kind, tmp_path / "home", environment_name, endpoint), clock)
+    services = build_provisioned(delivery_config(backend_kind, tmp_path / "home", environment_name, endpoint), clock)
     services.users.create_user("alice")
     services.users.create_user("bob")
     yield services

@@ -13,12 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mantissa_log.api.app import create_app
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from mantissa_log.services.worker import Cadence, Worker
 from tests.clock import ManualClock
 from tests.delivery.conftest import add_webhook, delivery_config
 from tests.delivery.receiver import Receiver
 from tests.delivery.test_outbox import fire
+from tests.provisioned import build_provisioned
 
 LOOPS = (
     "{% for a in range(100000) %}{% for b in range(100000) %}{% for c in range(100000) %}"
@@ -37,7 +38,7 @@ def dlv(
     config = delivery_config(
         backend_kind, tmp_path / "home", environment_name, endpoint, smtp_from="alerts@company.com"
     )
-    services = build_services(config, clock)
+    services = build_provisioned(config, clock)
     services.users.create_user("alice")
     services.users.create_user("bob")
     yield services

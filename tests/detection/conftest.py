@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from mantissa_log.lake import parse
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.identity import Principal
 from tests.clock import ManualClock
 from tests.fixtures_api import make_config
+from tests.provisioned import build_provisioned
 
 T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 ALICE = Principal("alice")
@@ -31,7 +32,7 @@ def det(tmp_path: Path, environment_name: str, backend_kind: str, request: pytes
     """
     endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
     config = make_config(backend_kind, tmp_path / "home", environment_name, endpoint)
-    services = build_services(config, ManualClock(T0 - timedelta(minutes=1)))
+    services = build_provisioned(config, ManualClock(T0 - timedelta(minutes=1)))
     services.users.create_user("alice")
     yield services
     services.close()

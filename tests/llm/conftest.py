@@ -16,11 +16,12 @@ from mantissa_log.api.app import create_app
 from mantissa_log.config import Settings
 from mantissa_log.domain.settings import UserSettingsPut
 from mantissa_log.lake import parse
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from mantissa_log.services.identity import Principal
 from tests.clock import ManualClock
 from tests.lake.conftest import corpus_files
 from tests.llm.fakes import MODELS, PROVIDERS, FakeLlm
+from tests.provisioned import build_provisioned, shared_key_secret
 
 T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
 ALICE = Principal("alice")
@@ -44,7 +45,9 @@ def make_services(tmp_path: Path, environment_name: str, request: pytest.Fixture
             "llm_timeout_seconds": 5.0,
             "llm_max_retry_wait_seconds": 3.0,
         }
-        services = build_services(Settings(**(values | overrides)), ManualClock(T0))
+        if kind == "dynamodb":  # shared state: a shared keyring, provisioned as an operator does
+            values |= {"master_key_secret": shared_key_secret(environment_name), "secrets_endpoint_url": endpoint}
+        services = build_provisioned(Settings(**(values | overrides)), ManualClock(T0))
         services.users.create_user("alice")
         services.users.create_user("bob")
         built.append(services)

@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from mantissa_log.domain.rules import DetectionRule, rule_s3_key
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.services.backup import backup, restore
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from mantissa_log.state.codec import encode
 from mantissa_log.state.tables import ALL_TABLES
 from tests.api.test_integrations_api import ALL
 from tests.fixtures_api import ApiUser, make_config
+from tests.provisioned import build_provisioned
 
 BODY = "title: Odd bytes \xe9\r\ndetection:\n  sel: {eventName: ConsoleLogin}\n  condition: sel\n\x00".encode()
 
@@ -74,10 +75,14 @@ def test_round_trip_is_exact(
     endpoint = services.config.dynamodb_endpoint_url
     other_home = tmp_path / "other"
     (other_home / "keys").mkdir(parents=True)
-    key = services.config.master_key_path
-    (other_home / "keys" / "master.key").write_bytes(key.read_bytes())
-    (other_home / "keys" / "master.key").chmod(0o600)
-    other = build_services(make_config(backend_kind, other_home, services.config.environment + "r", endpoint))
+    if backend_kind == "sqlite":  # on DynamoDB the keyring is already shared (Secrets Manager)
+        key = services.config.master_key_path
+        (other_home / "keys" / "master.key").write_bytes(key.read_bytes())
+        (other_home / "keys" / "master.key").chmod(0o600)
+    other_config = make_config(
+        backend_kind, other_home, services.config.environment + "r", endpoint, services.config.master_key_secret
+    )
+    other = build_provisioned(other_config)
     try:
         restore(other.infra.backend, other.infra.rule_bodies, archive)
         assert _snapshot(other, NOT_RESTORED) == {

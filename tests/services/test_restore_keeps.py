@@ -8,9 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mantissa_log.errors import Unauthenticated
-from mantissa_log.services.container import Services, build_services
+from mantissa_log.services.container import Services
 from mantissa_log.state.tables import API_TOKENS
 from tests.fixtures_api import ApiUser, make_config
+from tests.provisioned import build_provisioned
 
 
 def test_a_token_revoked_after_the_backup_stays_revoked(
@@ -66,11 +67,13 @@ def test_restoring_into_a_fresh_installation_issues_an_admin_token(
     services.infra.keyring.active_id()  # the master key file exists from first use on
     other_home = tmp_path / "other"
     (other_home / "keys").mkdir(parents=True)
-    (other_home / "keys" / "master.key").write_bytes(services.config.master_key_path.read_bytes())
-    (other_home / "keys" / "master.key").chmod(0o600)
+    if backend_kind == "sqlite":  # on DynamoDB the keyring is already shared (Secrets Manager)
+        (other_home / "keys" / "master.key").write_bytes(services.config.master_key_path.read_bytes())
+        (other_home / "keys" / "master.key").chmod(0o600)
     environment = services.config.environment + "f"
-    config = make_config(backend_kind, other_home, environment, services.config.dynamodb_endpoint_url)
-    other = build_services(config)
+    endpoint = services.config.dynamodb_endpoint_url
+    config = make_config(backend_kind, other_home, environment, endpoint, services.config.master_key_secret)
+    other = build_provisioned(config)
     try:
         result = other.admin.restore(archive)
         assert result.summary.users_added == ["alice", "root"]

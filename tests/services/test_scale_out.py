@@ -15,10 +15,10 @@ from mantissa_log.config import Settings
 from mantissa_log.rulestore.s3 import S3RuleStore
 from mantissa_log.secrets.aws import AwsSecretsManagerStore
 from mantissa_log.secrets.envelope import KmsKeyWrapper
-from mantissa_log.services.container import build_services
 from mantissa_log.state.dynamodb_backend import DynamoDbBackend
 from mantissa_log.state.tables import INTEGRATION_SETTINGS
 from tests.api.test_integrations_api import SLACK, SLACK_URL
+from tests.provisioned import build_provisioned
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def aws_config(moto_endpoint: str, tmp_path: Path, environment_name: str) -> Set
 
 
 def test_all_aws_parts_work_together(aws_config: Settings, moto_endpoint: str) -> None:
-    services = build_services(aws_config)
+    services = build_provisioned(aws_config)
     try:
         assert isinstance(services.infra.backend, DynamoDbBackend)
         assert isinstance(services.infra.secrets, AwsSecretsManagerStore)

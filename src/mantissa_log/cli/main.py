@@ -17,8 +17,10 @@ if TYPE_CHECKING:  # the Click that Typer vendors (its own Context type)
 
 # name -> (module, attribute: a command function or a Typer group, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": ("mantissa_log.cli.init", "init_command", "Provision tables, buckets and keys (admin credentials)."),
     "serve": ("mantissa_log.cli.serve", "serve_command", "Serve the HTTP API and the worker loops."),
     "worker": ("mantissa_log.cli.worker", "worker_command", "Run detection, delivery and housekeeping loops."),
+    "healthcheck": ("mantissa_log.cli.worker", "healthcheck_command", "Exit 0 if serve (or --worker) is healthy."),
     "ingest": ("mantissa_log.cli.logs", "ingest_command", "Load log files into the lake."),
     "hunt": ("mantissa_log.cli.logs", "hunt_command", "Scan log files with Sigma rules, no server needed."),
     "ask": ("mantissa_log.cli.ask", "ask_command", "Ask the logs a question in plain English (your LLM)."),

@@ -19,7 +19,7 @@ from mantissa_log.config import load_settings
 from mantissa_log.domain.common import NAME_RE
 from mantissa_log.domain.rule_document import parse_rule_document
 from mantissa_log.domain.rule_findings import RuleFinding
-from mantissa_log.errors import MantissaError
+from mantissa_log.errors import ConfigError, MantissaError, SecretStoreError, StoreError
 from mantissa_log.services.container import Services
 from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.detection.validation import RuleFilesReport, check_rule_files
@@ -156,6 +156,8 @@ def import_rules(
                 services.rules.create(who, write, "cli")
                 imported += 1
                 console.print(f"[green]imported[/green] {escape(str(path))} as {write.rule_name}", highlight=False)
+            except (StoreError, SecretStoreError, ConfigError):
+                raise  # the installation is broken, not this rule: stop, and exit non-zero
             except MantissaError as exc:
                 refused += 1
                 console.print(f"[yellow]refused[/yellow] {path}: {exc}", highlight=False)

@@ -324,12 +324,17 @@ class LogLake:
                     try:
                         yield files, dedup
                         files.publish()
+                        self._published(source, stamp, [final for _, final in files.written])
                     except BaseException:
                         files.discard()
                         raise
                 dedup.commit()
         finally:
             connection.close()
+
+    def _published(self, source: str, stamp: datetime, paths: list[Path]) -> None:
+        """Called once an ingest's files are in place, before its events join the dedup index;
+        a lake that keeps its files elsewhere (S3) copies them out here. Raising undoes the ingest."""
 
     def _write(
         self, files: _Files, dedup: IndexSession, spec: LogSource, chunk: list[ParsedEvent], offset: int

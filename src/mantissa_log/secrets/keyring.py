@@ -147,16 +147,12 @@ class Keyring:
         self._load()
 
     def _write_temp(self, active: str, keys: dict[str, bytes]) -> Path:
-        doc = {
-            "active": active,
-            "keys": {kid: base64.b64encode(key).decode() for kid, key in keys.items()},
-        }
         tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "wb") as out:
                 _fchmod_600(out.fileno())  # the umask may have removed bits; never added any
-                out.write(json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n")
+                out.write(keyring_document(active, keys))
                 out.flush()
                 os.fsync(out.fileno())
         except BaseException:
@@ -180,6 +176,21 @@ class Keyring:
             yield
         finally:
             os.close(fd)
+
+
+def keyring_document(active: str, keys: dict[str, bytes]) -> bytes:
+    """The keyring's stored form (a file here, a secret's value for a shared keyring)."""
+    doc = {"active": active, "keys": {kid: base64.b64encode(key).decode() for kid, key in keys.items()}}
+    return json.dumps(doc, indent=2, sort_keys=True).encode() + b"\n"
+
+
+def fresh_keyring_document() -> bytes:
+    key_id = new_key_id()
+    return keyring_document(key_id, {key_id: secrets.token_bytes(KEY_BYTES)})
+
+
+def parse_keyring(raw: bytes, path: Path) -> tuple[str, dict[str, bytes]]:
+    return _parse(raw, path)
 
 
 def _parse(raw: bytes, path: Path) -> tuple[str, dict[str, bytes]]:

@@ -47,6 +47,7 @@ from mantissa_log.services.hec import HecService
 from mantissa_log.services.integrations import IntegrationService
 from mantissa_log.services.llm.gateway import LlmConfig, LlmService
 from mantissa_log.services.logs import LogService
+from mantissa_log.services.provisioning import require_provisioned
 from mantissa_log.services.query.service import QueryService, QuerySettings
 from mantissa_log.services.sessions import SessionService
 from mantissa_log.services.user_settings import UserSettingsService
@@ -174,6 +175,29 @@ def build_secret_store(config: Settings, backend: StateBackend, keyring: Keyring
     return LocalVault(VaultRepository(backend), keyring)
 
 
+def build_keyring(config: Settings) -> Keyring:
+    if config.master_key_secret:
+        from mantissa_log.secrets.aws_clients import make_aws_client
+        from mantissa_log.secrets.shared_keyring import SharedKeyring
+
+        client = make_aws_client("secretsmanager", config.region, config.secrets_endpoint_url)
+        return SharedKeyring(client, config.master_key_secret)
+    return Keyring(config.master_key_path)
+
+
+def refuse_host_local_key(config: Settings) -> None:
+    """With shared (DynamoDB) state, a key made on this host would encrypt what no other host can read."""
+    if config.state_backend != "dynamodb" or config.master_key_secret or config.master_key_path.exists():
+        return
+    raise ConfigError(
+        "MANTISSA_STATE_BACKEND=dynamodb is shared by every host, but this host would create its own master key "
+        f"({config.master_key_path}) that no other host has: set MANTISSA_KMS_KEY_ID with "
+        "MANTISSA_SECRETS_BACKEND=aws, or MANTISSA_MASTER_KEY_SECRET (a keyring in Secrets Manager made by "
+        "`mantissa-log init`)",
+        field="MANTISSA_MASTER_KEY_SECRET",
+    )
+
+
 def build_key_wrapper(config: Settings, keyring: Keyring) -> KeyWrapper:
     if config.kms_key_id:
         from mantissa_log.secrets.aws_clients import make_aws_client
@@ -191,6 +215,31 @@ def build_rule_store(config: Settings) -> RuleStore:
             raise ConfigError("MANTISSA_S3_BUCKET is required with MANTISSA_RULE_STORE=s3", field="MANTISSA_S3_BUCKET")
         return S3RuleStore(make_aws_client("s3", config.region, config.s3_endpoint_url), config.s3_bucket)
     return LocalRuleStore(config.rules_dir)
+
+
+def build_lake(config: Settings) -> tuple[LogLake, DetectionEngine]:
+    """The local lake with DuckDB, or the S3 lake with Athena (`MANTISSA_LAKE=s3`)."""
+    horizon = timedelta(seconds=config.dedup_horizon_seconds)
+    limits = IngestLimits(
+        decompressed_bytes=config.max_decompressed_bytes,
+        line_bytes=config.max_line_bytes,
+        event_bytes=config.max_event_bytes,
+    )
+    if config.lake != "s3":
+        lake = LogLake(config.lake_dir, dedup_horizon=horizon, limits=limits)
+        return lake, DuckDbEngine(lake)
+    from mantissa_log.lake.detect.athena_engine import AthenaEngine
+    from mantissa_log.lake.s3lake import S3LogLake
+    from mantissa_log.secrets.aws_clients import make_aws_client
+
+    bucket = config.lake_bucket_name
+    assert bucket, "checked by require_provisioned"
+    s3 = make_aws_client("s3", config.region, config.s3_endpoint_url)
+    # The data home only stages an ingest on its way to S3.
+    s3_lake = S3LogLake(config.lake_dir, s3, bucket, config.lake_prefix, dedup_horizon=horizon, limits=limits)
+    athena = make_aws_client("athena", config.region, config.athena_endpoint_url)
+    engine = AthenaEngine(athena, s3_lake, config.glue_database_name, config.athena_workgroup_name)
+    return s3_lake, engine
 
 
 def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Repositories:
@@ -215,23 +264,23 @@ def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Reposit
 def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     make_private_home(config.home)  # 0700 / 0600 whatever the umask (state/home.py)
     backend = build_backend(config, clock)
-    backend.ensure_tables(ALL_TABLES)
-    keyring = Keyring(config.master_key_path)
-    cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
-    secrets = build_secret_store(config, backend, keyring)
-    if isinstance(cipher.wrapper, LocalKeyWrapper) or isinstance(secrets, LocalVault):
-        keyring.active_id()  # the master key exists from the start, not from the first secret stored
+    try:
+        if config.state_backend == "sqlite":
+            backend.ensure_tables(ALL_TABLES)  # the embedded store is a file of our own
+        # A shared store (and buckets, keys, ...) is provisioned by `mantissa-log init` only:
+        # a start checks, read-only, and names whatever is missing.
+        require_provisioned(config, backend)
+        keyring = build_keyring(config)
+        cipher = EnvelopeCipher(build_key_wrapper(config, keyring))
+        secrets = build_secret_store(config, backend, keyring)
+        if isinstance(cipher.wrapper, LocalKeyWrapper) or isinstance(secrets, LocalVault):
+            refuse_host_local_key(config)
+            keyring.active_id()  # the master key exists from the start, not from the first secret stored
+    except BaseException:
+        backend.close()
+        raise
     rule_bodies = build_rule_store(config)
-    lake = LogLake(
-        config.lake_dir,
-        dedup_horizon=timedelta(seconds=config.dedup_horizon_seconds),
-        limits=IngestLimits(
-            decompressed_bytes=config.max_decompressed_bytes,
-            line_bytes=config.max_line_bytes,
-            event_bytes=config.max_event_bytes,
-        ),
-    )
-    engine = DuckDbEngine(lake)
+    lake, engine = build_lake(config)
     repos = build_repositories(backend, cipher)
     outputs = build_output_registry()
     owner = worker_id()

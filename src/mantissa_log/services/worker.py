@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +50,15 @@ class Worker:
         self.admin = admin
         self.collectors = collectors
         self.cadence = cadence
+        # When each loop last finished a pass (monotonic seconds): a loop stuck in one pass is a sick worker.
+        self.last_pass: dict[str, float] = {}
+
+    def stalled(self, now: float) -> list[str]:
+        """Loops that have not finished a pass for four of their periods (and at least 15 minutes)."""
+        started = self.last_pass.get("_started", now)
+        return [
+            name for name, _, every in self.loops() if now - self.last_pass.get(name, started) > max(4 * every, 900.0)
+        ]
 
     def loops(self) -> list[tuple[str, Callable[[], object], float]]:
         loops: list[tuple[str, Callable[[], object], float]] = [
@@ -63,8 +73,11 @@ class Worker:
 
     def run(self, stop: threading.Event, *, only: tuple[str, ...] | None = None) -> None:
         """Run the loops (all, or those named) until `stop` is set; returns once every loop ended."""
+        self.last_pass["_started"] = time.monotonic()
         threads = [
-            threading.Thread(target=_loop, args=(name, step, every, stop), name=f"worker-{name}", daemon=True)
+            threading.Thread(
+                target=_loop, args=(name, step, every, stop, self.last_pass), name=f"worker-{name}", daemon=True
+            )
             for name, step, every in self.loops()
             if only is None or name in only
         ]
@@ -75,10 +88,13 @@ class Worker:
         self.delivery.close()
 
 
-def _loop(name: str, step: Callable[[], object], every: float, stop: threading.Event) -> None:
+def _loop(
+    name: str, step: Callable[[], object], every: float, stop: threading.Event, last_pass: dict[str, float]
+) -> None:
     while not stop.is_set():
         try:
             step()
         except Exception:
             log.exception("%s pass failed; the next one runs in %.0f s", name, every)
+        last_pass[name] = time.monotonic()
         stop.wait(every)

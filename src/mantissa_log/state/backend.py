@@ -90,7 +90,15 @@ class StateBackend(ABC):
 
     @abstractmethod
     def ensure_tables(self, specs: Sequence[TableSpec]) -> None:
-        """Create missing tables (idempotent)."""
+        """Create missing tables (idempotent). For a shared backend this is provisioning:
+        `mantissa-log init` only, with admin rights; normal starts call `missing_tables`."""
+
+    def missing_tables(self, specs: Sequence[TableSpec]) -> list[str]:
+        """Physical names of tables that are absent or not ready (read-only: DescribeTable at most).
+
+        The embedded backend creates its own tables, so nothing is ever missing there.
+        """
+        return []
 
     @abstractmethod
     def get(self, table: TableSpec, key: Key) -> Item | None:

@@ -315,6 +315,21 @@ class DynamoDbBackend(StateBackend):
             definition["GlobalSecondaryIndexes"] = indexes
         return definition
 
+    def missing_tables(self, specs: Sequence[TableSpec]) -> list[str]:
+        missing = []
+        for spec in specs:
+            name = self._name(spec)
+            try:
+                status = self._on("describe_table", spec)["Table"].get("TableStatus")
+            except StoreError as exc:
+                if "ResourceNotFoundException" not in exc.message:
+                    raise
+                missing.append(name)
+                continue
+            if status not in ("ACTIVE", "UPDATING"):  # CREATING or DELETING: not usable now
+                missing.append(f"{name} ({status})")
+        return missing
+
     def ensure_tables(self, specs: Sequence[TableSpec]) -> None:
         for spec in specs:
             name = self._name(spec)

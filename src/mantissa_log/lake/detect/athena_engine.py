@@ -1,0 +1,216 @@
+"""`DetectionEngine` on Athena, over the S3 lake (`MANTISSA_LAKE=s3`).
+
+The plain rules of a source are one query in the configured workgroup (whose bytes-scanned cutoff
+cancels a runaway query): the single-scan form, each rule's compiled Athena predicate a flag over
+one scan of the union of their windows of ingest time, pruned to the windows' `date` partitions,
+answering per rule its count, new count and earliest samples. If that query fails, each rule runs
+alone (`plain_query`), so one rule's bad SQL is that rule's failure only.
+Queries are polled with exponential backoff and their results read page by page. What a scan
+cost is Athena's own statistics (`DataScannedInBytes`, `EngineExecutionTimeInMillis`), summed
+over the scan's queries. A failed, cancelled or timed-out query of one rule is its failure only.
+
+Correlation rules are not run on Athena yet: they fail with a message saying so.
+Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mantissa_log.domain.alerts import MAX_SAMPLES
+from mantissa_log.errors import StoreError
+from mantissa_log.lake.detect.duckdb_engine import DuckDbEngine, samples
+from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
+from mantissa_log.lake.s3lake import S3LogLake, floor_ms
+from mantissa_log.lake.sql import naive_utc, quote_ident
+from mantissa_log.sigma.compiled import CompiledRule
+
+_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+
+def athena_timestamp(moment: datetime) -> str:
+    return f"TIMESTAMP '{naive_utc(floor_ms(moment)).isoformat(sep=' ', timespec='milliseconds')}'"
+
+
+def plain_query(database: str, scan: RuleScan) -> str:
+    """Rows: up to MAX_SAMPLES earliest matches `raw, count, new` (count/new repeat on every row)."""
+    window = scan.window
+    first, last = naive_utc(floor_ms(window.start)).date(), naive_utc(floor_ms(window.end)).date()
+    table = f"{quote_ident(database)}.{quote_ident(scan.rule.source)}"
+    watermark = athena_timestamp(window.watermark)
+    return (
+        "SELECT raw, c, n FROM ("
+        "SELECT raw, coalesce(event_time, ingest_time) AS t, count(*) OVER () AS c, "
+        f"sum(CASE WHEN ingest_time > {watermark} THEN 1 ELSE 0 END) OVER () AS n "
+        f"FROM {table} AS ev "
+        f"WHERE \"date\" BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+        f"AND ingest_time > {athena_timestamp(window.start)} AND ingest_time <= {athena_timestamp(window.end)} "
+        f"AND ({scan.rule.athena_predicate})"
+        f") ORDER BY t LIMIT {MAX_SAMPLES}"
+    )
+
+
+def single_scan_query(database: str, scans: Sequence[RuleScan]) -> str:
+    """One query for every plain rule of a source (one scan of the union of their windows).
+
+    One row: per rule its window's match count, new-match count and earliest samples as a JSON
+    array of raw texts (PLAIN_COLUMNS values each, in order); the form DuckDB runs too.
+    """
+    start = min(s.window.start for s in scans)
+    end = max(s.window.end for s in scans)
+    first, last = naive_utc(floor_ms(start)).date(), naive_utc(floor_ms(end)).date()
+    table = f"{quote_ident(database)}.{quote_ident(scans[0].rule.source)}"
+    flags = ", ".join(f"COALESCE(({s.rule.athena_predicate}), false) AS f{i}" for i, s in enumerate(scans))
+    columns = []
+    for i, scan in enumerate(scans):
+        window = scan.window
+        hit = (
+            f"f{i} AND ingest_time > {athena_timestamp(window.start)} AND ingest_time <= {athena_timestamp(window.end)}"
+        )
+        columns.append(
+            f"count_if({hit}), count_if({hit} AND ingest_time > {athena_timestamp(window.watermark)}), "
+            f"json_format(CAST(slice(array_agg(raw ORDER BY t) FILTER (WHERE {hit}), 1, {MAX_SAMPLES}) AS JSON))"
+        )
+    return (
+        f"SELECT {', '.join(columns)} FROM ("
+        f"SELECT ingest_time, coalesce(event_time, ingest_time) AS t, raw, {flags} FROM {table} AS ev "
+        f"WHERE \"date\" BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+        f"AND ingest_time > {athena_timestamp(start)} AND ingest_time <= {athena_timestamp(end)}"
+        f") WHERE {' OR '.join(f'f{i}' for i in range(len(scans)))}"
+    )
+
+
+class AthenaQueryFailed(StoreError):
+    """A query Athena did not complete; the message is Athena's reason (no SQL)."""
+
+
+def _raws(sampled: str | None) -> list[str]:
+    """The JSON array of raw texts a single-scan column holds (NULL when the rule matched nothing)."""
+    if not sampled:
+        return []
+    parsed = json.loads(sampled)
+    return [item for item in parsed if isinstance(item, str)] if isinstance(parsed, list) else []
+
+
+class AthenaEngine:
+    def __init__(
+        self,
+        athena: Any,
+        lake: S3LogLake,
+        database: str,
+        workgroup: str,
+        *,
+        poll_first_seconds: float = 0.1,
+        poll_max_seconds: float = 5.0,
+        query_timeout_seconds: float = 900.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.athena = athena
+        self.lake = lake
+        self.database = database
+        self.workgroup = workgroup
+        self.poll_first = poll_first_seconds
+        self.poll_max = poll_max_seconds
+        self.timeout = query_timeout_seconds
+        self.sleep = sleep
+        self._memory = DuckDbEngine(lake)
+
+    def visible_until(self) -> datetime:
+        return self.lake.visible_until()
+
+    def match_events(self, source: str, raws: Sequence[str], rule: CompiledRule) -> set[int]:
+        return self._memory.match_events(source, raws, rule)
+
+    def scan(self, source: str, rules: Sequence[RuleScan]) -> ScanOutcome:
+        results: dict[int, list[GroupResult] | RuleFailure] = {}
+        cost = {"DataScannedInBytes": 0, "EngineExecutionTimeInMillis": 0}
+
+        def add(statistics: dict[str, Any]) -> None:
+            for name in cost:
+                cost[name] += int(statistics.get(name, 0) or 0)
+
+        plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]
+        for i, scan in enumerate(rules):
+            if scan.rule.correlation is not None:
+                results[i] = RuleFailure("correlation rules run on the local lake only, not on Athena yet")
+        if plain:
+            try:
+                rows, statistics = self.run(single_scan_query(self.database, [rules[i] for i in plain]))
+                add(statistics)
+                row = rows[0] if rows else [None] * (3 * len(plain))
+                for n, i in enumerate(plain):
+                    count, new, sampled = row[3 * n : 3 * n + 3]
+                    results[i] = [GroupResult(None, int(count or 0), int(new or 0), samples(_raws(sampled)))]
+            except Exception:
+                # One rule's SQL failing must not fail its neighbours: each alone, its failure its own.
+                for i in plain:
+                    results[i] = self._alone(rules[i], add)
+        return ScanOutcome(
+            results=[results[i] for i in range(len(rules))],
+            duration_ms=float(cost["EngineExecutionTimeInMillis"]),
+            data_scanned_mb=cost["DataScannedInBytes"] / 1_000_000,
+        )
+
+    def _alone(self, scan: RuleScan, add: Callable[[dict[str, Any]], None]) -> list[GroupResult] | RuleFailure:
+        try:
+            rows, statistics = self.run(plain_query(self.database, scan))
+        except Exception as exc:  # anything one rule's query raises is that rule's failure
+            return failure(exc)
+        add(statistics)
+        count = int(rows[0][1] or 0) if rows else 0
+        new = int(rows[0][2] or 0) if rows else 0
+        return [GroupResult(None, count, new, samples([row[0] for row in rows if row[0] is not None]))]
+
+    # -- one query: start, poll with backoff, read every page
+    def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
+        try:
+            started = self.athena.start_query_execution(
+                QueryString=sql, QueryExecutionContext={"Database": self.database}, WorkGroup=self.workgroup
+            )
+            execution_id = started["QueryExecutionId"]
+            execution = self._wait(execution_id)
+            return self._rows(execution_id), execution.get("Statistics", {})
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"athena: {exc}") from None
+
+    def _wait(self, execution_id: str) -> dict[str, Any]:
+        delay, deadline = self.poll_first, time.monotonic() + self.timeout
+        while True:
+            execution: dict[str, Any] = self.athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+            status = execution.get("Status", {})
+            state = status.get("State")
+            if state == "SUCCEEDED":
+                return execution
+            if state in _DONE:
+                reason = str(status.get("StateChangeReason") or state)[:300]
+                raise AthenaQueryFailed(f"athena query {state.lower()}: {reason}")
+            if time.monotonic() > deadline:
+                self.athena.stop_query_execution(QueryExecutionId=execution_id)
+                raise AthenaQueryFailed(f"athena query timed out after {self.timeout:.0f} s (stopped)")
+            self.sleep(delay)
+            delay = min(delay * 2, self.poll_max)
+
+    def _rows(self, execution_id: str) -> list[list[str | None]]:
+        rows: list[list[str | None]] = []
+        token: str | None = None
+        header = True
+        while True:
+            request: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": 1000}
+            if token:
+                request["NextToken"] = token
+            page = self.athena.get_query_results(**request)
+            for row in page.get("ResultSet", {}).get("Rows", []):
+                values = [cell.get("VarCharValue") for cell in row.get("Data", [])]
+                if header:  # a SELECT's first row holds the column names
+                    header = False
+                    continue
+                rows.append(values)
+            token = page.get("NextToken")
+            if not token:
+                return rows
