@@ -6,8 +6,6 @@ each request (made by the middleware) carries the conversation, the outcome and 
 
 from __future__ import annotations
 
-import hashlib
-
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -24,32 +22,10 @@ from mantissa_log.api.schemas.query import (
     RuleDraftPublic,
     SqlBody,
 )
-from mantissa_log.errors import MantissaError, QueryRefused
-from mantissa_log.services.query.service import QueryAnswer
+from mantissa_log.errors import MantissaError
+from mantissa_log.services.query.audit import answer_detail, failure_detail
 
 router = APIRouter(prefix="/api/v1", tags=["query"])
-AUDITED_SQL_CHARS = 2000
-
-
-def _note_answer(request: Request, answer: QueryAnswer) -> None:
-    note_detail(
-        request,
-        conversation_id=answer.conversation_id or "",
-        outcome="answered",
-        cached=str(answer.cached).lower(),
-        rows=str(answer.row_count),
-        sql=answer.sql[:AUDITED_SQL_CHARS],
-        sql_sha256=hashlib.sha256(answer.sql.encode()).hexdigest(),
-    )
-
-
-def _note_failure(request: Request, exc: MantissaError) -> None:
-    detail = {"outcome": exc.code, "reason": exc.message[:300]}
-    if isinstance(exc, QueryRefused):
-        detail |= {"conversation_id": exc.conversation_id or ""}
-        if exc.sql:
-            detail |= {"sql": exc.sql[:AUDITED_SQL_CHARS]}
-    note_detail(request, **detail)
 
 
 @router.post("/query", name="query.ask")
@@ -62,9 +38,9 @@ async def ask(request: Request, body: QuestionBody, user: CurrentUser, services:
     try:
         answer = await run_in_threadpool(services.query.ask, user, body.question, body.conversation_id)
     except MantissaError as exc:
-        _note_failure(request, exc)
+        note_detail(request, **failure_detail(exc))
         raise
-    _note_answer(request, answer)
+    note_detail(request, **answer_detail(answer))
     return QueryAnswerPublic.of(answer)
 
 
@@ -74,9 +50,9 @@ async def run_sql(request: Request, body: SqlBody, user: CurrentUser, services: 
     try:
         answer = await run_in_threadpool(services.query.run_sql, user, body.sql, body.conversation_id)
     except MantissaError as exc:
-        _note_failure(request, exc)
+        note_detail(request, **failure_detail(exc))
         raise
-    _note_answer(request, answer)
+    note_detail(request, **answer_detail(answer))
     return QueryAnswerPublic.of(answer)
 
 

@@ -8,13 +8,13 @@ messages on this page (422, 424, 502), never an error page; another user's conve
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Response
 
 from mantissa_log.domain.queries import Conversation
 from mantissa_log.errors import MantissaError, QueryRefused
+from mantissa_log.services.query.audit import answer_detail, failure_detail
 from mantissa_log.services.query.service import QueryAnswer
 from mantissa_log.web.context import CurrentView, View
 from mantissa_log.web.llm_pages import Problem, problem_of
@@ -22,27 +22,6 @@ from mantissa_log.web.paging import decode_cursor, paging
 from mantissa_log.web.route import WebRoute
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
-AUDITED_SQL_CHARS = 2000
-
-
-def _audit_answer(view: View, answer: QueryAnswer) -> None:
-    view.audit(
-        conversation_id=answer.conversation_id or "",
-        outcome="answered",
-        cached=str(answer.cached).lower(),
-        rows=str(answer.row_count),
-        sql=answer.sql[:AUDITED_SQL_CHARS],
-        sql_sha256=hashlib.sha256(answer.sql.encode()).hexdigest(),
-    )
-
-
-def _audit_failure(view: View, exc: MantissaError) -> None:
-    detail = {"outcome": exc.code, "reason": exc.message[:300]}
-    if isinstance(exc, QueryRefused):
-        detail |= {"conversation_id": exc.conversation_id or ""}
-        if exc.sql:
-            detail |= {"sql": exc.sql[:AUDITED_SQL_CHARS]}
-    view.audit(**detail)
 
 
 def _last_question(conversation: Conversation | None) -> str:
@@ -102,7 +81,7 @@ def ask(view: CurrentView) -> Response:
         problem = problem_of(exc)
         if problem is None:
             raise
-        _audit_failure(view, exc)
+        view.audit(**failure_detail(exc))
         kept = exc.conversation_id if isinstance(exc, QueryRefused) and exc.conversation_id else conversation_id
         return _page(
             view,
@@ -111,7 +90,7 @@ def ask(view: CurrentView) -> Response:
             sql=problem.sql or "",
             question=question,
         )
-    _audit_answer(view, answer)
+    view.audit(**answer_detail(answer))
     return _page(view, conversation=_conversation_or_none(view, answer.conversation_id), answer=answer, sql=answer.sql)
 
 
@@ -126,10 +105,10 @@ def run_sql(view: CurrentView) -> Response:
         problem = problem_of(exc)
         if problem is None:
             raise
-        _audit_failure(view, exc)
+        view.audit(**failure_detail(exc))
         kept = exc.conversation_id if isinstance(exc, QueryRefused) and exc.conversation_id else conversation_id
         return _page(view, conversation=_conversation_or_none(view, kept), problem=problem, sql=sql)
-    _audit_answer(view, answer)
+    view.audit(**answer_detail(answer))
     return _page(view, conversation=_conversation_or_none(view, answer.conversation_id), answer=answer, sql=answer.sql)
 
 
