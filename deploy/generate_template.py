@@ -15,6 +15,7 @@ import yaml
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.glue_tables import table_input
 from mantissa_log.state.backend import TTL_ATTRIBUTE, TableSpec
+from mantissa_log.state.dynamodb_backend import key_schema
 from mantissa_log.state.tables import ALL_TABLES
 
 ENV = {"Ref": "Environment"}
@@ -30,30 +31,14 @@ def logical(spec: TableSpec) -> str:
 
 
 def dynamodb_table(spec: TableSpec) -> dict[str, Any]:
-    types = {spec.hash_key: "S"}
-    keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
-    if spec.range_key:
-        types[spec.range_key] = spec.range_key_type
-        keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
-    indexes = []
-    for index in spec.indexes:
-        schema = [{"AttributeName": index.hash_key, "KeyType": "HASH"}]
-        types.setdefault(index.hash_key, "S")
-        if index.range_key:
-            schema.append({"AttributeName": index.range_key, "KeyType": "RANGE"})
-            types.setdefault(index.range_key, "S")
-        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
     properties: dict[str, Any] = {
         "TableName": {"Fn::Sub": f"mantissa-log-{spec.name}-${{Environment}}"},
         "BillingMode": "PAY_PER_REQUEST",
-        "KeySchema": keys,
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in types.items()],
+        **key_schema(spec),
         "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS", "KMSMasterKeyId": KEY_ARN},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "TimeToLiveSpecification": {"AttributeName": TTL_ATTRIBUTE, "Enabled": True},
     }
-    if indexes:
-        properties["GlobalSecondaryIndexes"] = indexes
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",

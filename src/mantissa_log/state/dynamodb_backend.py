@@ -288,32 +288,11 @@ class DynamoDbBackend(StateBackend):
 
     # -- schema --------------------------------------------------------------------------
     def _definition(self, spec: TableSpec) -> dict[str, Any]:
-        types = {spec.hash_key: "S"}
-        keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
-        if spec.range_key:
-            types[spec.range_key] = spec.range_key_type
-            keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
-        indexes = []
-        for index in spec.indexes:
-            schema = [{"AttributeName": index.hash_key, "KeyType": "HASH"}]
-            types.setdefault(index.hash_key, "S")
-            if index.range_key:
-                schema.append({"AttributeName": index.range_key, "KeyType": "RANGE"})
-                types.setdefault(index.range_key, "S")
-            projection = {"ProjectionType": "ALL"}
-            indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": projection})
+        definition = key_schema(spec)
         sse: dict[str, Any] = {"Enabled": True, "SSEType": "KMS"}
         if self.kms_key_id:
             sse["KMSMasterKeyId"] = self.kms_key_id
-        definition: dict[str, Any] = {
-            "KeySchema": keys,
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in types.items()],
-            "BillingMode": "PAY_PER_REQUEST",
-            "SSESpecification": sse,
-        }
-        if indexes:
-            definition["GlobalSecondaryIndexes"] = indexes
-        return definition
+        return definition | {"BillingMode": "PAY_PER_REQUEST", "SSESpecification": sse}
 
     def missing_tables(self, specs: Sequence[TableSpec]) -> list[str]:
         missing = []
@@ -531,3 +510,28 @@ class DynamoDbBackend(StateBackend):
     def drop_all(self, specs: Sequence[TableSpec]) -> None:
         for spec in specs:
             self.batch_delete(spec, self._scan_keys(spec))
+
+
+def key_schema(spec: TableSpec) -> dict[str, Any]:
+    """A table's keys, attribute types and indexes as DynamoDB spells them: CreateTable and the
+    CloudFormation template (deploy/generate_template.py) both start from this."""
+    types = {spec.hash_key: "S"}
+    keys = [{"AttributeName": spec.hash_key, "KeyType": "HASH"}]
+    if spec.range_key:
+        types[spec.range_key] = spec.range_key_type
+        keys.append({"AttributeName": spec.range_key, "KeyType": "RANGE"})
+    indexes = []
+    for index in spec.indexes:
+        schema = [{"AttributeName": index.hash_key, "KeyType": "HASH"}]
+        types.setdefault(index.hash_key, "S")
+        if index.range_key:
+            schema.append({"AttributeName": index.range_key, "KeyType": "RANGE"})
+            types.setdefault(index.range_key, "S")
+        indexes.append({"IndexName": index.name, "KeySchema": schema, "Projection": {"ProjectionType": "ALL"}})
+    definition: dict[str, Any] = {
+        "KeySchema": keys,
+        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in types.items()],
+    }
+    if indexes:
+        definition["GlobalSecondaryIndexes"] = indexes
+    return definition
