@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -102,3 +103,35 @@ def test_the_compiled_rule_cache_answers_without_compiling_again(tmp_path: Path)
     with pytest.raises(type(refused.value), match="no log source"):
         cache.compile(bad)  # the refusal is cached too, with the same message
     assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
+
+
+def test_odd_lines_and_envelopes_count_as_the_lake_does(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
+    # Read in one streaming pass (DuckDB reads, checks and scans the lines): every odd line must be
+    # treated as the parsers treat it.
+    records = corpus_records(120)
+    odd = [
+        json.dumps({"Records": []}),
+        json.dumps({"Records": ["not an event", 7, records[0]]}),
+        json.dumps({"Records": "a string, so an ordinary event"}),
+        "[1, 2, 3]",
+        '{"eventName": "CreateUser", broken',
+        json.dumps(records[1]) + " trailing words",
+        "",
+        "   ",
+    ]
+    path = tmp_path / "odd.jsonl"
+    path.write_text("\n".join([*(json.dumps(r) for r in records[2:]), *odd]) + "\n")
+    found = hunt_files(aws_rules, [path])
+    assert {m.rule_index: m.matches for m in found} == oracle(aws_rules, path, "cloudtrail")
+    assert found  # the corpus records fire some rules
+
+
+def test_a_rule_failing_at_run_time_does_not_hide_the_others(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
+    path = tmp_path / "trail.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in corpus_records()))
+    expected = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}
+    # A cast that fails on the first event name: the single scan fails, each rule is then run alone.
+    failing = replace(aws_rules[0], flag_expression='CAST(event."eventName" AS INTEGER) = 1')
+    found = hunt_files([failing, *aws_rules[1:]], [path])
+    assert {m.rule_index: m.matches for m in found} == {i: n for i, n in expected.items() if i != 0}
+    assert len(expected) > 1

@@ -104,12 +104,16 @@ def _inputs(paths: Sequence[Path]) -> list[_Input]:
     inputs = []
     for path in paths:
         data = path.read_bytes()
+        head = data[:SNIFF_BYTES]
+        start = len(head) - len(head.lstrip())
+        end = data.find(b"\n", start)
+        first_line = data[start : end if end >= 0 else len(data)]  # not split(): that copies the whole file
         lines = (
             not data.startswith(GZIP_MAGIC)
             and b"\r" not in data
             and b"\x01" not in data
-            and data.lstrip().startswith(b"{")
-            and is_json(data.lstrip().split(b"\n", 1)[0].decode("utf-8", errors="replace"))
+            and first_line.startswith(b"{")
+            and is_json(first_line.decode("utf-8", errors="replace"))
         )
         inputs.append(_Input(path, data, lines))
     return inputs
@@ -129,14 +133,39 @@ def hunt_files(
             chosen = [i for i in range(len(inputs)) if source == wanted or (source is None and wanted in claims[i])]
             if not chosen:
                 continue
-            table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
-            if table is None:
-                continue
             of_source = [(index, rule) for index, rule in enumerate(rules) if rule.source == wanted]
-            for (index, fid), count in _scan(con, table, of_source).items():
+            counts = _scan_streaming(con, wanted, [inputs[i] for i in chosen], chosen, of_source)
+            if counts is None:
+                table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
+                if table is None:
+                    continue
+                counts = _scan(con, table, of_source)
+                con.execute(f"DROP TABLE {table}")
+            for (index, fid), count in counts.items():
                 found[(fid, index)] = count
-            con.execute(f"DROP TABLE {table}")
     return [HuntMatch(index, inputs[fid].path, count) for (fid, index), count in sorted(found.items()) if count > 0]
+
+
+def _scan_streaming(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    inputs: list[_Input],
+    fids: list[int],
+    rules: list[tuple[int, CompiledRule]],
+) -> dict[tuple[int, int], int] | None:
+    """The common case in one pass: every file is JSON lines, so DuckDB reads, checks, parses and
+    evaluates them in a single pipeline and no copy of the events is ever stored (storing them was a
+    third of a hunt's time). None when that does not apply or fails: the caller then loads the events
+    into a table (parsers for what DuckDB cannot read) and scans it, rule by rule if need be."""
+    if not rules or source == "vpcflow" or not all(item.lines for item in inputs):
+        return None
+    envelope = JSON_PARSERS[source].envelope if source in JSON_PARSERS else None
+    try:
+        return _scan_together(con, f"({_lines_select(con, list(zip(fids, inputs, strict=True)), envelope)})", rules)
+    except duckdb.Error:
+        return None
+    finally:
+        con.execute("DROP TABLE IF EXISTS hunt_files")
 
 
 def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[_Input], fids: list[int]) -> str | None:
@@ -175,9 +204,22 @@ def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[_Input], fid
 
 def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]], envelope: str | None) -> bool:
     """Table `hunt_lines` (fid, raw): every JSON object line of these files, envelopes unnested.
+    False when DuckDB cannot read them."""
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hunt_lines AS {_lines_select(con, inputs, envelope)}")
+    except duckdb.Error:
+        return False
+    finally:
+        con.execute("DROP TABLE IF EXISTS hunt_files")
+    return True
+
+
+def _lines_select(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]], envelope: str | None) -> str:
+    """SELECT (fid, raw) of every JSON object line of these files, envelopes unnested.
 
     DuckDB reads the files itself (its CSV reader, one VARCHAR column, in parallel); a line that is
-    not a JSON object is skipped, as the parsers reject it. False when DuckDB cannot read them.
+    not a JSON object is skipped, as the parsers reject it. It reads the temp table `hunt_files`
+    (made here; the caller drops it once the query has run).
     """
     names = [str(item.path) for _, item in inputs]
     files = ", ".join(sql.quote_literal(name) for name in names)
@@ -185,32 +227,29 @@ def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]]
         "CREATE OR REPLACE TEMP TABLE hunt_files AS SELECT unnest($1::INTEGER[]) AS fid, unnest($2::VARCHAR[]) AS name",
         [[fid for fid, _ in inputs], names],
     )
-    objects = (
-        f"SELECT f.fid, l.line FROM read_csv([{files}], columns = {{'line': 'VARCHAR'}}, header = false, "
-        "delim = chr(1), quote = '', escape = '', auto_detect = false, new_line = '\\n', filename = true) AS l "
-        "JOIN hunt_files AS f ON l.filename = f.name WHERE left(l.line, 1) = '{' AND json_valid(l.line)"
+    reader = (
+        f"read_csv([{files}], columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', "
+        f"escape = '', auto_detect = false, new_line = '\\n', filename = {len(inputs) > 1}) AS l"
     )
-    if envelope:
-        path = sql.quote_literal(f'$."{envelope}"')
-        # An envelope (CloudTrail's {"Records": [...]}) holds events; any other object is one.
-        # (coalesce: an object without the key must be kept, not lost to a NULL comparison)
-        key = sql.quote_literal(envelope)
-        wrapped = f"coalesce(contains(line, {key}) AND json_type(line, {path}) = 'ARRAY', false)"
-        select = (
-            f"WITH o AS ({objects}) SELECT fid, line AS raw FROM o WHERE NOT ({wrapped}) "
-            f"UNION ALL SELECT fid, unnest(json_extract(line, {sql.quote_literal(f'$.{envelope}[*]')}))::VARCHAR "
-            f"FROM o WHERE {wrapped}"
-        )
-        select = f"SELECT fid, raw FROM ({select}) WHERE left(raw, 1) = '{{'"
-    else:
-        select = f"SELECT fid, line AS raw FROM ({objects})"
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE hunt_lines AS {select}")
-    except duckdb.Error:
-        return False
-    finally:
-        con.execute("DROP TABLE IF EXISTS hunt_files")
-    return True
+    # One file (a capture): its id is a constant, no join on the file name per line.
+    owner = f"SELECT {inputs[0][0]} AS fid, l.line FROM {reader}"
+    if len(inputs) > 1:
+        owner = f"SELECT f.fid, l.line FROM {reader} JOIN hunt_files AS f ON l.filename = f.name"
+    objects = f"{owner} WHERE left(l.line, 1) = '{{' AND json_valid(l.line)"
+    if not envelope:
+        return f"SELECT fid, line AS raw FROM ({objects})"
+    path = sql.quote_literal(f'$."{envelope}"')
+    # An envelope (CloudTrail's {"Records": [...]}) holds events; any other object is one. One pass:
+    # each line becomes the list of its events (a UNION of the two cases read every file twice).
+    # (coalesce: an object without the key must be kept, not lost to a NULL comparison)
+    key = sql.quote_literal(envelope)
+    wrapped = f"coalesce(contains(line, {key}) AND json_type(line, {path}) = 'ARRAY', false)"
+    items = sql.quote_literal(f"$.{envelope}[*]")
+    select = (
+        f"SELECT fid, unnest(CASE WHEN {wrapped} THEN json_extract(line, {items})::VARCHAR[] ELSE [line] END) AS raw "
+        f"FROM ({objects})"
+    )
+    return f"SELECT fid, raw FROM ({select}) WHERE left(raw, 1) = '{{'"
 
 
 _READ = re.compile(r'\bevent((?:\."(?:[^"]|"")+")+)')
