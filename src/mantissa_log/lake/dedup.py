@@ -138,26 +138,42 @@ class IndexSession:
         A horizon of zero turns deduplication off: every row is kept."""
         self._batches += 1
         if self.horizon <= 0:
-            total = self.connection.execute(f"SELECT count(*) FROM {relation}").fetchone()  # noqa: S608
-            return Filtered(relation, int(total[0]) if total else 0, 0, owned=False)
-        table = f"dedup_kept_{self._batches}"
+            everything = self.connection.execute(f"SELECT count(*) FROM {relation}").fetchone()  # noqa: S608
+            return Filtered(relation, int(everything[0]) if everything else 0, 0, owned=False)
+        # Keys first, without the events' text: the common batch has no duplicate at all, and then the
+        # relation itself is the answer (copying every event into a sorted table was 2 s per 100k).
+        keys = f"dedup_keys_{self._batches}"
+        dropped = f"dedup_dropped_{self._batches}"
         known = "SELECT k FROM dedup_session_keys"
         if self.files:
             known += f" UNION ALL SELECT k FROM {self._reader()} WHERE t >= {self.now - self.horizon}"  # noqa: S608
         self.connection.execute(
-            f"CREATE OR REPLACE TEMP TABLE {table} AS "  # noqa: S608
-            f"SELECT * EXCLUDE (k, first) FROM ("
-            f"  SELECT *, row_number() OVER (PARTITION BY k ORDER BY n, pos) = 1 AS first"
-            f"  FROM (SELECT *, {key_expression(time_us)} AS k FROM {relation})"
-            f") WHERE first AND k NOT IN ({known}) ORDER BY n, pos"
+            f"CREATE OR REPLACE TEMP TABLE {keys} AS SELECT n, pos, {key_expression(time_us)} AS k FROM {relation}"  # noqa: S608
         )
-        counted = self.connection.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
-        total = self.connection.execute(f"SELECT count(*) FROM {relation}").fetchone()  # noqa: S608
-        kept = int(counted[0]) if counted else 0
+        # Dropped: a repeat within the batch (all but its first by input order), or a key seen before.
         self.connection.execute(
-            f"INSERT INTO dedup_session_keys SELECT {key_expression(time_us)}, {self.now} FROM {table}"  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE {dropped} AS SELECT n, pos FROM ("  # noqa: S608
+            f"  SELECT n, pos, k, row_number() OVER (PARTITION BY k ORDER BY n, pos) AS seen FROM {keys}"
+            f") WHERE seen > 1 OR k IN ({known})"
         )
-        return Filtered(table, kept, (int(total[0]) if total else 0) - kept)
+        counts = f"SELECT (SELECT count(*) FROM {keys}), count(*) FROM {dropped}"  # noqa: S608
+        counted = self.connection.execute(counts).fetchone()
+        total, duplicates = (int(counted[0]), int(counted[1])) if counted else (0, 0)
+        kept_keys = (
+            f"SELECT k FROM {keys} AS a "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {dropped} AS d WHERE d.n = a.n AND d.pos = a.pos)"
+        )
+        self.connection.execute(f"INSERT INTO dedup_session_keys SELECT k, {self.now} FROM ({kept_keys})")  # noqa: S608
+        if not duplicates:
+            self.connection.execute(f"DROP TABLE {keys}; DROP TABLE {dropped}")
+            return Filtered(relation, total, 0, owned=False)
+        table = f"dedup_kept_{self._batches}"
+        self.connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {relation} AS r "  # noqa: S608
+            f"WHERE NOT EXISTS (SELECT 1 FROM {dropped} AS d WHERE d.n = r.n AND d.pos = r.pos) ORDER BY n, pos"
+        )
+        self.connection.execute(f"DROP TABLE {keys}; DROP TABLE {dropped}")
+        return Filtered(table, total - duplicates, duplicates)
 
     def commit(self) -> None:
         """Add this session's keys to the index (after the events were published)."""
