@@ -3,7 +3,10 @@
 Scenarios (both engines get the same rule files and the same event files):
   a. corpus: the 266 SigmaHQ rules of ../shared/corpus over its 351 event files;
   b. generated: HUNT_EVENTS (default 100,000) CloudTrail events from `cloudtrail_gen` with the 57
-     SigmaHQ AWS rules.
+     SigmaHQ AWS rules (wide: 334 event shapes, Zircolite's worst case);
+  c. lab-like: HUNT_LAB_EVENTS (default 30,477, the size of the peers README's lab capture) real
+     attack-lab events of the corpus resampled (`lab_capture`: narrow and repetitive, as a held-out
+     capture is; Zircolite's best case) with the same 57 rules.
 Zircolite runs from ../shared/peers/zircolite-3.7.0 in its own scratch venv (.bench/zircolite-venv,
 made on first use), with `zircolite_config.py`'s mapping (full dotted field names). Ours runs the
 installed `mantissa-log hunt` with a fresh data home: once cold (the compiled-rule cache empty)
@@ -11,7 +14,7 @@ and then warm (best of HUNT_RUNS, default 3). Wall clock of whole processes, sta
 Per rule the match counts are compared (every rule either engine fired); differences on the rules
 of KNOWN_DIVERGENCES (where Zircolite is known to be wrong: benchmarks/README.md) are printed with
 their reason; the last line is `ratio: X`, Zircolite's wall time over our warm one, the smaller of
-the two scenarios. Exit status 1 when any other count differs.
+the scenarios. Exit status 1 when any other count differs.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks.cloudtrail_gen import CORPUS, write_jsonl
+from benchmarks.lab_capture import write_lab_capture
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT.parent / "shared" / "peers"
@@ -163,6 +167,15 @@ def main() -> int:
         size = write_jsonl(events, events_n)
         label = f"b. generated: {len(list(aws.iterdir()))} AWS rules, {events_n:,} events ({size / 1e6:.0f} MB)"
         ratio, ok = scenario(label, aws, events, work / "b", runs)
+        ratios.append(ratio)
+        agree &= ok
+        (work / "c").mkdir()
+        lab_n = int(os.environ.get("HUNT_LAB_EVENTS", "30477"))
+        lab = work / "c" / "lab.jsonl"
+        size = write_lab_capture(lab, lab_n)
+        label = f"c. lab-like: {len(list(aws.iterdir()))} AWS rules, {lab_n:,} resampled lab events"
+        label += f" ({size / 1e6:.0f} MB)"
+        ratio, ok = scenario(label, aws, lab, work / "c", runs)
         ratios.append(ratio)
         agree &= ok
     print(f"\nidentical counts (known divergences aside, printed above): {'yes' if agree else 'NO'}")

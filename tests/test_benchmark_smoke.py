@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -36,3 +37,15 @@ def test_benchmark_runs_and_reports_identical_matches() -> None:
     assert matching is not None
     assert int(matching.group(1).replace(",", "")) > 0
     assert re.search(r"total [\d.]+ s = [\d,]+ events/s; peak memory [\d,]+ MB", output)
+
+
+def test_the_lab_capture_resamples_real_events_with_fresh_ids(tmp_path: Path) -> None:
+    from benchmarks.lab_capture import lab_events, write_lab_capture
+
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert write_lab_capture(first, 500) == write_lab_capture(second, 500)
+    assert first.read_bytes() == second.read_bytes()  # seeded: the same capture every run
+    events = [json.loads(line) for line in first.read_text().splitlines()]
+    assert len({event["eventID"] for event in events}) == 500
+    shapes = {(e["eventSource"], e["eventName"]) for e in lab_events()}
+    assert {(e["eventSource"], e["eventName"]) for e in events} <= shapes
