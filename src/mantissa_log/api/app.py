@@ -109,9 +109,7 @@ def create_app(config: Settings | None = None, services: Services | None = None)
     policy = EdgePolicy(
         body_grace_seconds=config.body_grace_seconds, body_min_bytes_per_second=config.body_min_bytes_per_second
     )
-    app.add_middleware(
-        EdgeGuard, authenticate=authenticate, remembered=remembered, policy=policy, routes=api_routes
-    )
+    app.add_middleware(EdgeGuard, authenticate=authenticate, remembered=remembered, policy=policy, routes=api_routes)
     # Added last, so it runs first (outside the edge): refused requests (413, 401, ...) are audited too.
     install_audit(app)
     return app
