@@ -8,6 +8,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,22 @@ def test_json_source_has_no_event_struct(lake: LogLake) -> None:
     assert query(lake, "json", "event_time, raw") == [
         (datetime(2024, 5, 2, 10, 20, 30), '{"time":1714645230,"msg":"hello"}')
     ]
+
+
+def test_concurrent_ingests_on_the_lakes_one_database_keep_their_own_tables(lake: LogLake) -> None:
+    """Ingests share one in-memory DuckDB database (a cursor each): their TEMP tables (`batch`,
+    the dedup keys) are private, so concurrent ingests of two sources and repeats of one count right."""
+    records = corpus_records(120)
+    batches = [("cloudtrail", jsonl(records[i : i + 30])) for i in range(0, 120, 30)]
+    batches += [("json", b"".join(b'{"n": %d, "thread": %d}\n' % (n, t) for n in range(40))) for t in range(4)]
+    batches += batches[:2]  # repeats: every event a duplicate, whichever ingest comes first
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        results = list(pool.map(lambda batch: lake.ingest_bytes(*batch), batches))
+    stored = sum(result.rows for result in results)
+    assert stored + sum(result.duplicates for result in results) == 120 + 160 + 60
+    assert stored == 120 + 160
+    assert rows(lake, f"SELECT count(*) FROM ({lake.relation_sql('cloudtrail')})") == [(120,)]  # noqa: S608
+    assert rows(lake, f"SELECT count(*) FROM ({lake.relation_sql('json')})") == [(160,)]  # noqa: S608
 
 
 def test_window_filters_by_ingest_time_and_prunes_partitions(lake: LogLake) -> None:

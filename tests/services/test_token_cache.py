@@ -50,3 +50,25 @@ def test_a_remembered_token_still_expires_on_time(tmp_path: Path, environment_na
             services.users.authenticate(token)
     finally:
         services.close()
+
+
+def test_remembered_answers_only_tokens_this_process_knows(tmp_path: Path, environment_name: str) -> None:
+    """The edge's lookup on the event loop: a known token without a store read, never a refusal."""
+    clock = ManualClock()
+    services = build_services(make_config("sqlite", tmp_path / "home", environment_name, None), clock)
+    try:
+        _, token = services.users.create_user("alice")
+        assert services.users.remembered(token) is None  # not authenticated yet: ask the store
+        assert services.users.remembered("not-a-token") is None
+        services.users.authenticate(token, "10.0.0.1")
+        known = services.users.remembered(token, "10.0.0.2")
+        assert known is not None
+        assert (known.user_id, known.role, known.client) == ("alice", "analyst", "10.0.0.2")
+        services.users.revoke_tokens("alice")
+        assert services.users.remembered(token) is None  # revoked here: forgotten at once
+        token = services.users.issue_token("alice")
+        services.users.authenticate(token)
+        clock.advance(TOKEN_CACHE_SECONDS + 0.1)
+        assert services.users.remembered(token) is None  # past the bound: the store decides again
+    finally:
+        services.close()

@@ -18,7 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from mantissa_log import __version__
 from mantissa_log.api.audit import install_audit
-from mantissa_log.api.edge import Authenticate, EdgeGuard, EdgePolicy
+from mantissa_log.api.edge import Authenticate, EdgeGuard, EdgePolicy, Remembered
 from mantissa_log.api.errors import install_error_handlers
 from mantissa_log.api.routes import (
     admin,
@@ -102,10 +102,14 @@ def create_app(config: Settings | None = None, services: Services | None = None)
         found: Services = app.state.services
         return found.users.authenticate
 
+    def remembered() -> Remembered:
+        found: Services = app.state.services
+        return found.users.remembered
+
     policy = EdgePolicy(
         body_grace_seconds=config.body_grace_seconds, body_min_bytes_per_second=config.body_min_bytes_per_second
     )
-    app.add_middleware(EdgeGuard, authenticate=authenticate, policy=policy, routes=api_routes)
+    app.add_middleware(EdgeGuard, authenticate=authenticate, remembered=remembered, policy=policy, routes=api_routes)
     # Added last, so it runs first (outside the edge): refused requests (413, 401, ...) are audited too.
     install_audit(app)
     return app

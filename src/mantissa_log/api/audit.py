@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mantissa_log.domain.audit import Outcome
 from mantissa_log.errors import MantissaError
@@ -78,17 +79,48 @@ def install_audit(app: FastAPI) -> None:
             # cannot take the record (disk full) is an operator alarm, not the client's 500.
             log.critical("audit record not written for %s %s: %s", request.method, request.url.path, exc.message)
 
-    @app.middleware("http")
-    async def audit_every_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        skipped = request.url.path in NOT_AUDITED or request.url.path.startswith(NOT_AUDITED_PREFIXES)
+    app.add_middleware(AuditEveryRequest, record=record)
+
+
+Record = Callable[[Request, int, Outcome], Awaitable[None]]
+
+
+class AuditEveryRequest:
+    """Pure ASGI (Starlette's `BaseHTTPMiddleware` costs a task group and a stream per request).
+
+    The record is handed in when the response starts, before its first byte reaches the client,
+    so a client's next request always comes after it (the audit's reads wait for it); the route's
+    notes are made by then. A request whose handler raised before answering is recorded as 500.
+    """
+
+    def __init__(self, app: ASGIApp, record: Record) -> None:
+        self.app = app
+        self.record = record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path = request.url.path
+        if path in NOT_AUDITED or path.startswith(NOT_AUDITED_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        recorded = False
+
+        async def send_recorded(message: Message) -> None:
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                status = int(message["status"])
+                await self.record(request, status, _outcome(request, status))
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_recorded)
         except Exception:
             # The app raised: the outermost handler answers 500. It is audited all the same.
-            if not skipped:
-                await record(request, 500, "error")
+            if not recorded:
+                recorded = True
+                await self.record(request, 500, "error")
             raise
-        if skipped:
-            return response
-        await record(request, response.status_code, _outcome(request, response.status_code))
-        return response

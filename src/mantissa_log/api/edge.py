@@ -36,6 +36,8 @@ from mantissa_log.services.identity import Principal
 MIB = 1_048_576
 HEC_PREFIX = "/services/collector"
 Authenticate = Callable[[str, str | None], Principal]
+# A token this process already knows, answered without a store read (None: ask `Authenticate`).
+Remembered = Callable[[str, str | None], Principal | None]
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,11 @@ class EdgeGuard:
         authenticate: Callable[[], Authenticate],
         policy: EdgePolicy,
         routes: Callable[[], Sequence[BaseRoute]] = tuple,
+        remembered: Callable[[], Remembered] | None = None,
     ) -> None:
         self.app = app
         self.authenticate = authenticate
+        self.remembered = remembered
         self.policy = policy
         self.routes = routes
 
@@ -138,9 +142,14 @@ class EdgeGuard:
                 return JSONResponse({"text": text, "code": code}, status_code=401)
             return error_response(401, "unauthenticated", "send `Authorization: Bearer <token>`")
         client = scope.get("client")
+        address = client[0] if client else None
+        # A token seen in the last seconds is answered from memory, on the loop: a hop to a worker
+        # thread costs more than the lookup, and under load it waits for the GIL.
+        principal = None if self.remembered is None else self.remembered()(token, address)
         try:
-            # The token lookup reads the state store (blocking): off the event loop.
-            principal = await anyio.to_thread.run_sync(self.authenticate(), token, client[0] if client else None)
+            if principal is None:
+                # The token lookup reads the state store (blocking): off the event loop.
+                principal = await anyio.to_thread.run_sync(self.authenticate(), token, address)
         except MantissaError as exc:
             if hec and exc.code == "unauthenticated":
                 return JSONResponse({"text": "Invalid token", "code": 4}, status_code=403)

@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -187,6 +188,20 @@ class LogLake:
         self.limits = limits
         self.inflight = InFlight(self.root / "_inflight")
         self.index = EventIndex(self.root / "_ids", dedup_horizon)
+        self._database: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, database)
+        self._database_lock = threading.Lock()
+
+    def _ingest_connection(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own for one ingest, on this lake's one in-memory DuckDB database.
+
+        Opening an in-memory database costs about 40 ms, half the CPU of a 50-event ingest; a
+        cursor on a shared one about 1 ms. Every table an ingest makes is TEMP, so it belongs to
+        its cursor: concurrent ingests never see each other's. A forked child opens its own.
+        """
+        with self._database_lock:
+            if self._database is None or self._database[0] != os.getpid():
+                self._database = (os.getpid(), duckdb.connect(":memory:"))
+            return self._database[1].cursor()
 
     # ---- writing
 
@@ -316,7 +331,7 @@ class LogLake:
         for another ingest never holds detection back); the events' keys join the index only once
         their files are published. On any error the temporary files are removed.
         """
-        connection = duckdb.connect(":memory:")
+        connection = self._ingest_connection()
         try:
             with self.index.session(source, connection, utc_now()) as dedup:
                 with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:

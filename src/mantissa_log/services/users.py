@@ -88,6 +88,17 @@ class UserService:
         )
         return token
 
+    def remembered(self, token: str, client: str | None = None) -> Principal | None:
+        """Who a token stands for if this process remembers it (no store read: safe on the event
+        loop); None means "ask `authenticate`", never "refused"."""
+        if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        with self._known_lock:
+            known = self._known.get(hash_token(token))
+        if known is not None and self.clock.now().timestamp() < known[2]:
+            return Principal(user_id=known[0], role=known[1], client=client)
+        return None
+
     def authenticate(self, token: str, client: str | None = None) -> Principal:
         if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
             raise Unauthenticated("invalid token")

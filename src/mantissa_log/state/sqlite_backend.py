@@ -44,6 +44,12 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _decode(text: str) -> Item:
+    # Items are stored as JSON objects by `encode`: `json.loads` already gives a fresh dict (no copy).
+    item: Item = json.loads(text)
+    return item
+
+
 def _index_columns(spec: TableSpec) -> list[tuple[str, str, str | None]]:
     """(index name, hash column, range column) for each GSI."""
     out = []
@@ -163,7 +169,7 @@ class SqliteBackend(StateBackend):
             f"SELECT item FROM {self._table(spec)} WHERE hk = ? AND rk = ? AND {LIVE}",
             (key[spec.hash_key], self._rk(spec, key), now),
         ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else _decode(row[0])
 
     @staticmethod
     def _check(condition: Condition | None, current: Item | None) -> None:
@@ -304,7 +310,7 @@ class SqliteBackend(StateBackend):
                     sql += f" LIMIT {batch}"
                 rows = conn.execute(sql, values).fetchall()
                 for row in rows:
-                    item = dict(json.loads(row[0]))
+                    item = _decode(row[0])
                     if keep(item, filter):
                         kept.append((item, list(row[1:])))
                 if batch is None or len(rows) < batch or (limit is not None and len(kept) > limit):
@@ -357,7 +363,7 @@ class SqliteBackend(StateBackend):
                 f"SELECT item FROM {self._table(table)} WHERE {LIVE} ORDER BY hk, rk", (now,)
             ).fetchall()
         for row in rows:
-            item = dict(json.loads(row[0]))
+            item = _decode(row[0])
             if not is_expired(item, now):
                 yield item
 

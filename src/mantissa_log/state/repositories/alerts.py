@@ -35,7 +35,9 @@ _RETIRED_FIELDS = ("routed",)
 
 
 def _alert(item: dict[str, Any]) -> Alert:
-    return Alert.model_validate({k: v for k, v in item.items() if k not in _RETIRED_FIELDS})
+    if any(field in item for field in _RETIRED_FIELDS):  # rare: copy only then (lists read many)
+        item = {k: v for k, v in item.items() if k not in _RETIRED_FIELDS}
+    return Alert.model_validate(item)
 
 
 @dataclass(frozen=True)
