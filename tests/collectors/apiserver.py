@@ -25,6 +25,7 @@ class ApiState:
         self.events = events
         self.faults: list[tuple[int, dict[str, str]]] = []  # answered before any page, in order
         self.exhausted_once = False  # the next page says X-Rate-Limit-Remaining: 0
+        self.exhausted_seconds = 1  # ... and X-Rate-Limit-Reset this far ahead
         self.requests: list[str] = []
         self.lock = threading.Lock()
         self.base = ""
@@ -96,7 +97,7 @@ def _handler(state: ApiState) -> type[BaseHTTPRequestHandler]:
                 if state.exhausted_once:
                     state.exhausted_once = False
                     headers["X-Rate-Limit-Remaining"] = "0"
-                    headers["X-Rate-Limit-Reset"] = str(int(time.time()) + 1)
+                    headers["X-Rate-Limit-Reset"] = str(int(time.time()) + state.exhausted_seconds)
                 more = following is not None and following < len(state.filtered)
                 if state.kind == "okta" or more:  # Okta links on; GitHub only while more remain
                     key = "limit" if state.kind == "okta" else "per_page"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from pydantic import SecretStr
 
 from mantissa_log.services.collectors.service import CollectorWrite
@@ -131,10 +133,17 @@ def test_tick_runs_what_is_due_on_its_own_period(services: Services) -> None:
 
 
 def test_rate_limit_notes_reach_the_status_and_events_per_hour_stay_bounded(services: Services) -> None:
-    services.collectors.max_wait_seconds = 0.0  # the window resets within a second: longer than a run may wait
+    from tests.clock import ManualClock
+
+    # Time stands still at the test's start: every batch falls in one minute's bucket whenever the test
+    # runs (at real time, two runs could straddle a minute), and the window's 30 s stay longer than a
+    # run may wait (with a 1 s window, a stall of the loaded machine let the run wait it out instead).
+    services.collectors.clock = ManualClock(datetime.now(UTC))
+    services.collectors.max_wait_seconds = 5.0
     with api_server("okta", TOKEN, okta_events(120)) as server:
         add_okta(services, server.base)
         server.exhausted_once = True
+        server.exhausted_seconds = 30
         report = services.collectors.run("okta")
         assert report.error is None
         assert report.accepted == 50  # the first page, then the run stops for the rate limit
