@@ -5,7 +5,7 @@ cancels a runaway query): the single-scan form, each rule's compiled Athena pred
 one scan of the union of their windows of ingest time, pruned to the windows' `date` partitions,
 answering per rule its count, new count and earliest samples. If that query fails, each rule runs
 alone (`plain_query`), so one rule's bad SQL is that rule's failure only.
-Queries are polled with exponential backoff and their results read page by page. What a scan
+Queries are polled with exponential backoff and their results read page by page (`lake.athena_run`). What a scan
 cost is Athena's own statistics (`DataScannedInBytes`, `EngineExecutionTimeInMillis`), summed
 over the scan's queries. A failed, cancelled or timed-out query of one rule is its failure only.
 
@@ -21,17 +21,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from mantissa_log.domain.alerts import MAX_SAMPLES
-from mantissa_log.errors import StoreError
+from mantissa_log.lake.athena_run import AthenaQueryFailed, AthenaRunner
 from mantissa_log.lake.detect.duckdb_engine import DuckDbEngine, samples
 from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
 from mantissa_log.lake.s3lake import S3LogLake, floor_ms
 from mantissa_log.lake.sql import naive_utc, quote_ident
 from mantissa_log.sigma.compiled import CompiledRule
 
-_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
+__all__ = ["AthenaEngine", "AthenaQueryFailed", "plain_query", "single_scan_query"]
 
 
 def athena_timestamp(moment: datetime) -> str:
@@ -86,10 +84,6 @@ def single_scan_query(database: str, scans: Sequence[RuleScan]) -> str:
     )
 
 
-class AthenaQueryFailed(StoreError):
-    """A query Athena did not complete; the message is Athena's reason (no SQL)."""
-
-
 def _raws(sampled: str | None) -> list[str]:
     """The JSON array of raw texts a single-scan column holds (NULL when the rule matched nothing)."""
     if not sampled:
@@ -111,14 +105,17 @@ class AthenaEngine:
         query_timeout_seconds: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.athena = athena
         self.lake = lake
         self.database = database
-        self.workgroup = workgroup
-        self.poll_first = poll_first_seconds
-        self.poll_max = poll_max_seconds
-        self.timeout = query_timeout_seconds
-        self.sleep = sleep
+        self.runner = AthenaRunner(
+            athena,
+            database,
+            workgroup,
+            poll_first_seconds=poll_first_seconds,
+            poll_max_seconds=poll_max_seconds,
+            timeout_seconds=query_timeout_seconds,
+            sleep=sleep,
+        )
         self._memory = DuckDbEngine(lake)
 
     def visible_until(self) -> datetime:
@@ -167,50 +164,7 @@ class AthenaEngine:
         new = int(rows[0][2] or 0) if rows else 0
         return [GroupResult(None, count, new, samples([row[0] for row in rows if row[0] is not None]))]
 
-    # -- one query: start, poll with backoff, read every page
     def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
-        try:
-            started = self.athena.start_query_execution(
-                QueryString=sql, QueryExecutionContext={"Database": self.database}, WorkGroup=self.workgroup
-            )
-            execution_id = started["QueryExecutionId"]
-            execution = self._wait(execution_id)
-            return self._rows(execution_id), execution.get("Statistics", {})
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"athena: {exc}") from None
-
-    def _wait(self, execution_id: str) -> dict[str, Any]:
-        delay, deadline = self.poll_first, time.monotonic() + self.timeout
-        while True:
-            execution: dict[str, Any] = self.athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
-            status = execution.get("Status", {})
-            state = status.get("State")
-            if state == "SUCCEEDED":
-                return execution
-            if state in _DONE:
-                reason = str(status.get("StateChangeReason") or state)[:300]
-                raise AthenaQueryFailed(f"athena query {state.lower()}: {reason}")
-            if time.monotonic() > deadline:
-                self.athena.stop_query_execution(QueryExecutionId=execution_id)
-                raise AthenaQueryFailed(f"athena query timed out after {self.timeout:.0f} s (stopped)")
-            self.sleep(delay)
-            delay = min(delay * 2, self.poll_max)
-
-    def _rows(self, execution_id: str) -> list[list[str | None]]:
-        rows: list[list[str | None]] = []
-        token: str | None = None
-        header = True
-        while True:
-            request: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": 1000}
-            if token:
-                request["NextToken"] = token
-            page = self.athena.get_query_results(**request)
-            for row in page.get("ResultSet", {}).get("Rows", []):
-                values = [cell.get("VarCharValue") for cell in row.get("Data", [])]
-                if header:  # a SELECT's first row holds the column names
-                    header = False
-                    continue
-                rows.append(values)
-            token = page.get("NextToken")
-            if not token:
-                return rows
+        """One query, every row read (`lake.athena_run`): its rows and Athena's statistics."""
+        result = self.runner.run(sql)
+        return result.rows, result.statistics
