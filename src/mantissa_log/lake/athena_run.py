@@ -18,7 +18,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mantissa_log.errors import StoreError
 
 _DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
-_PAGE = 1000  # GetQueryResults' largest page
 
 
 class AthenaQueryFailed(StoreError):
@@ -46,6 +45,7 @@ class AthenaRunner:
         poll_first_seconds: float = 0.1,
         poll_max_seconds: float = 5.0,
         timeout_seconds: float = 900.0,
+        page_rows: int = 1000,  # GetQueryResults' largest page
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.athena = athena
@@ -54,6 +54,7 @@ class AthenaRunner:
         self.poll_first = poll_first_seconds
         self.poll_max = poll_max_seconds
         self.timeout = timeout_seconds
+        self.page_rows = page_rows
         self.sleep = sleep
 
     def run(self, sql: str, *, max_rows: int | None = None, timeout_seconds: float | None = None) -> AthenaResult:
@@ -92,7 +93,9 @@ class AthenaRunner:
         token: str | None = None
         header = True
         while True:  # at least one page: the column names come with it
-            wanted = _PAGE if max_rows is None else min(_PAGE, max_rows - len(rows) + (1 if header else 0))
+            wanted = self.page_rows
+            if max_rows is not None:  # no more than the rows still wanted (and the header row)
+                wanted = min(wanted, max_rows - len(rows) + (1 if header else 0))
             request: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": max(wanted, 1)}
             if token:
                 request["NextToken"] = token
