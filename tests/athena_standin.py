@@ -119,9 +119,11 @@ class AthenaStandIn:
             tree = sqlglot.parse_one(execution["sql"], read="athena")
             with tempfile.TemporaryDirectory() as scratch, duckdb.connect(":memory:") as con:
                 scanned = 0
-                for table in {(t.db or execution["db"], t.name) for t in tree.find_all(exp.Table)}:
+                ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+                tables = {(t.db or execution["db"], t.name) for t in tree.find_all(exp.Table) if t.name not in ctes}
+                for table in tables:
                     scanned += self._load(con, table[0], table[1], Path(scratch))
-                if tree.find(exp.Table):  # unqualified names resolve in the query's database
+                if tables:  # unqualified names resolve in the query's database
                     con.execute(f"SET search_path = '{execution['db']}'")
                 cursor = con.execute(athena_to_duckdb(execution["sql"]))
                 execution["columns"] = [d[0] for d in cursor.description or []]

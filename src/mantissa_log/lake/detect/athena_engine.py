@@ -9,8 +9,10 @@ Queries are polled with exponential backoff and their results read page by page 
 cost is Athena's own statistics (`DataScannedInBytes`, `EngineExecutionTimeInMillis`), summed
 over the scan's queries. A failed, cancelled or timed-out query of one rule is its failure only.
 
-Correlation rules are not run on Athena yet: they fail with a message saying so.
-Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
+Correlation rules (`event_count` with group-by and timespan) are one query each, the DuckDB form
+(`lake.detect.duckdb_sql.correlation_scan`) written in Trino over the compiled Athena SQL: a
+sliding count over event time per group, the groups meeting the condition with their new count
+and earliest samples. Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from mantissa_log.lake.detect.duckdb_engine import DuckDbEngine, samples
 from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
 from mantissa_log.lake.s3lake import S3LogLake, floor_ms
 from mantissa_log.lake.sql import naive_utc, quote_ident
-from mantissa_log.sigma.compiled import CompiledRule
+from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule
 
-__all__ = ["AthenaEngine", "AthenaQueryFailed", "plain_query", "single_scan_query"]
+__all__ = ["AthenaEngine", "AthenaQueryFailed", "correlation_query", "plain_query", "single_scan_query"]
 
 
 def athena_timestamp(moment: datetime) -> str:
@@ -92,6 +94,32 @@ def _raws(sampled: str | None) -> list[str]:
     return [item for item in parsed if isinstance(item, str)] if isinstance(parsed, list) else []
 
 
+def correlation_query(database: str, scan: RuleScan) -> str:
+    """Rows `group values..., peak count, new, samples` (a JSON array of raw texts) for the groups
+    meeting the condition: the peak is the most matches within any `timespan` of event time."""
+    rule, window = scan.rule, scan.window
+    correlation = rule.correlation
+    assert correlation is not None
+    first, last = naive_utc(floor_ms(window.start)).date(), naive_utc(floor_ms(window.end)).date()
+    table = f"{quote_ident(database)}.{quote_ident(rule.source)}"
+    keys = ", ".join(f"g{i}" for i in range(len(correlation.athena_group_by)))
+    groups = "".join(f", ({expr}) AS g{i}" for i, expr in enumerate(correlation.athena_group_by))
+    over = (f"PARTITION BY {keys} " if keys else "") + (
+        f"ORDER BY t RANGE BETWEEN INTERVAL '{int(correlation.timespan_seconds)}' SECOND PRECEDING AND CURRENT ROW"
+    )
+    return (
+        f"WITH m AS (SELECT ingest_time, coalesce(event_time, ingest_time) AS t, raw{groups} FROM {table} AS ev "
+        f"WHERE \"date\" BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+        f"AND ingest_time > {athena_timestamp(window.start)} AND ingest_time <= {athena_timestamp(window.end)} "
+        f"AND ({rule.athena_predicate})), "
+        f"w AS (SELECT *, count(*) OVER ({over}) AS c FROM m) "
+        f"SELECT {keys + ', ' if keys else ''}max(c), count_if(ingest_time > {athena_timestamp(window.watermark)}), "
+        f"json_format(CAST(slice(array_agg(raw ORDER BY t), 1, {MAX_SAMPLES}) AS JSON)) "
+        f"FROM w {'GROUP BY ' + keys + ' ' if keys else ''}"
+        f"HAVING max(c) {SQL_OPERATORS[correlation.condition_op]} {int(correlation.condition_count)}"
+    )
+
+
 class AthenaEngine:
     def __init__(
         self,
@@ -135,7 +163,7 @@ class AthenaEngine:
         plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]
         for i, scan in enumerate(rules):
             if scan.rule.correlation is not None:
-                results[i] = RuleFailure("correlation rules run on the local lake only, not on Athena yet")
+                results[i] = self._correlation(scan, add)
         if plain:
             try:
                 rows, statistics = self.run(single_scan_query(self.database, [rules[i] for i in plain]))
@@ -163,6 +191,22 @@ class AthenaEngine:
         count = int(rows[0][1] or 0) if rows else 0
         new = int(rows[0][2] or 0) if rows else 0
         return [GroupResult(None, count, new, samples([row[0] for row in rows if row[0] is not None]))]
+
+    def _correlation(self, scan: RuleScan, add: Callable[[dict[str, Any]], None]) -> list[GroupResult] | RuleFailure:
+        correlation = scan.rule.correlation
+        assert correlation is not None
+        try:
+            rows, statistics = self.run(correlation_query(self.database, scan))
+        except Exception as exc:  # one correlation's failing query is its failure only
+            return failure(exc)
+        add(statistics)
+        width = len(correlation.group_names)
+        found = []
+        for row in rows:
+            group = dict(zip(correlation.group_names, row[:width], strict=True))
+            peak, new, sampled = row[width : width + 3]
+            found.append(GroupResult(group or None, int(peak or 0), int(new or 0), samples(_raws(sampled))))
+        return found
 
     def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
         """One query, every row read (`lake.athena_run`): its rows and Athena's statistics."""
