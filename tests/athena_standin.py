@@ -2,8 +2,9 @@
 
 It speaks Athena's JSON protocol for StartQueryExecution, GetQueryExecution (QUEUED, then RUNNING,
 then the outcome: polling is exercised), GetQueryResults (a header row, then pages of MaxResults
-rows with NextToken) and StopQueryExecution; every other operation (workgroups, ...) is relayed
-to moto_server. A query runs as Athena would run it over the lake: its tables are resolved in
+rows with NextToken; the columns' Athena types in ResultSetMetadata) and StopQueryExecution;
+every other operation (workgroups, ...) is relayed to moto_server. A query runs as Athena would
+run it over the lake: its tables (unqualified ones in the query's database) are resolved in
 moto's Glue catalog, their Parquet objects are read from moto's S3 (timestamps truncated to
 milliseconds, as Athena reads Parquet), the SQL is transpiled to DuckDB (tests/athena_sql.py) and
 `DataScannedInBytes` is the size of the objects read.
@@ -16,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,10 @@ from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
 from tests.athena_sql import athena_to_duckdb
 
+# DuckDB's result types as Athena names them (anything else is read as text).
+_ATHENA_TYPES = {"BIGINT": "bigint", "INTEGER": "integer", "DOUBLE": "double", "BOOLEAN": "boolean"}
+_ATHENA_TYPES |= {"TIMESTAMP": "timestamp", "VARCHAR": "varchar", "DATE": "date", "HUGEINT": "bigint"}
+
 
 class AthenaStandIn:
     def __init__(self, moto_endpoint: str) -> None:
@@ -38,6 +44,7 @@ class AthenaStandIn:
         self.s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
         self.executions: dict[str, dict[str, Any]] = {}
         self.queries: list[str] = []
+        self.pages: list[int] = []  # MaxResults of every GetQueryResults, in order
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -80,15 +87,31 @@ class AthenaStandIn:
         rows = [execution["columns"], *execution["rows"]]
         start = int(body.get("NextToken") or 0)
         size = int(body.get("MaxResults") or 1000)
+        self.pages.append(size)
         page = rows[start : start + size]
-        answer: dict[str, Any] = {"ResultSet": {"Rows": [{"Data": [self._cell(v) for v in row]} for row in page]}}
+        info = [
+            {"Name": n, "Label": n, "Type": t} for n, t in zip(execution["columns"], execution["types"], strict=True)
+        ]
+        answer: dict[str, Any] = {
+            "ResultSet": {
+                "Rows": [{"Data": [self._cell(v) for v in row]} for row in page],
+                "ResultSetMetadata": {"ColumnInfo": info},
+            }
+        }
         if start + size < len(rows):
             answer["NextToken"] = str(start + size)
         return answer
 
     @staticmethod
     def _cell(value: Any) -> dict[str, str]:
-        return {} if value is None else {"VarCharValue": str(value)}
+        """As Athena writes a value: booleans lower case, timestamps with milliseconds."""
+        if value is None:
+            return {}
+        if isinstance(value, bool):
+            return {"VarCharValue": str(value).lower()}
+        if isinstance(value, datetime):
+            return {"VarCharValue": value.isoformat(sep=" ", timespec="milliseconds")}
+        return {"VarCharValue": str(value)}
 
     def _execute(self, execution: dict[str, Any]) -> None:
         started = time.perf_counter()
@@ -96,10 +119,15 @@ class AthenaStandIn:
             tree = sqlglot.parse_one(execution["sql"], read="athena")
             with tempfile.TemporaryDirectory() as scratch, duckdb.connect(":memory:") as con:
                 scanned = 0
-                for table in {(t.db or execution["db"], t.name) for t in tree.find_all(exp.Table)}:
+                ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+                tables = {(t.db or execution["db"], t.name) for t in tree.find_all(exp.Table) if t.name not in ctes}
+                for table in tables:
                     scanned += self._load(con, table[0], table[1], Path(scratch))
+                if tables:  # unqualified names resolve in the query's database
+                    con.execute(f"SET search_path = '{execution['db']}'")
                 cursor = con.execute(athena_to_duckdb(execution["sql"]))
                 execution["columns"] = [d[0] for d in cursor.description or []]
+                execution["types"] = [_ATHENA_TYPES.get(str(d[1]), "varchar") for d in cursor.description or []]
                 execution["rows"] = cursor.fetchall()
             execution.update(state="SUCCEEDED", scanned=scanned)
         except Exception as exc:

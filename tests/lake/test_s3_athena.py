@@ -24,9 +24,11 @@ import pytest
 
 from mantissa_log.config import Settings
 from mantissa_log.lake import parse
+from mantissa_log.lake.detect import DuckDbEngine
 from mantissa_log.lake.detect.athena_engine import AthenaEngine
-from mantissa_log.lake.detect.model import RuleFailure, RuleScan, RuleWindow
+from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, RuleWindow
 from mantissa_log.lake.s3lake import S3InFlight, S3LogLake
+from mantissa_log.lake.store import LogLake
 from mantissa_log.services.container import build_services
 from mantissa_log.services.identity import Principal
 from mantissa_log.services.provisioning import provision
@@ -278,3 +280,74 @@ def test_concurrent_ingests_in_one_process_each_commit_under_their_own_marker(
     committed = [k for m in manifests for k in json.loads(s3.get_object(Bucket=bucket, Key=m)["Body"].read())["keys"]]
     assert sorted(committed) == sorted(k for k in keys(s3, bucket, "lake/source=") if k.endswith(".parquet"))
     assert keys(s3, bucket, "lake/_inflight/") == []
+
+
+def test_correlation_rules_run_on_athena_as_on_duckdb(
+    moto_endpoint: str, athena: AthenaStandIn, tmp_path: Path, environment_name: str
+) -> None:
+    """The brute-force correlation over the same events: Athena's groups are DuckDB's, group by group."""
+    from tests.detection.test_correlation import BRUTE_FORCE
+
+    env = lake_env(moto_endpoint, athena.url, tmp_path / "h", environment_name)
+    config = settings(env)
+    provision(config)
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    remote = S3LogLake(tmp_path / "h" / "lake", s3, config.lake_bucket_name or "", config.lake_prefix)
+    local = LogLake(tmp_path / "local")
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
+
+    def failures(user: str, minutes: list[int]) -> list[dict[str, Any]]:
+        return [
+            event()
+            | {
+                "userIdentity": {"type": "IAMUser", "userName": user},
+                "eventTime": (start + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "errorMessage": "Failed authentication",
+            }
+            for m in minutes
+        ]
+
+    events = failures("mallory", [0, 1, 2, 3, 4]) + failures("trudy", [0, 1, 2, 3]) + failures("oscar", [0, 12, 24])
+    stamp = start + timedelta(minutes=50)
+    for lake in (remote, local):
+        lake.ingest(
+            "cloudtrail", parse("cloudtrail", "\n".join(json.dumps(e) for e in events).encode()), ingest_time=stamp
+        )
+    later = failures("trudy", [5]) + failures("oscar", [30, 31, 32])
+    for lake in (remote, local):
+        lake.ingest(
+            "cloudtrail",
+            parse("cloudtrail", "\n".join(json.dumps(e) for e in later).encode()),
+            ingest_time=stamp + timedelta(minutes=5),
+        )
+    [correlation] = compile_sigma(BRUTE_FORCE)
+    assert correlation.correlation is not None
+    window = RuleWindow(start, stamp + timedelta(minutes=1), stamp + timedelta(minutes=10))  # the second ingest is new
+    athena_engine = AthenaEngine(
+        boto3.client("athena", endpoint_url=athena.url, region_name="us-east-1"),
+        remote,
+        config.glue_database_name,
+        config.athena_workgroup_name,
+        sleep=lambda _: None,
+    )
+    on_athena = athena_engine.scan("cloudtrail", [RuleScan(correlation, window)])
+    on_duckdb = DuckDbEngine(local).scan("cloudtrail", [RuleScan(correlation, window)])
+    [athena_groups], [duckdb_groups] = on_athena.results, on_duckdb.results
+    assert not isinstance(athena_groups, RuleFailure), athena_groups
+    assert not isinstance(duckdb_groups, RuleFailure), duckdb_groups
+
+    def seen(groups: list[GroupResult]) -> list[tuple[Any, ...]]:
+        return sorted(
+            (
+                g.group["userIdentity.userName"] if g.group else None,
+                g.count,
+                g.new,
+                sorted(s["eventID"] for s in g.samples),
+            )
+            for g in groups
+        )
+
+    assert seen(athena_groups) == seen(duckdb_groups)
+    assert [(g[0], g[1], g[2]) for g in seen(athena_groups)] == [("mallory", 5, 0), ("trudy", 5, 1)]
+    assert on_athena.data_scanned_mb > 0  # Athena's statistics
+    assert any("RANGE BETWEEN INTERVAL '600' SECOND PRECEDING" in q for q in athena.queries)

@@ -4,16 +4,20 @@ A text passes only if every step agrees:
 1. The text itself: at most MAX_SQL_CHARS; no control or format characters anywhere (NUL,
    zero-width spaces, bidi overrides); outside string literals ASCII only (look-alike letters,
    full-width semicolons) - judged on sqlglot's tokens, so quoted text may hold any language.
-2. sqlglot (DuckDB dialect): exactly one statement, and it is a query (SELECT, UNION/INTERSECT/
+2. sqlglot (the dialect of the engine that runs it: DuckDB, or Athena's Trino with
+   `MANTISSA_LAKE=s3`): exactly one statement, and it is a query (SELECT, UNION/INTERSECT/
    EXCEPT, DuckDB's FROM-first form); nothing inside it that is not (INTO, DDL, DML, commands,
    parameters); no recursive CTE; every table is a log table or a CTE of the query, unqualified; no
    table functions in FROM (read_parquet, glob, range, unnest, duckdb_settings, ...); comments may
    hold prose but no `;` and no statement keyword (a statement hidden in a comment is refused).
-3. The text DuckDB runs is written back from sqlglot's tree, without comments: it is exactly what
-   was checked. The row limit is enforced there, on the outermost LIMIT.
-4. DuckDB's own parser reads that text (`lake.query_ast`): one SELECT, log tables and CTEs only,
-   every function on an allowlist (no current_setting, getenv, pragma_*, sleep_ms, ...).
-The connection that runs it is locked down too (`lake.guard`), with memory and time limits.
+3. The text the engine runs is written back from sqlglot's tree, without comments: it is exactly
+   what was checked. The row limit is enforced there, on the outermost LIMIT.
+4. A second reading of that text. DuckDB: its own parser (`lake.query_ast`): one SELECT, log
+   tables and CTEs only, every function on an allowlist (no current_setting, getenv, pragma_*,
+   sleep_ms, ...). Athena: sqlglot parses the text again and step 2 is repeated on that tree,
+   every function on Trino's allowlist (`lake.query_trino`); unqualified tables resolve in the
+   lake's Glue database only (the query runs there, in the workgroup with its bytes-scanned cutoff).
+The DuckDB connection that runs it is locked down too (`lake.guard`), with memory and time limits.
 """
 
 from __future__ import annotations
@@ -30,8 +34,10 @@ from sqlglot.errors import SqlglotError
 
 from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.lake.query_ast import AstRefusal, check_tree, serialize
+from mantissa_log.lake.query_trino import refused_function
 
 MAX_SQL_CHARS = 20_000
+DIALECTS = ("duckdb", "athena")
 LOG_TABLES = frozenset(SOURCE_NAMES)
 _ALLOWED_CONTROLS = frozenset("\t\n\r")
 # Unicode categories never accepted anywhere: controls, format characters (zero-width, bidi), private
@@ -95,14 +101,20 @@ class CheckedQuery:
     fetch: int  # rows to fetch: max_rows + 1 (one more tells that it was cut), or the query's own smaller LIMIT
 
 
-def check_query(text: str, max_rows: int) -> CheckedQuery:
-    """Refuse (QueryRejected) unless `text` is one read-only SELECT over the log tables; see the module doc."""
-    _check_characters(text)
-    tree = _parse_one(text)
+def check_query(text: str, max_rows: int, dialect: str = "duckdb") -> CheckedQuery:
+    """Refuse (QueryRejected) unless `text` is one read-only SELECT over the log tables; see the module doc.
+
+    `dialect` is the engine's: "duckdb" (the local lake) or "athena" (the S3 lake)."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+    _check_characters(text, dialect)
+    tree = _parse_one(text, dialect)
     _check_tree(tree)
-    sql = tree.sql(dialect="duckdb", comments=False)
+    sql = tree.sql(dialect=dialect, comments=False)
     fetch = _enforce_limit(tree, max_rows)
-    executed = tree.sql(dialect="duckdb", comments=False)
+    executed = tree.sql(dialect=dialect, comments=False)
+    if dialect == "athena":
+        return CheckedQuery(sql=sql, executed=executed, tables=_reread_athena(executed), fetch=fetch)
     try:
         with duckdb.connect(":memory:") as parser:  # parses only: no data, no files
             used = check_tree(serialize(parser, executed), LOG_TABLES)
@@ -113,7 +125,17 @@ def check_query(text: str, max_rows: int) -> CheckedQuery:
     return CheckedQuery(sql=sql, executed=executed, tables=frozenset(used), fetch=fetch)
 
 
-def _check_characters(text: str) -> None:
+def _reread_athena(executed: str) -> frozenset[str]:
+    """Step 4 for Athena: the executed text parsed again, checked again, its functions allowlisted."""
+    tree = _parse_one(executed, "athena")
+    _check_tree(tree)
+    refusal = refused_function(tree)
+    if refusal:
+        raise QueryRejected(refusal)
+    return frozenset(t.name.lower() for t in tree.find_all(exp.Table) if t.name.lower() in LOG_TABLES)
+
+
+def _check_characters(text: str, dialect: str) -> None:
     if not text.strip():
         raise QueryRejected("the SQL is empty")
     if len(text) > MAX_SQL_CHARS:
@@ -122,7 +144,7 @@ def _check_characters(text: str) -> None:
         if char not in _ALLOWED_CONTROLS and unicodedata.category(char) in _REFUSED_CATEGORIES:
             raise QueryRejected(f"the SQL holds an invisible or control character (U+{ord(char):04X}) at {position}")
     try:
-        tokens = sqlglot.tokenize(text, read="duckdb")
+        tokens = sqlglot.tokenize(text, read=dialect)
     except SqlglotError as exc:
         raise QueryRejected(f"the SQL does not parse: {_first_line(exc)}") from None
     for token in tokens:
@@ -135,9 +157,9 @@ def _check_characters(text: str) -> None:
                 raise QueryRejected("a comment holds invisible characters")
 
 
-def _parse_one(text: str) -> exp.Expr:
+def _parse_one(text: str, dialect: str) -> exp.Expr:
     try:
-        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except (SqlglotError, RecursionError) as exc:
         raise QueryRejected(f"the SQL does not parse: {_first_line(exc)}") from None
     if len(statements) != 1:

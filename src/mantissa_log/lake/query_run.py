@@ -18,6 +18,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -96,11 +97,11 @@ def run_checked(lake: LogLake, checked: CheckedQuery, limits: QueryLimits) -> Qu
                 "narrow the time range, select fewer columns or aggregate",
             ) from None
         except duckdb.Error as exc:
-            raise QueryFailed("query_failed", _message(exc)) from None
+            raise QueryFailed("query_failed", message_of(exc)) from None
         finally:
             timer.cancel()
     columns = [ColumnInfo(str(item[0]), str(item[1])) for item in description]
-    rows, cut = _rows(fetched, limits)
+    rows, cut = json_rows(fetched, limits)
     return QueryResult(
         columns=columns,
         rows=rows,
@@ -111,7 +112,8 @@ def run_checked(lake: LogLake, checked: CheckedQuery, limits: QueryLimits) -> Qu
     )
 
 
-def _rows(fetched: list[tuple[Any, ...]], limits: QueryLimits) -> tuple[list[list[Any]], bool]:
+def json_rows(fetched: Sequence[Sequence[Any]], limits: QueryLimits) -> tuple[list[list[Any]], bool]:
+    """Up to max_rows rows as JSON values, cut at max_result_bytes; True when the size cut them."""
     rows: list[list[Any]] = []
     size = 0
     for raw in fetched[: limits.max_rows]:
@@ -151,7 +153,8 @@ def json_value(value: Any, max_chars: int) -> Any:
     return str(value)[:max_chars]
 
 
-def _message(exc: duckdb.Error) -> str:
+def message_of(exc: BaseException) -> str:
+    """The error's first line for the user and the model, without file paths."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
     return _PATH.sub("<file>", first)[:_MESSAGE_LIMIT]

@@ -5,6 +5,10 @@ the fields a query can name), flattened to dotted paths. Example values are read
 recently ingested rows; sources without data are listed by name only. `lake_fingerprint` changes
 whenever the event files change, so a description (and a cached answer) is reused only while the
 data is the same.
+
+With the lake on S3 (Athena) the description is the Glue tables' (`athena_tables`): the same
+fields in Trino's types and quoting, the `date`/`hour` partition columns, no counts or examples
+(each would be a billed query); which tables hold data is read from the commit manifests.
 """
 
 from __future__ import annotations
@@ -29,6 +33,25 @@ BASE_COLUMNS = (
     ("event_id", "VARCHAR", "the source's event id, else a hash of the raw event"),
     ("raw", "VARCHAR", "the whole event as JSON text"),
 )
+# The Glue tables' columns (`lake.glue_tables`): the same, plus the partitions Athena prunes by.
+ATHENA_COLUMNS = (
+    ("ingest_time", "timestamp", BASE_COLUMNS[0][2]),
+    ("event_time", "timestamp", BASE_COLUMNS[1][2]),
+    ("event_id", "varchar", BASE_COLUMNS[2][2]),
+    ("raw", "varchar", BASE_COLUMNS[3][2]),
+    ('"date"', "varchar", "partition: the UTC day of ingest_time, 'YYYY-MM-DD' (bound it: Athena bills bytes scanned)"),
+    ('"hour"', "varchar", "partition: the UTC hour of ingest_time, '00' to '23'"),
+)
+# Trino's reserved words (a key spelled like one is quoted in a path).
+_TRINO_WORDS = """alter and as between by case cast constraint create cross cube current_catalog current_date
+    current_path
+    current_role current_schema current_time current_timestamp current_user deallocate delete describe distinct
+    drop else end escape except execute exists extract false for from full function group grouping having in
+    inner insert intersect into is join json_array json_exists json_object json_query json_table json_value
+    left like listagg localtime localtimestamp natural normalize not null on or order outer prepare recursive
+    right rollup select skip table then trim true uescape union unnest using values when where with"""
+_TRINO_RESERVED = frozenset(_TRINO_WORDS.split())
+_ATHENA_TYPES = {"JSON": "varchar (JSON)"}  # JSON is text in Parquet (lake.glue_tables)
 _TYPE_CHARS = 120
 _VALUE_CHARS = 60
 
@@ -42,7 +65,7 @@ class FieldInfo:
 @dataclass
 class TableSchema:
     name: str
-    rows: int
+    rows: int | None  # None: holds events, not counted (Athena)
     fields: list[FieldInfo]
     event_time: tuple[datetime | None, datetime | None] = (None, None)
     ingest_time: tuple[datetime | None, datetime | None] = (None, None)
@@ -60,8 +83,19 @@ def _reserved() -> frozenset[str]:
     return frozenset(str(row[0]).lower() for row in rows)
 
 
-def _part(key: str) -> str:
-    return key if _PLAIN.match(key) and key.lower() not in _reserved() else quote_ident(key)
+def _part(key: str, reserved: frozenset[str] | None = None) -> str:
+    words = _reserved() if reserved is None else reserved
+    return key if _PLAIN.match(key) and key.lower() not in words else quote_ident(key)
+
+
+def athena_type(node: Any) -> str:
+    """The Trino type Athena reads a structure node as (JSON fields are text)."""
+    if isinstance(node, str):
+        return _ATHENA_TYPES.get(node.upper(), node.lower())
+    if isinstance(node, list):
+        return f"array({athena_type(node[0])})"
+    fields = ", ".join(f"{_part(key, _TRINO_RESERVED)} {athena_type(value)}" for key, value in node.items())
+    return f"row({fields})"
 
 
 def query_path(source: str, path: str) -> str:
@@ -74,21 +108,30 @@ def query_path(source: str, path: str) -> str:
     return path
 
 
-def _leaves(node: Any, prefix: str) -> list[FieldInfo]:
+def _leaves(node: Any, prefix: str, athena: bool = False) -> list[FieldInfo]:
     if isinstance(node, dict):
         found: list[FieldInfo] = []
         for key, child in node.items():
-            found.extend(_leaves(child, f"{prefix}.{_part(key)}"))
+            found.extend(_leaves(child, f"{prefix}.{_part(key, _TRINO_RESERVED if athena else None)}", athena))
         return found
-    text = duckdb_type(node)
+    text = athena_type(node) if athena else duckdb_type(node)
     return [FieldInfo(prefix, text if len(text) <= _TYPE_CHARS else text[:_TYPE_CHARS] + "…")]
 
 
-def table_fields(source: str) -> list[FieldInfo]:
+def table_fields(source: str, dialect: str = "duckdb") -> list[FieldInfo]:
     """The columns of a log table, with the `event` struct flattened to its leaves."""
-    base = [FieldInfo(name, kind) for name, kind, _ in BASE_COLUMNS]
+    athena = dialect == "athena"
+    base = [FieldInfo(name, kind) for name, kind, _ in (ATHENA_COLUMNS if athena else BASE_COLUMNS)]
     structure = SOURCES[source].structure
-    return base + (_leaves(structure, "event") if structure else [])
+    return base + (_leaves(structure, "event", athena) if structure else [])
+
+
+def athena_tables(with_data: set[str]) -> list[TableSchema]:
+    """Every Glue table of the lake; those in `with_data` hold events (not counted: rows None)."""
+    return [
+        TableSchema(name=name, rows=None if name in with_data else 0, fields=table_fields(name, "athena"))
+        for name in SOURCE_NAMES
+    ]
 
 
 def describe_tables(

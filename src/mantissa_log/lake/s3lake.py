@@ -34,6 +34,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mantissa_log.clock import utc_now
+from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.errors import StoreError
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.model import IngestResult
@@ -197,6 +198,19 @@ class S3LogLake(LogLake):
     # -- reading: detection goes to Athena; visibility is the bucket's, not this host's
     def visible_until(self, now: datetime | None = None) -> datetime:
         return self.remote.visible_until(None if now is None else as_utc(now))
+
+    def sources_with_data(self) -> set[str]:
+        """The sources with at least one committed ingest (one manifest listed per source)."""
+        found: set[str] = set()
+        for name in SOURCE_NAMES:
+            prefix = f"{self.remote.manifests}source={name}/"
+            try:
+                listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreError(f"cannot list s3://{self.bucket}/{prefix}: {exc}") from None
+            if listed.get("KeyCount") or listed.get("Contents"):
+                found.add(name)
+        return found
 
 
 def _remove_local(result: IngestResult) -> None:

@@ -17,6 +17,7 @@ from mantissa_log.domain.integrations import Integration
 from mantissa_log.errors import ConfigError
 from mantissa_log.lake import IngestLimits
 from mantissa_log.lake.detect import DetectionEngine, DuckDbEngine
+from mantissa_log.lake.query_backend import LocalQueries, QueryBackend
 from mantissa_log.lake.query_run import QueryLimits
 from mantissa_log.lake.store import LogLake
 from mantissa_log.outputs.registry import build_output_registry
@@ -242,6 +243,22 @@ def build_lake(config: Settings) -> tuple[LogLake, DetectionEngine]:
     return s3_lake, engine
 
 
+def build_query_backend(config: Settings, lake: LogLake) -> QueryBackend:
+    """Questions run where detection does: DuckDB over the local lake, Athena over the S3 lake."""
+    if config.lake != "s3":
+        return LocalQueries(lake)
+    from mantissa_log.lake.athena_run import AthenaRunner
+    from mantissa_log.lake.query_athena import AthenaQueries
+    from mantissa_log.lake.s3lake import S3LogLake
+    from mantissa_log.secrets.aws_clients import make_aws_client
+
+    assert isinstance(lake, S3LogLake), "build_lake makes the S3 lake with MANTISSA_LAKE=s3"
+    athena = make_aws_client("athena", config.region, config.athena_endpoint_url)
+    # Someone waits for the answer: poll more often than detection does (at most once a second).
+    runner = AthenaRunner(athena, config.glue_database_name, config.athena_workgroup_name, poll_max_seconds=1.0)
+    return AthenaQueries(runner, lake)
+
+
 def build_repositories(backend: StateBackend, cipher: EnvelopeCipher) -> Repositories:
     return Repositories(
         rules=DetectionRuleRepository(backend),
@@ -373,7 +390,7 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
     )
     query = QueryService(
         llm,
-        lake,
+        build_query_backend(config, lake),
         repos.conversations,
         repos.query_cache,
         clock,

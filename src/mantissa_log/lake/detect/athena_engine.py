@@ -5,12 +5,14 @@ cancels a runaway query): the single-scan form, each rule's compiled Athena pred
 one scan of the union of their windows of ingest time, pruned to the windows' `date` partitions,
 answering per rule its count, new count and earliest samples. If that query fails, each rule runs
 alone (`plain_query`), so one rule's bad SQL is that rule's failure only.
-Queries are polled with exponential backoff and their results read page by page. What a scan
+Queries are polled with exponential backoff and their results read page by page (`lake.athena_run`). What a scan
 cost is Athena's own statistics (`DataScannedInBytes`, `EngineExecutionTimeInMillis`), summed
 over the scan's queries. A failed, cancelled or timed-out query of one rule is its failure only.
 
-Correlation rules are not run on Athena yet: they fail with a message saying so.
-Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
+Correlation rules (`event_count` with group-by and timespan) are one query each, the DuckDB form
+(`lake.detect.duckdb_sql.correlation_scan`) written in Trino over the compiled Athena SQL: a
+sliding count over event time per group, the groups meeting the condition with their new count
+and earliest samples. Rule tests (`match_events`) run in memory with DuckDB, as everywhere.
 """
 
 from __future__ import annotations
@@ -21,17 +23,15 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from mantissa_log.domain.alerts import MAX_SAMPLES
-from mantissa_log.errors import StoreError
+from mantissa_log.lake.athena_run import AthenaQueryFailed, AthenaRunner
 from mantissa_log.lake.detect.duckdb_engine import DuckDbEngine, samples
 from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, ScanOutcome, failure
 from mantissa_log.lake.s3lake import S3LogLake, floor_ms
 from mantissa_log.lake.sql import naive_utc, quote_ident
-from mantissa_log.sigma.compiled import CompiledRule
+from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule
 
-_DONE = {"SUCCEEDED", "FAILED", "CANCELLED"}
+__all__ = ["AthenaEngine", "AthenaQueryFailed", "correlation_query", "plain_query", "single_scan_query"]
 
 
 def athena_timestamp(moment: datetime) -> str:
@@ -86,16 +86,38 @@ def single_scan_query(database: str, scans: Sequence[RuleScan]) -> str:
     )
 
 
-class AthenaQueryFailed(StoreError):
-    """A query Athena did not complete; the message is Athena's reason (no SQL)."""
-
-
 def _raws(sampled: str | None) -> list[str]:
     """The JSON array of raw texts a single-scan column holds (NULL when the rule matched nothing)."""
     if not sampled:
         return []
     parsed = json.loads(sampled)
     return [item for item in parsed if isinstance(item, str)] if isinstance(parsed, list) else []
+
+
+def correlation_query(database: str, scan: RuleScan) -> str:
+    """Rows `group values..., peak count, new, samples` (a JSON array of raw texts) for the groups
+    meeting the condition: the peak is the most matches within any `timespan` of event time."""
+    rule, window = scan.rule, scan.window
+    correlation = rule.correlation
+    assert correlation is not None
+    first, last = naive_utc(floor_ms(window.start)).date(), naive_utc(floor_ms(window.end)).date()
+    table = f"{quote_ident(database)}.{quote_ident(rule.source)}"
+    keys = ", ".join(f"g{i}" for i in range(len(correlation.athena_group_by)))
+    groups = "".join(f", ({expr}) AS g{i}" for i, expr in enumerate(correlation.athena_group_by))
+    over = (f"PARTITION BY {keys} " if keys else "") + (
+        f"ORDER BY t RANGE BETWEEN INTERVAL '{int(correlation.timespan_seconds)}' SECOND PRECEDING AND CURRENT ROW"
+    )
+    return (
+        f"WITH m AS (SELECT ingest_time, coalesce(event_time, ingest_time) AS t, raw{groups} FROM {table} AS ev "
+        f"WHERE \"date\" BETWEEN '{first.isoformat()}' AND '{last.isoformat()}' "
+        f"AND ingest_time > {athena_timestamp(window.start)} AND ingest_time <= {athena_timestamp(window.end)} "
+        f"AND ({rule.athena_predicate})), "
+        f"w AS (SELECT *, count(*) OVER ({over}) AS c FROM m) "
+        f"SELECT {keys + ', ' if keys else ''}max(c), count_if(ingest_time > {athena_timestamp(window.watermark)}), "
+        f"json_format(CAST(slice(array_agg(raw ORDER BY t), 1, {MAX_SAMPLES}) AS JSON)) "
+        f"FROM w {'GROUP BY ' + keys + ' ' if keys else ''}"
+        f"HAVING max(c) {SQL_OPERATORS[correlation.condition_op]} {int(correlation.condition_count)}"
+    )
 
 
 class AthenaEngine:
@@ -111,14 +133,17 @@ class AthenaEngine:
         query_timeout_seconds: float = 900.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.athena = athena
         self.lake = lake
         self.database = database
-        self.workgroup = workgroup
-        self.poll_first = poll_first_seconds
-        self.poll_max = poll_max_seconds
-        self.timeout = query_timeout_seconds
-        self.sleep = sleep
+        self.runner = AthenaRunner(
+            athena,
+            database,
+            workgroup,
+            poll_first_seconds=poll_first_seconds,
+            poll_max_seconds=poll_max_seconds,
+            timeout_seconds=query_timeout_seconds,
+            sleep=sleep,
+        )
         self._memory = DuckDbEngine(lake)
 
     def visible_until(self) -> datetime:
@@ -138,7 +163,7 @@ class AthenaEngine:
         plain = [i for i, s in enumerate(rules) if s.rule.correlation is None]
         for i, scan in enumerate(rules):
             if scan.rule.correlation is not None:
-                results[i] = RuleFailure("correlation rules run on the local lake only, not on Athena yet")
+                results[i] = self._correlation(scan, add)
         if plain:
             try:
                 rows, statistics = self.run(single_scan_query(self.database, [rules[i] for i in plain]))
@@ -167,50 +192,23 @@ class AthenaEngine:
         new = int(rows[0][2] or 0) if rows else 0
         return [GroupResult(None, count, new, samples([row[0] for row in rows if row[0] is not None]))]
 
-    # -- one query: start, poll with backoff, read every page
-    def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
+    def _correlation(self, scan: RuleScan, add: Callable[[dict[str, Any]], None]) -> list[GroupResult] | RuleFailure:
+        correlation = scan.rule.correlation
+        assert correlation is not None
         try:
-            started = self.athena.start_query_execution(
-                QueryString=sql, QueryExecutionContext={"Database": self.database}, WorkGroup=self.workgroup
-            )
-            execution_id = started["QueryExecutionId"]
-            execution = self._wait(execution_id)
-            return self._rows(execution_id), execution.get("Statistics", {})
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"athena: {exc}") from None
+            rows, statistics = self.run(correlation_query(self.database, scan))
+        except Exception as exc:  # one correlation's failing query is its failure only
+            return failure(exc)
+        add(statistics)
+        width = len(correlation.group_names)
+        found = []
+        for row in rows:
+            group = dict(zip(correlation.group_names, row[:width], strict=True))
+            peak, new, sampled = row[width : width + 3]
+            found.append(GroupResult(group or None, int(peak or 0), int(new or 0), samples(_raws(sampled))))
+        return found
 
-    def _wait(self, execution_id: str) -> dict[str, Any]:
-        delay, deadline = self.poll_first, time.monotonic() + self.timeout
-        while True:
-            execution: dict[str, Any] = self.athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
-            status = execution.get("Status", {})
-            state = status.get("State")
-            if state == "SUCCEEDED":
-                return execution
-            if state in _DONE:
-                reason = str(status.get("StateChangeReason") or state)[:300]
-                raise AthenaQueryFailed(f"athena query {state.lower()}: {reason}")
-            if time.monotonic() > deadline:
-                self.athena.stop_query_execution(QueryExecutionId=execution_id)
-                raise AthenaQueryFailed(f"athena query timed out after {self.timeout:.0f} s (stopped)")
-            self.sleep(delay)
-            delay = min(delay * 2, self.poll_max)
-
-    def _rows(self, execution_id: str) -> list[list[str | None]]:
-        rows: list[list[str | None]] = []
-        token: str | None = None
-        header = True
-        while True:
-            request: dict[str, Any] = {"QueryExecutionId": execution_id, "MaxResults": 1000}
-            if token:
-                request["NextToken"] = token
-            page = self.athena.get_query_results(**request)
-            for row in page.get("ResultSet", {}).get("Rows", []):
-                values = [cell.get("VarCharValue") for cell in row.get("Data", [])]
-                if header:  # a SELECT's first row holds the column names
-                    header = False
-                    continue
-                rows.append(values)
-            token = page.get("NextToken")
-            if not token:
-                return rows
+    def run(self, sql: str) -> tuple[list[list[str | None]], dict[str, Any]]:
+        """One query, every row read (`lake.athena_run`): its rows and Athena's statistics."""
+        result = self.runner.run(sql)
+        return result.rows, result.statistics

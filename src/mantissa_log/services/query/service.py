@@ -2,10 +2,11 @@
 
 ask: the user's `query_model` gets the lake's schema, the time, the user's default range and the
 conversation so far, and answers with one ```sql block and an explanation. The SQL passes the guard
-(`lake.query_guard`) and runs within limits (`lake.query_run`); a refused or failing query goes back
-to the model once with the reason. Each turn is kept in the user's conversation (TTL); an identical
-question in the same context over unchanged data takes the cached SQL instead of asking the model
-(the SQL is run again: rows are never cached).
+(`lake.query_guard`) in the dialect of the backend that runs it (`lake.query_backend`: DuckDB over
+the local lake within limits, or Athena over the S3 lake with `MANTISSA_LAKE=s3`); a refused or
+failing query goes back to the model once with the reason. Each turn is kept in the user's
+conversation (TTL); an identical question in the same context over unchanged data takes the
+cached SQL instead of asking the model (the SQL is run again: rows are never cached).
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from mantissa_log.domain.queries import (
 )
 from mantissa_log.errors import NotFound, QueryRefused, UpstreamFailed, ValidationFailed
 from mantissa_log.lake.model import ColumnInfo
+from mantissa_log.lake.query_backend import QueryBackend
 from mantissa_log.lake.query_guard import CheckedQuery, QueryRejected, check_query
-from mantissa_log.lake.query_run import QueryFailed, QueryLimits, QueryResult, run_checked
-from mantissa_log.lake.query_schema import TableSchema, describe_tables, lake_fingerprint
-from mantissa_log.lake.store import LogLake
+from mantissa_log.lake.query_run import QueryFailed, QueryLimits, QueryResult
+from mantissa_log.lake.query_schema import TableSchema
 from mantissa_log.services.identity import Principal
 from mantissa_log.services.llm.fenced import read_fenced
 from mantissa_log.services.llm.gateway import ChatResult, LlmService, ResolvedLlm
@@ -92,14 +93,14 @@ class QueryService:
     def __init__(
         self,
         llm: LlmService,
-        lake: LogLake,
+        queries: QueryBackend,
         conversations: ConversationRepository,
         cache: QueryCacheRepository,
         clock: Clock,
         settings: QuerySettings,
     ) -> None:
         self.llm = llm
-        self.lake = lake
+        self.queries = queries
         self.conversations = conversations
         self.cache = cache
         self.clock = clock
@@ -120,7 +121,9 @@ class QueryService:
         cached = self._from_cache(key) if self.settings.cache_seconds > 0 else None
         if cached is not None:
             return self._finish(who, conversation, question, cached[0], cached[1], None, llm, 0, cached=True)
-        system = system_prompt(tables, self.clock.now(), llm.default_time_range, self.settings.limits.max_rows)
+        system = system_prompt(
+            tables, self.clock.now(), llm.default_time_range, self.settings.limits.max_rows, self.queries.dialect
+        )
         messages = [*self._history(conversation), ChatMessage("user", question)]
         used: list[ChatResult] = []
         outcome: _Ran | _Problem | None = None
@@ -169,10 +172,10 @@ class QueryService:
     # ---- the lake's description (cached while the data is unchanged)
 
     def schema(self) -> tuple[str, list[TableSchema]]:
-        fingerprint = lake_fingerprint(self.lake)
+        fingerprint = self.queries.fingerprint()  # StoreError (503) when the S3 lake cannot be listed
         with self._schema_lock:
             if self._schema is None or self._schema[0] != fingerprint:
-                self._schema = (fingerprint, describe_tables(self.lake, examples=self.settings.schema_examples))
+                self._schema = (fingerprint, self.queries.describe(self.settings.schema_examples))
             return self._schema
 
     # ---- pieces
@@ -220,6 +223,7 @@ class QueryService:
     ) -> str:
         basis = [
             PROMPT_VERSION,
+            self.queries.dialect,
             who.user_id,
             llm.provider,
             llm.model,
@@ -255,12 +259,12 @@ class QueryService:
 
     def _run(self, sql: str) -> _Ran | _Problem:
         try:
-            checked = check_query(sql, self.settings.limits.max_rows)
+            checked = check_query(sql, self.settings.limits.max_rows, self.queries.dialect)
         except QueryRejected as exc:
             # The text as written (it did not pass, so there is no checked form): shown, never run.
             return _Problem("query_refused", str(exc), sql)
         try:
-            return _Ran(checked, run_checked(self.lake, checked, self.settings.limits))
+            return _Ran(checked, self.queries.run(checked, self.settings.limits))
         except QueryFailed as exc:
             return _Problem(exc.code, exc.message, checked.sql)
 
