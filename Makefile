@@ -43,8 +43,9 @@ lint: install-dev
 	$(BIN)/ruff check src tests benchmarks deploy
 	$(BIN)/lint-imports
 
-# The CloudFormation template: regenerated from the code without a difference, cfn-lint and checkov clean
-# (both also run as tests in tests/deploy; checkov never calls home: --skip-download).
+# The CloudFormation template and the Dockerfile under cfn-lint and checkov, for a reader's own use: the
+# same checks run as tests in tests/deploy (so `make test` does not run them twice; checkov never calls
+# home: --skip-download).
 deploy-lint: install-dev
 	$(BIN)/cfn-lint deploy/cloudformation.yaml
 	$(CHECKOV_VENV)/bin/checkov -f deploy/cloudformation.yaml --framework cloudformation --compact --quiet --skip-download
@@ -66,8 +67,9 @@ browser: $(CHROMIUM)
 unit: install-dev browser
 	$(BIN)/pytest -n 2 --dist loadgroup -q
 
-# The whole gate: style, layering, types, then every test (the tests start moto_server themselves).
-test: lint typecheck deploy-lint unit
+# The whole gate: style, layering, types, then every test (the tests start moto_server themselves; the
+# template's cfn-lint, checkov and deployment checks are among them).
+test: lint typecheck unit
 
 # The detection benchmark (benchmarks/README.md): BENCH_EVENTS events (default 1,000,000); last line `ratio: X`.
 bench: install-dev
