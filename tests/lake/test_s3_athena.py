@@ -24,6 +24,7 @@ import pytest
 
 from mantissa_log.config import Settings
 from mantissa_log.lake import parse
+from mantissa_log.lake.athena_run import AthenaRunner
 from mantissa_log.lake.detect import DuckDbEngine
 from mantissa_log.lake.detect.athena_engine import AthenaEngine
 from mantissa_log.lake.detect.model import GroupResult, RuleFailure, RuleScan, RuleWindow
@@ -83,6 +84,16 @@ def lake_env(moto: str, athena_url: str, home: Path, environment: str) -> dict[s
 
 def settings(env: dict[str, str]) -> Settings:
     return Settings(**{k.removeprefix("MANTISSA_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+
+
+def provisioned_lake(moto: str, athena_url: str, home: Path, environment: str) -> tuple[S3LogLake, AthenaRunner]:
+    """A provisioned S3 lake (bucket, Glue, workgroup) and an Athena runner that never sleeps."""
+    config = settings(lake_env(moto, athena_url, home, environment))
+    provision(config)
+    s3 = boto3.client("s3", endpoint_url=moto, region_name="us-east-1")
+    lake = S3LogLake(home / "lake", s3, config.lake_bucket_name or "", config.lake_prefix)
+    athena = boto3.client("athena", endpoint_url=athena_url, region_name="us-east-1")
+    return lake, AthenaRunner(athena, config.glue_database_name, config.athena_workgroup_name, sleep=lambda _: None)
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -173,18 +184,11 @@ def test_a_dead_ingest_is_removed_before_the_window_passes_it(
 def test_one_rules_failed_query_is_that_rules_failure_only(
     moto_endpoint: str, athena: AthenaStandIn, tmp_path: Path, environment_name: str
 ) -> None:
-    env = lake_env(moto_endpoint, athena.url, tmp_path / "h", environment_name)
-    config = settings(env)
-    provision(config)
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    lake = S3LogLake(tmp_path / "h" / "lake", s3, config.lake_bucket_name or "", config.lake_prefix)
+    lake, runner = provisioned_lake(moto_endpoint, athena.url, tmp_path / "h", environment_name)
     stamp = datetime.now(UTC) - timedelta(minutes=1)
     parsed = parse("cloudtrail", "\n".join(json.dumps(e) for e in [event(), event()]).encode())
     lake.ingest("cloudtrail", parsed, ingest_time=stamp)
-    athena_client = boto3.client("athena", endpoint_url=athena.url, region_name="us-east-1")
-    engine = AthenaEngine(
-        athena_client, lake, config.glue_database_name, config.athena_workgroup_name, sleep=lambda _: None
-    )
+    engine = AthenaEngine(runner, lake)
     [good] = compile_sigma(RULE)
     broken = good.__class__(**{**good.__dict__, "athena_predicate": "no_such_column = 'x'"})
     window = RuleWindow(stamp - timedelta(minutes=1), stamp - timedelta(minutes=1), datetime.now(UTC))
@@ -239,7 +243,7 @@ def test_on_motos_athena_queries_are_polled_with_backoff_and_queued_results_read
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     pauses: list[float] = []
     lake = S3LogLake(tmp_path / "lake", s3, "unused", "lake/")
-    engine = AthenaEngine(athena_client, lake, "db", workgroup, sleep=pauses.append)
+    engine = AthenaEngine(AthenaRunner(athena_client, "db", workgroup, sleep=pauses.append), lake)
     [rule] = compile_sigma(RULE)
     now = datetime.now(UTC)
     outcome = engine.scan("cloudtrail", [RuleScan(rule, RuleWindow(now - timedelta(hours=1), now, now))])
@@ -288,11 +292,7 @@ def test_correlation_rules_run_on_athena_as_on_duckdb(
     """The brute-force correlation over the same events: Athena's groups are DuckDB's, group by group."""
     from tests.detection.test_correlation import BRUTE_FORCE
 
-    env = lake_env(moto_endpoint, athena.url, tmp_path / "h", environment_name)
-    config = settings(env)
-    provision(config)
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
-    remote = S3LogLake(tmp_path / "h" / "lake", s3, config.lake_bucket_name or "", config.lake_prefix)
+    remote, runner = provisioned_lake(moto_endpoint, athena.url, tmp_path / "h", environment_name)
     local = LogLake(tmp_path / "local")
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
 
@@ -323,13 +323,7 @@ def test_correlation_rules_run_on_athena_as_on_duckdb(
     [correlation] = compile_sigma(BRUTE_FORCE)
     assert correlation.correlation is not None
     window = RuleWindow(start, stamp + timedelta(minutes=1), stamp + timedelta(minutes=10))  # the second ingest is new
-    athena_engine = AthenaEngine(
-        boto3.client("athena", endpoint_url=athena.url, region_name="us-east-1"),
-        remote,
-        config.glue_database_name,
-        config.athena_workgroup_name,
-        sleep=lambda _: None,
-    )
+    athena_engine = AthenaEngine(runner, remote)
     on_athena = athena_engine.scan("cloudtrail", [RuleScan(correlation, window)])
     on_duckdb = DuckDbEngine(local).scan("cloudtrail", [RuleScan(correlation, window)])
     [athena_groups], [duckdb_groups] = on_athena.results, on_duckdb.results

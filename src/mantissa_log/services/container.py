@@ -229,6 +229,7 @@ def build_lake(config: Settings) -> tuple[LogLake, DetectionEngine]:
     if config.lake != "s3":
         lake = LogLake(config.lake_dir, dedup_horizon=horizon, limits=limits)
         return lake, DuckDbEngine(lake)
+    from mantissa_log.lake.athena_run import AthenaRunner
     from mantissa_log.lake.detect.athena_engine import AthenaEngine
     from mantissa_log.lake.s3lake import S3LogLake
     from mantissa_log.secrets.aws_clients import make_aws_client
@@ -239,7 +240,7 @@ def build_lake(config: Settings) -> tuple[LogLake, DetectionEngine]:
     # The data home only stages an ingest on its way to S3.
     s3_lake = S3LogLake(config.lake_dir, s3, bucket, config.lake_prefix, dedup_horizon=horizon, limits=limits)
     athena = make_aws_client("athena", config.region, config.athena_endpoint_url)
-    engine = AthenaEngine(athena, s3_lake, config.glue_database_name, config.athena_workgroup_name)
+    engine = AthenaEngine(AthenaRunner(athena, config.glue_database_name, config.athena_workgroup_name), s3_lake)
     return s3_lake, engine
 
 

@@ -18,7 +18,6 @@ and earliest samples. Rule tests (`match_events`) run in memory with DuckDB, as 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -121,29 +120,12 @@ def correlation_query(database: str, scan: RuleScan) -> str:
 
 
 class AthenaEngine:
-    def __init__(
-        self,
-        athena: Any,
-        lake: S3LogLake,
-        database: str,
-        workgroup: str,
-        *,
-        poll_first_seconds: float = 0.1,
-        poll_max_seconds: float = 5.0,
-        query_timeout_seconds: float = 900.0,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
+    def __init__(self, runner: AthenaRunner, lake: S3LogLake) -> None:
+        """`runner` (the one Athena runner, shared in form with questions) carries the workgroup, the
+        database and the polling; `lake` is where the rules' windows become visible."""
         self.lake = lake
-        self.database = database
-        self.runner = AthenaRunner(
-            athena,
-            database,
-            workgroup,
-            poll_first_seconds=poll_first_seconds,
-            poll_max_seconds=poll_max_seconds,
-            timeout_seconds=query_timeout_seconds,
-            sleep=sleep,
-        )
+        self.database = runner.database
+        self.runner = runner
         self._memory = DuckDbEngine(lake)
 
     def visible_until(self) -> datetime:
