@@ -165,11 +165,9 @@ def _scan_streaming(
         # same text): skip making each line a list to unnest, a fifth of the scan.
         envelope = None
     try:
-        return _scan_together(con, f"({_lines_select(con, list(zip(fids, inputs, strict=True)), envelope)})", rules)
+        return _scan_together(con, f"({_lines_select(list(zip(fids, inputs, strict=True)), envelope)})", rules)
     except duckdb.Error:
         return None
-    finally:
-        con.execute("DROP TABLE IF EXISTS hunt_files")
 
 
 def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[_Input], fids: list[int]) -> str | None:
@@ -210,35 +208,26 @@ def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]]
     """Table `hunt_lines` (fid, raw): every JSON object line of these files, envelopes unnested.
     False when DuckDB cannot read them."""
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE hunt_lines AS {_lines_select(con, inputs, envelope)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE hunt_lines AS {_lines_select(inputs, envelope)}")
     except duckdb.Error:
         return False
-    finally:
-        con.execute("DROP TABLE IF EXISTS hunt_files")
     return True
 
 
-def _lines_select(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]], envelope: str | None) -> str:
+def _lines_select(inputs: list[tuple[int, _Input]], envelope: str | None) -> str:
     """SELECT (fid, raw) of every JSON object line of these files, envelopes unnested.
 
     DuckDB reads the files itself (its CSV reader, one VARCHAR column, in parallel); a line that is
-    not a JSON object is skipped, as the parsers reject it. It reads the temp table `hunt_files`
-    (made here; the caller drops it once the query has run).
+    not a JSON object is skipped, as the parsers reject it. Each line's file id comes from joining its
+    file name to a VALUES list of (fid, name).
     """
-    names = [str(item.path) for _, item in inputs]
-    files = ", ".join(sql.quote_literal(name) for name in names)
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE hunt_files AS SELECT unnest($1::INTEGER[]) AS fid, unnest($2::VARCHAR[]) AS name",
-        [[fid for fid, _ in inputs], names],
-    )
+    names = [sql.quote_literal(str(item.path)) for _, item in inputs]
+    owners = ", ".join(f"({fid}, {name})" for (fid, _), name in zip(inputs, names, strict=True))
     reader = (
-        f"read_csv([{files}], columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', "
-        f"escape = '', auto_detect = false, new_line = '\\n', filename = {len(inputs) > 1}) AS l"
+        f"read_csv([{', '.join(names)}], columns = {{'line': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', "
+        "escape = '', auto_detect = false, new_line = '\\n', filename = true) AS l"
     )
-    # One file (a capture): its id is a constant, no join on the file name per line.
-    owner = f"SELECT {inputs[0][0]} AS fid, l.line FROM {reader}"
-    if len(inputs) > 1:
-        owner = f"SELECT f.fid, l.line FROM {reader} JOIN hunt_files AS f ON l.filename = f.name"
+    owner = f"SELECT f.fid, l.line FROM {reader} JOIN (VALUES {owners}) AS f(fid, name) ON l.filename = f.name"
     objects = f"{owner} WHERE left(l.line, 1) = '{{' AND json_valid(l.line)"
     if not envelope:
         return f"SELECT fid, line AS raw FROM ({objects})"
