@@ -102,12 +102,11 @@ class UserService:
     def authenticate(self, token: str, client: str | None = None) -> Principal:
         if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_LENGTH:
             raise Unauthenticated("invalid token")
+        remembered = self.remembered(token, client)
+        if remembered is not None:
+            return remembered
         digest = hash_token(token)
         now = self.clock.now().timestamp()
-        with self._known_lock:
-            known = self._known.get(digest)
-        if known is not None and now < known[2]:
-            return Principal(user_id=known[0], role=known[1], client=client)
         stored = self.repo.get_token(digest)
         if stored is None or not hmac.compare_digest(stored.token_hash, digest):
             raise Unauthenticated("invalid or expired token")
