@@ -14,7 +14,7 @@ import pytest
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import parse
 from mantissa_log.lake.detect.duckdb_engine import load_memory_table, match_events
-from mantissa_log.lake.detect.hunt import hunt_files
+from mantissa_log.lake.detect.hunt import SMALL_FILE_BYTES, hunt_files
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.cache import CompiledRuleCache
 from mantissa_log.sigma.compiled import CompiledRule
@@ -135,3 +135,37 @@ def test_a_rule_failing_at_run_time_does_not_hide_the_others(tmp_path: Path, aws
     found = hunt_files([failing, *aws_rules[1:]], [path])
     assert {m.rule_index: m.matches for m in found} == {i: n for i, n in expected.items() if i != 0}
     assert len(expected) > 1
+
+
+def test_small_and_big_files_read_together_count_as_the_lake_does(
+    tmp_path: Path, aws_rules: list[CompiledRule]
+) -> None:
+    # Small files are read whole and split, big ones by DuckDB's CSV reader: one scan over both must
+    # give each line to its own file.
+    records = corpus_records()
+    # `"maxRecords":` names no envelope: without any `"Records":` member the lines are not unnested.
+    records[0] = records[0] | {"requestParameters": {"maxRecords": 100}}
+    big = tmp_path / "big.jsonl"
+    lines = "".join(json.dumps(r) + "\n" for r in records)
+    big.write_text(lines * (1 + SMALL_FILE_BYTES // len(lines)))
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(json.dumps(r) + "\n" for r in records[:150]) + "not json\n")
+    envelopes = tmp_path / "envelopes.jsonl"
+    envelopes.write_text(json.dumps({"Records": records[150:300]}) + "\n")
+    assert big.stat().st_size > SMALL_FILE_BYTES >= small.stat().st_size
+    for files in ([big, small], [big, small, envelopes]):
+        found = hunt_files(aws_rules, files)
+        for path in files:
+            got = {m.rule_index: m.matches for m in found if m.events_file == path}
+            assert got == oracle(aws_rules, path, "cloudtrail"), path.name
+            assert got, path.name  # the corpus records fire some rules in every file
+
+
+def test_the_cache_key_names_the_installed_pysigma() -> None:
+    # A pySigma upgrade must start a fresh cache: its version is read from the install's dist-info
+    # folder (no importlib.metadata at hunt start), and must be the version pip reports.
+    from importlib import metadata
+
+    from mantissa_log.sigma.cache import _pysigma_version
+
+    assert _pysigma_version() == metadata.version("pysigma") != ""

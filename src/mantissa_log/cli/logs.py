@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict
+import sys
 from pathlib import Path
 
 import typer
@@ -78,11 +78,14 @@ def hunt_command(
     cache = Path(os.environ.get("MANTISSA_HOME", ".mantissa")) / "cache" / "compiled"
     findings = hunt(rule_files(rules), event_files(events), source, cache)
     if output == "json":
+        lines = []
         for finding in findings:
-            shown = {k: v for k, v in asdict(finding).items() if v is not None}
+            # vars(): the finding is flat, so no deep copy (asdict) is needed
+            shown = {k: v for k, v in vars(finding).items() if v is not None}
             if finding.error is not None:
                 shown.pop("matches", None)
-            typer.echo(json.dumps(shown, separators=(",", ":")))
+            lines.append(json.dumps(shown, separators=(",", ":")) + "\n")
+        sys.stdout.write("".join(lines))
         return
     from rich.console import Console
     from rich.table import Table
