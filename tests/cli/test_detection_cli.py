@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from tests.api.test_rules_api import RULE
-from tests.cli.test_cli import run
+from tests.cli.test_cli import EXE, run
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
@@ -104,3 +106,42 @@ def test_starter_pack_imports(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     assert f"imported {len(starter_rule_files())} rules, refused 0" in imported.stdout
     assert run(home, "rules", "import", "--user", "alice").returncode == 2  # nothing named
+
+
+def test_hunt_errors_name_the_option(tmp_path: Path) -> None:
+    rule = tmp_path / "rule.yml"
+    rule.write_text(RULE)
+    events = CORPUS / "events" / "stratus__aws.defense-evasion.cloudtrail-stop.jsonl"
+    missing = run(tmp_path, "hunt", "--rules", str(tmp_path / "nope.yml"), "--events", str(events))
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert "nope.yml" in missing.stderr
+    assert "--rules" in missing.stderr
+    missing_events = run(tmp_path, "hunt", "-r", str(rule), "-e", str(tmp_path / "gone"))
+    assert missing_events.returncode == 2
+    assert "--events" in missing_events.stderr
+    bad_format = run(tmp_path, "hunt", "-r", str(rule), "-e", str(events), "--format", "xml")
+    assert bad_format.returncode == 2
+    assert "--format" in bad_format.stderr
+    no_events = run(tmp_path, "hunt", "-r", str(rule))
+    assert no_events.returncode == 2
+    assert "--events" in no_events.stderr
+    table = run(tmp_path, "hunt", "-r", str(rule), "-e", str(events))
+    assert table.returncode == 0
+    assert "CloudTrail logging stopped" in table.stdout
+
+
+def test_hunt_starts_without_the_typer_application(tmp_path: Path) -> None:
+    # A hunt's start time is measured against Zircolite (make bench-hunt): it is dispatched before
+    # Typer, Click and Rich are imported; `--help` still lists it.
+    rule = tmp_path / "rule.yml"
+    rule.write_text(RULE)
+    events = CORPUS / "events" / "stratus__aws.defense-evasion.cloudtrail-stop.jsonl"
+    env = os.environ | {"MANTISSA_HOME": str(tmp_path), "PYTHONPROFILEIMPORTTIME": "1"}
+    done = subprocess.run(
+        [EXE, "hunt", "-r", str(rule), "-e", str(events), "-f", "json"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "mantissa_log.lake.detect.hunt" in imported
+    assert not {name for name in imported if name.split(".")[0] in ("typer", "click", "rich")}
+    assert "hunt" in run(tmp_path, "--help").stdout

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import typer
 
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
-from mantissa_log.cli.paths import event_files, rule_files
+from mantissa_log.cli.paths import event_files
 from mantissa_log.domain.log_sources import SOURCE_NAMES
 
 # Heavy modules (the services, the API's schemas, Rich) are imported inside the commands: a hunt
@@ -52,48 +50,3 @@ def ingest_command(
         console.print(f"[yellow]rejected[/yellow] {where}: {entry['reason']}", highlight=False)
     shown = IngestReportPublic.of(report).model_dump(exclude={"rejections"})
     typer.echo(json.dumps(shown | {"rejections": len(report.reasons)}))
-
-
-@friendly_errors
-def hunt_command(
-    rules: list[Path] = typer.Option(..., "--rules", "-r", help="rule files or directories"),
-    events: list[Path] = typer.Option(..., "--events", "-e", help="event files or directories"),
-    output: str = typer.Option("table", "--format", "-f", help="table or json"),
-    source: str | None = typer.Option(
-        None,
-        "--source",
-        "-s",
-        help=f"log format of the event files (default: from each rule's logsource): {SOURCES_HELP}",
-    ),
-) -> None:
-    """Scan log files with Sigma rules directly, no server or lake needed (incident response)."""
-    from mantissa_log.services.detection.hunt import hunt
-
-    if output not in ("table", "json"):
-        raise typer.BadParameter("use table or json", param_hint="--format")
-    if source is not None and source not in SOURCE_NAMES:
-        raise typer.BadParameter(SOURCES_HELP, param_hint="--source")
-    # The compiled-rule cache lives in the data home; hunts read no other setting, so the
-    # environment is enough (no settings file parsed: a hunt starts fast).
-    cache = Path(os.environ.get("MANTISSA_HOME", ".mantissa")) / "cache" / "compiled"
-    findings = hunt(rule_files(rules), event_files(events), source, cache)
-    if output == "json":
-        lines = []
-        for finding in findings:
-            # vars(): the finding is flat, so no deep copy (asdict) is needed
-            shown = {k: v for k, v in vars(finding).items() if v is not None}
-            if finding.error is not None:
-                shown.pop("matches", None)
-            lines.append(json.dumps(shown, separators=(",", ":")) + "\n")
-        sys.stdout.write("".join(lines))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("rule", "events file", "matches")
-    for finding in findings:
-        if finding.error is not None:
-            table.add_row(finding.rule_file, "-", f"[red]{finding.error}[/red]")
-        else:
-            table.add_row(f"{finding.rule_title} ({finding.rule_file})", str(finding.events_file), str(finding.matches))
-    Console().print(table)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+from mantissa_log.errors import ValidationFailed
 
 RULE_SUFFIXES = (".yml", ".yaml")
 
 
-def rule_files(paths: list[Path]) -> list[Path]:
+def rule_files(paths: list[Path], option: str = "paths") -> list[Path]:
     """Files as given, directories searched recursively for *.yml / *.yaml, in a stable order, each once."""
     found: list[Path] = []
     for path in paths:
@@ -18,7 +18,7 @@ def rule_files(paths: list[Path]) -> list[Path]:
         elif path.is_file():
             found.append(path)
         else:
-            raise typer.BadParameter(f"no such file or directory: {path}")
+            raise ValidationFailed(f"no such file or directory: {path}", field=option)
     # A file named twice (a folder and a file in it) would otherwise collide with itself on id and title.
     unique: dict[Path, Path] = {}
     for path in found:
@@ -26,7 +26,7 @@ def rule_files(paths: list[Path]) -> list[Path]:
     return list(unique.values())
 
 
-def event_files(paths: list[Path]) -> list[Path]:
+def event_files(paths: list[Path], option: str = "paths") -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -34,5 +34,5 @@ def event_files(paths: list[Path]) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise typer.BadParameter(f"no such file or directory: {path}")
+            raise ValidationFailed(f"no such file or directory: {path}", field=option)
     return files

@@ -96,6 +96,7 @@ def _print_finding(finding: RuleFinding) -> None:
 
 
 @app.command("test")
+@friendly_errors
 def test(paths: list[Path]) -> None:
     """Run each rule's own `tests:` (exit 1 if any test fails or a rule does not compile)."""
     failed = 0

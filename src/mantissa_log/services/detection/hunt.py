@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mantissa_log.errors import MantissaError
-from mantissa_log.lake.detect.hunt import hunt_files
+from mantissa_log.lake.detect.hunt import PendingDatabase, hunt_files
 from mantissa_log.sigma.cache import CompiledRuleCache
 from mantissa_log.sigma.compiled import CompiledRule
 
@@ -38,6 +38,7 @@ def hunt(
     rule_paths: list[Path], event_paths: list[Path], source: str | None = None, cache_folder: Path | None = None
 ) -> list[HuntFinding]:
     """One finding per (rule, file) with matches, and one per rule file that does not compile."""
+    database = PendingDatabase()  # set up while the rules are read from the cache
     cache = CompiledRuleCache(cache_folder)
     findings: list[HuntFinding] = []
     compiled: list[tuple[Path, CompiledRule]] = []
@@ -47,7 +48,7 @@ def hunt(
             findings.append(HuntFinding(rule_file=str(path), error=result))
         else:
             compiled.extend((path, rule) for rule in result)
-    for match in hunt_files([rule for _, rule in compiled], event_paths, source):
+    for match in hunt_files([rule for _, rule in compiled], event_paths, source, database):
         path, rule = compiled[match.rule_index]
         findings.append(
             HuntFinding(

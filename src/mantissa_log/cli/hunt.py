@@ -1,0 +1,77 @@
+"""`mantissa-log hunt`: Sigma rules straight over log files, no server, lake or settings.
+
+Its arguments are parsed with argparse, not Typer: `cli/main.py` runs this before importing the Typer
+application, so a hunt starts without Typer's and Click's imports (see there why that matters). The
+options are the ones Typer showed: repeatable `--rules/-r` and `--events/-e`, `--format/-f`,
+`--source/-s`; errors name the option and exit with 2, as Typer's did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from mantissa_log.cli.paths import event_files, rule_files
+from mantissa_log.domain.log_sources import SOURCE_NAMES
+from mantissa_log.errors import MantissaError
+
+HELP = "Scan log files with Sigma rules directly, no server or lake needed (incident response)."
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mantissa-log hunt", description=HELP)
+    parser.add_argument(
+        "--rules", "-r", action="append", type=Path, required=True, help="rule files or directories (repeatable)"
+    )
+    parser.add_argument(
+        "--events", "-e", action="append", type=Path, required=True, help="event files or directories (repeatable)"
+    )
+    parser.add_argument("--format", "-f", choices=("table", "json"), default="table", help="table (default) or json")
+    parser.add_argument(
+        "--source",
+        "-s",
+        choices=SOURCE_NAMES,
+        help="log format of the event files (default: from each rule's logsource; docs/SOURCES.md)",
+    )
+    return parser
+
+
+def run_hunt(argv: list[str]) -> int:
+    """Parse `argv` (what follows `hunt`), hunt, print the findings; the exit code."""
+    parser = _parser()
+    options = parser.parse_args(argv)  # exits with 2 and a usage line naming the option
+    from mantissa_log.services.detection.hunt import hunt
+
+    # The compiled-rule cache lives in the data home; hunts read no other setting, so the
+    # environment is enough (no settings file parsed: a hunt starts fast).
+    cache = Path(os.environ.get("MANTISSA_HOME", ".mantissa")) / "cache" / "compiled"
+    try:
+        rules = rule_files(options.rules, option="--rules")
+        events = event_files(options.events, option="--events")
+        findings = hunt(rules, events, options.source, cache)
+    except MantissaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if options.format == "json":
+        lines = []
+        for finding in findings:
+            shown = {k: v for k, v in vars(finding).items() if v is not None}  # flat: no deep copy needed
+            if finding.error is not None:
+                shown.pop("matches", None)
+            lines.append(json.dumps(shown, separators=(",", ":")) + "\n")
+        sys.stdout.write("".join(lines))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("rule", "events file", "matches")
+    for finding in findings:
+        if finding.error is not None:
+            table.add_row(finding.rule_file, "-", f"[red]{finding.error}[/red]")
+        else:
+            table.add_row(f"{finding.rule_title} ({finding.rule_file})", str(finding.events_file), str(finding.matches))
+    Console().print(table)
+    return 0
