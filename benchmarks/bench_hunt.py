@@ -6,7 +6,11 @@ Scenarios (both engines get the same rule files and the same event files):
      SigmaHQ AWS rules (wide: 334 event shapes, Zircolite's worst case);
   c. lab-like: HUNT_LAB_EVENTS (default 30,477, the size of the peers README's lab capture) real
      attack-lab events of the corpus resampled (`lab_capture`: narrow and repetitive, as a held-out
-     capture is; Zircolite's best case) with the same 57 rules.
+     capture is; Zircolite's best case) with the same 57 rules;
+  d. your capture: HUNT_CAPTURE, a CloudTrail JSON-lines file (or a folder of *.jsonl files) of
+     your own, with the same 57 rules (a held-out capture: the check the issue names).
+HUNT_SCENARIOS picks which run, by letter (default "abc", or "abcd" when HUNT_CAPTURE is set; e.g.
+HUNT_SCENARIOS=d HUNT_CAPTURE=/data/trail.jsonl for the capture alone).
 Zircolite runs from ../shared/peers/zircolite-3.7.0 in its own scratch venv (.bench/zircolite-venv,
 made on first use), with `zircolite_config.py`'s mapping (full dotted field names). Ours runs the
 installed `mantissa-log hunt` with a fresh data home: once cold (the compiled-rule cache empty)
@@ -147,37 +151,50 @@ def scenario(name: str, rules: Path, events: Path, work: Path, runs: int) -> tup
     return ratio, not unknown
 
 
+def aws_rules(work: Path) -> Path:
+    """The 57 SigmaHQ AWS rules of the corpus, in their own folder (both engines read a folder)."""
+    aws = work / "aws-rules"
+    if not aws.exists():
+        aws.mkdir()
+        for path in sorted((CORPUS / "rules").glob("aws_*.yml")):
+            shutil.copy(path, aws / path.name)
+    return aws
+
+
 def main() -> int:
     runs = int(os.environ.get("HUNT_RUNS", "3"))
-    events_n = int(os.environ.get("HUNT_EVENTS", "100000"))
+    capture = os.environ.get("HUNT_CAPTURE")
+    wanted = os.environ.get("HUNT_SCENARIOS", "abcd" if capture else "abc")
+    if "d" in wanted and not (capture and Path(capture).exists()):
+        raise SystemExit("scenario d needs HUNT_CAPTURE: a CloudTrail JSON-lines file or a folder of *.jsonl files")
     ratios: list[float] = []
     agree = True
     with tempfile.TemporaryDirectory(prefix="bench-hunt-") as tmp:
         work = Path(tmp)
-        (work / "a").mkdir()
-        ratio, ok = scenario("a. corpus: 266 rules, 351 files", CORPUS / "rules", CORPUS / "events", work / "a", runs)
-        ratios.append(ratio)
-        agree &= ok
-        (work / "b").mkdir()
-        aws = work / "b" / "rules"
-        aws.mkdir()
-        for path in sorted((CORPUS / "rules").glob("aws_*.yml")):
-            shutil.copy(path, aws / path.name)
-        events = work / "b" / "events.jsonl"
-        size = write_jsonl(events, events_n)
-        label = f"b. generated: {len(list(aws.iterdir()))} AWS rules, {events_n:,} events ({size / 1e6:.0f} MB)"
-        ratio, ok = scenario(label, aws, events, work / "b", runs)
-        ratios.append(ratio)
-        agree &= ok
-        (work / "c").mkdir()
-        lab_n = int(os.environ.get("HUNT_LAB_EVENTS", "30477"))
-        lab = work / "c" / "lab.jsonl"
-        size = write_lab_capture(lab, lab_n)
-        label = f"c. lab-like: {len(list(aws.iterdir()))} AWS rules, {lab_n:,} resampled lab events"
-        label += f" ({size / 1e6:.0f} MB)"
-        ratio, ok = scenario(label, aws, lab, work / "c", runs)
-        ratios.append(ratio)
-        agree &= ok
+        for letter in wanted:
+            (work / letter).mkdir()
+            if letter == "a":
+                label, rules, events = "a. corpus: 266 rules, 351 files", CORPUS / "rules", CORPUS / "events"
+            elif letter == "b":
+                events_n = int(os.environ.get("HUNT_EVENTS", "100000"))
+                rules, events = aws_rules(work), work / "b" / "events.jsonl"
+                size = write_jsonl(events, events_n)
+                label = f"b. generated: 57 AWS rules, {events_n:,} events ({size / 1e6:.0f} MB)"
+            elif letter == "c":
+                lab_n = int(os.environ.get("HUNT_LAB_EVENTS", "30477"))
+                rules, events = aws_rules(work), work / "c" / "lab.jsonl"
+                size = write_lab_capture(events, lab_n)
+                label = f"c. lab-like: 57 AWS rules, {lab_n:,} resampled lab events ({size / 1e6:.0f} MB)"
+            elif letter == "d" and capture:
+                rules, events = aws_rules(work), Path(capture).resolve()
+                files = sorted(events.glob("*.jsonl")) if events.is_dir() else [events]
+                size = sum(path.stat().st_size for path in files)
+                label = f"d. your capture: 57 AWS rules, {events} ({len(files)} files, {size / 1e6:.0f} MB)"
+            else:
+                raise SystemExit(f"unknown scenario {letter!r} in HUNT_SCENARIOS (a, b, c, d)")
+            ratio, ok = scenario(label, rules, events, work / letter, runs)
+            ratios.append(ratio)
+            agree &= ok
     print(f"\nidentical counts (known divergences aside, printed above): {'yes' if agree else 'NO'}")
     print(f"ratio: {min(ratios):.1f}")
     return 0 if agree else 1

@@ -8,8 +8,8 @@ import typer
 
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 
-audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
-secrets_app = typer.Typer(help="Secret store and master key.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True, rich_markup_mode=None)
+secrets_app = typer.Typer(help="Secret store and master key.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @friendly_errors

@@ -62,7 +62,7 @@ def _load(name: str) -> TyperCommand | TyperGroup:
         group = typer.main.get_group(target)
         group.name = name
         return group
-    single = typer.Typer()
+    single = typer.Typer(rich_markup_mode=None)
     single.command(name)(target)
     command = typer.main.get_command(single)
     assert isinstance(command, TyperCommand)
@@ -100,11 +100,14 @@ class LazyGroup(TyperGroup):
         return LazyCommand(cmd_name, COMMANDS[cmd_name][2])
 
 
+# Plain help and usage errors (rich_markup_mode=None, on every Typer app of the CLI): formatting them
+# with Rich took `--help` from 0.14 s to 0.42 s. Commands still print their own output with Rich.
 app = typer.Typer(
     cls=LazyGroup,
     help="Mantissa Log: a self-hostable SIEM core.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 
 

@@ -19,7 +19,9 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.services.identity import Principal
 
 app = typer.Typer(
-    help="Log collectors: CloudTrail (S3, SQS), Okta, GitHub, M365, Google Workspace.", no_args_is_help=True
+    help="Log collectors: CloudTrail (S3, SQS), Okta, GitHub, M365, Google Workspace.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 CLI_ADMIN = Principal("cli", role="admin")
 

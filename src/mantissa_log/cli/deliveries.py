@@ -8,7 +8,7 @@ from mantissa_log.api.schemas.alerts import RedeliveryResult
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.services.identity import Principal
 
-app = typer.Typer(help="Alert deliveries.", no_args_is_help=True)
+app = typer.Typer(help="Alert deliveries.", no_args_is_help=True, rich_markup_mode=None)
 
 
 @app.command("redeliver")

@@ -25,7 +25,7 @@ from mantissa_log.services.detection.rules import RuleWrite
 from mantissa_log.services.detection.validation import RuleFilesReport, check_rule_files
 from mantissa_log.services.identity import Principal
 
-app = typer.Typer(help="Detection rules.", no_args_is_help=True)
+app = typer.Typer(help="Detection rules.", no_args_is_help=True, rich_markup_mode=None)
 console = Console(soft_wrap=True)  # long paths stay on one line: greppable
 
 

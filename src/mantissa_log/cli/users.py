@@ -16,7 +16,7 @@ from rich.table import Table
 from mantissa_log.cli.context import audit_cli, friendly_errors, open_services
 from mantissa_log.errors import ValidationFailed
 
-app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+app = typer.Typer(help="Users and API tokens.", no_args_is_help=True, rich_markup_mode=None)
 console = Console(soft_wrap=True)  # long paths stay on one line: greppable
 
 
