@@ -169,3 +169,20 @@ def test_the_cache_key_names_the_installed_pysigma() -> None:
     from mantissa_log.sigma.cache import _pysigma_version
 
     assert _pysigma_version() == metadata.version("pysigma") != ""
+
+
+def test_an_envelope_line_longer_than_the_sniffed_head_is_hunted(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
+    # A CloudTrail delivery is one line {"Records": [...]} of several MB, often gzipped: its first
+    # record must be found past the sniffed head, and the line read whole (not lost, not skipped).
+    records = corpus_records()
+    line = json.dumps({"Records": records * (1 + 3 * SMALL_FILE_BYTES // len(json.dumps(records)))})
+    assert len(line) > 3 * SMALL_FILE_BYTES  # longer than the sniffed head and DuckDB's default line
+    plain = tmp_path / "delivery.json"
+    plain.write_text(line + "\n" + json.dumps({"Records": records[:50]}) + "\n")
+    zipped = tmp_path / "delivery.json.gz"
+    zipped.write_bytes(gzip.compress(line.encode()))
+    found = hunt_files(aws_rules, [plain, zipped])
+    for path in (plain, zipped):
+        got = {m.rule_index: m.matches for m in found if m.events_file == path}
+        assert got == oracle(aws_rules, path, "cloudtrail"), path.name
+        assert got, path.name

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +30,9 @@ import _duckdb as duckdb
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
 from mantissa_log.lake.fields import lookup
+from mantissa_log.lake.model import DEFAULT_LIMITS, ParseResult
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
-from mantissa_log.lake.reader import GZIP_MAGIC, is_json
+from mantissa_log.lake.reader import GZIP_MAGIC, is_json, iter_lines, open_input
 from mantissa_log.sigma.compiled import CompiledRule
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
@@ -59,11 +59,14 @@ class _Input:
 
 
 def _first_record(data: bytes) -> dict[str, object] | None:
-    """The first JSON object of the input (for choosing its sources); None when there is none."""
-    if data.startswith(GZIP_MAGIC):
-        data = zlib.decompressobj(wbits=31).decompress(data, SNIFF_BYTES)
-    for line in data[:SNIFF_BYTES].decode("utf-8", errors="replace").splitlines():
-        text = line.strip().lstrip("\ufeff")
+    """The first JSON object of the input (for choosing its sources); None when there is none.
+
+    The first non-blank line is read whole, however long (up to the lake's line cap): a CloudTrail
+    delivery is one `{"Records": [...]}` line of several MB, and a head cut short of its end is not
+    JSON, which made the whole file look like no source's (and silently unhunted)."""
+    result = ParseResult("json")  # where iter_lines notes a line it refuses; a sniff ignores them
+    for _, line in iter_lines(open_input(data), result):
+        text = line.strip().lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
         if not text:
             continue
         if text.startswith("{") and is_json(text):
@@ -274,7 +277,10 @@ def _lines_select(inputs: list[tuple[int, _Input]], envelope: str | None) -> str
     if big:
         readers.append(
             f"SELECT filename, line FROM read_csv([{_names(big)}], columns = {{'line': 'VARCHAR'}}, header = false, "
-            "delim = chr(1), quote = '', escape = '', auto_detect = false, new_line = '\\n', filename = true)"
+            "delim = chr(1), quote = '', escape = '', auto_detect = false, new_line = '\\n', filename = true, "
+            # Lines as long as the lake's parsers take (a CloudTrail delivery is one line of MBs);
+            # DuckDB's default is 2 MB. A longer line fails the read and goes to the parsers, which refuse it.
+            f"max_line_size = {DEFAULT_LIMITS.line_bytes})"
         )
     owners = ", ".join(f"({fid}, {sql.quote_literal(str(item.path))})" for fid, item in inputs)
     reader = f"({' UNION ALL '.join(readers)}) AS l"
