@@ -288,15 +288,15 @@ def _lines_select(inputs: list[tuple[int, _Input]], envelope: str | None) -> str
     objects = f"{owner} WHERE left(l.line, 1) = '{{' AND json_valid(l.line)"
     if not envelope:
         return f"SELECT fid, line AS raw FROM ({objects})"
-    path = sql.quote_literal(f'$."{envelope}"')
-    # An envelope (CloudTrail's {"Records": [...]}) holds events; any other object is one. One pass:
-    # each line becomes the list of its events (a UNION of the two cases read every file twice).
-    # (coalesce: an object without the key must be kept, not lost to a NULL comparison)
+    # An envelope (CloudTrail's {"Records": [...]}) holds events; any other object is one. One pass,
+    # one parse of the line: json_transform gives the key's array as a list of JSON texts, NULL when
+    # the key is absent or not an array (then the line is an event itself); an empty array, no event.
+    # (A UNION of the two cases read every file twice; json_type + json_extract parsed the line twice.)
     key = sql.quote_literal(envelope)
-    wrapped = f"coalesce(contains(line, {key}) AND json_type(line, {path}) = 'ARRAY', false)"
-    items = sql.quote_literal(f"$.{envelope}[*]")
+    shape = sql.quote_literal(json.dumps({envelope: "JSON[]"}))
+    members = f"struct_extract(json_transform(line, {shape}), {key})::VARCHAR[]"
     select = (
-        f"SELECT fid, unnest(CASE WHEN {wrapped} THEN json_extract(line, {items})::VARCHAR[] ELSE [line] END) AS raw "
+        f"SELECT fid, unnest(coalesce(CASE WHEN contains(line, {key}) THEN {members} END, [line])) AS raw "
         f"FROM ({objects})"
     )
     return f"SELECT fid, raw FROM ({select}) WHERE left(raw, 1) = '{{'"
