@@ -186,3 +186,27 @@ def test_an_envelope_line_longer_than_the_sniffed_head_is_hunted(tmp_path: Path,
         got = {m.rule_index: m.matches for m in found if m.events_file == path}
         assert got == oracle(aws_rules, path, "cloudtrail"), path.name
         assert got, path.name
+
+
+def test_gzip_files_count_as_the_lake_does_even_when_damaged(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
+    # A gzip file is inflated and read by DuckDB as JSON lines; a damaged one (truncated) or one that
+    # is not JSON lines goes to the parsers, which keep what precedes the damage, as ingest does.
+    records = corpus_records()
+    lines = "".join(json.dumps(r) + "\n" for r in records).encode()
+    whole = tmp_path / "lines.jsonl.gz"
+    whole.write_bytes(gzip.compress(lines))
+    members = tmp_path / "members.jsonl.gz"  # two gzip members, as concatenated deliveries are
+    half = len(lines) // 2
+    cut = lines.rfind(b"\n", 0, half) + 1
+    members.write_bytes(gzip.compress(lines[:cut]) + gzip.compress(lines[cut:]))
+    truncated = tmp_path / "truncated.jsonl.gz"
+    truncated.write_bytes(gzip.compress(lines)[: len(gzip.compress(lines)) * 2 // 3])
+    array = tmp_path / "array.json.gz"
+    array.write_bytes(gzip.compress(json.dumps(records[:200], indent=1).encode()))
+    files = [whole, members, truncated, array]
+    found = hunt_files(aws_rules, files)
+    for path in files:
+        got = {m.rule_index: m.matches for m in found if m.events_file == path}
+        assert got == oracle(aws_rules, path, "cloudtrail"), path.name
+        assert got, path.name
+    assert {m.events_file for m in found} == set(files)  # findings name the files as given

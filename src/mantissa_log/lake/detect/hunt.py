@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +34,7 @@ from mantissa_log.lake import sql
 from mantissa_log.lake.fields import lookup
 from mantissa_log.lake.model import DEFAULT_LIMITS, ParseResult
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
-from mantissa_log.lake.reader import GZIP_MAGIC, is_json, iter_lines, open_input
+from mantissa_log.lake.reader import GZIP_MAGIC, DecompressedTooLarge, is_json, iter_lines, open_input
 from mantissa_log.sigma.compiled import CompiledRule
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
@@ -53,9 +55,10 @@ class HuntMatch:
 
 @dataclass
 class _Input:
-    path: Path
-    data: bytes
+    path: Path  # as given (findings name it)
+    data: bytes  # its text (a gzip file's inflated text when it could be inflated whole)
     lines: bool  # JSON lines DuckDB can read (else: the source's Python parser)
+    read_path: Path  # what DuckDB reads: `path`, or the inflated text of a gzip file in the hunt's folder
 
 
 def _first_record(data: bytes) -> dict[str, object] | None:
@@ -110,10 +113,16 @@ def _sources_of(record: dict[str, object] | None, data: bytes, wanted: Sequence[
     return (with_id or typed) | (accepted & {"json"})
 
 
-def _inputs(paths: Sequence[Path]) -> list[_Input]:
-    inputs = []
+def _inputs(paths: Sequence[Path], scratch: Path) -> list[_Input]:
+    inputs: list[_Input] = []
     for path in paths:
         data = path.read_bytes()
+        read_path = path
+        if data.startswith(GZIP_MAGIC) and (inflated := _inflated(data)) is not None:
+            # CloudTrail's own deliveries are gzip: inflated here (within the lake's caps), they take
+            # DuckDB's way like any other JSON lines, 3-4x faster than the parsers' way.
+            data, read_path = inflated, scratch / f"{len(inputs)}.jsonl"
+            read_path.write_bytes(data)
         head = data[:SNIFF_BYTES]
         start = len(head) - len(head.lstrip())
         end = data.find(b"\n", start)
@@ -125,8 +134,21 @@ def _inputs(paths: Sequence[Path]) -> list[_Input]:
             and first_line.startswith(b"{")
             and is_json(first_line.decode("utf-8", errors="replace"))
         )
-        inputs.append(_Input(path, data, lines))
+        inputs.append(_Input(path, data, lines, read_path))
     return inputs
+
+
+def _inflated(data: bytes) -> bytes | None:
+    """A gzip input's whole text within the lake's caps; None when it is damaged, too large or a bomb
+    (the source's parser then reads it as ingest does, keeping what precedes the damage)."""
+    stream = open_input(data)
+    chunks = []
+    try:
+        while chunk := stream.read(1 << 20):
+            chunks.append(chunk)
+    except (DecompressedTooLarge, OSError, EOFError, zlib.error):
+        return None
+    return b"".join(chunks)
 
 
 class PendingDatabase:
@@ -163,7 +185,13 @@ def hunt_files(
 ) -> list[HuntMatch]:
     """Per (rule, file) with at least one match: how many events of the file the rule matched."""
     database = database or PendingDatabase()
-    inputs = _inputs(event_paths)
+    with tempfile.TemporaryDirectory(prefix="mantissa-hunt-") as scratch:
+        return _hunt(rules, _inputs(event_paths, Path(scratch)), source, database)
+
+
+def _hunt(
+    rules: Sequence[CompiledRule], inputs: list[_Input], source: str | None, database: PendingDatabase
+) -> list[HuntMatch]:
     needed = sorted({rule.source for rule in rules})
     firsts = [_first_record(item.data) if source is None else None for item in inputs]
     claims = [_sources_of(first, item.data, needed) for first, item in zip(firsts, inputs, strict=True)]
@@ -282,7 +310,7 @@ def _lines_select(inputs: list[tuple[int, _Input]], envelope: str | None) -> str
             # DuckDB's default is 2 MB. A longer line fails the read and goes to the parsers, which refuse it.
             f"max_line_size = {DEFAULT_LIMITS.line_bytes})"
         )
-    owners = ", ".join(f"({fid}, {sql.quote_literal(str(item.path))})" for fid, item in inputs)
+    owners = ", ".join(f"({fid}, {sql.quote_literal(str(item.read_path))})" for fid, item in inputs)
     reader = f"({' UNION ALL '.join(readers)}) AS l"
     owner = f"SELECT f.fid, l.line FROM {reader} JOIN (VALUES {owners}) AS f(fid, name) ON l.filename = f.name"
     objects = f"{owner} WHERE left(l.line, 1) = '{{' AND json_valid(l.line)"
@@ -303,7 +331,7 @@ def _lines_select(inputs: list[tuple[int, _Input]], envelope: str | None) -> str
 
 
 def _names(inputs: list[tuple[int, _Input]]) -> str:
-    return ", ".join(sql.quote_literal(str(item.path)) for _, item in inputs)
+    return ", ".join(sql.quote_literal(str(item.read_path)) for _, item in inputs)
 
 
 _READ = re.compile(r'\bevent((?:\."(?:[^"]|"")+")+)')
