@@ -125,6 +125,9 @@ def test_hunt_errors_name_the_option(tmp_path: Path) -> None:
     no_events = run(tmp_path, "hunt", "-r", str(rule))
     assert no_events.returncode == 2
     assert "--events" in no_events.stderr
+    several = run(tmp_path, "hunt", "-r", str(rule), str(tmp_path / "second.yml"), "-e", str(events))
+    assert several.returncode == 2  # both paths were taken as rules: the second does not exist
+    assert "second.yml" in several.stderr
     table = run(tmp_path, "hunt", "-r", str(rule), "-e", str(events))
     assert table.returncode == 0
     assert "CloudTrail logging stopped" in table.stdout

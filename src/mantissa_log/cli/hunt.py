@@ -2,8 +2,8 @@
 
 Its arguments are parsed with argparse, not Typer: `cli/main.py` runs this before importing the Typer
 application, so a hunt starts without Typer's and Click's imports (see there why that matters). The
-options are the ones Typer showed: repeatable `--rules/-r` and `--events/-e`, `--format/-f`,
-`--source/-s`; errors name the option and exit with 2, as Typer's did.
+options are the ones Typer showed: `--rules/-r` and `--events/-e` (each repeatable, or naming several
+paths), `--format/-f`, `--source/-s`; errors name the option and exit with 2, as Typer's did.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ HELP = "Scan log files with Sigma rules directly, no server or lake needed (inci
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mantissa-log hunt", description=HELP)
+    # `--rules a b` and `--rules a --rules b` both work (Typer took only the second form).
     parser.add_argument(
-        "--rules", "-r", action="append", type=Path, required=True, help="rule files or directories (repeatable)"
+        "--rules", "-r", action="extend", nargs="+", type=Path, required=True, help="rule files or directories"
     )
     parser.add_argument(
-        "--events", "-e", action="append", type=Path, required=True, help="event files or directories (repeatable)"
+        "--events", "-e", action="extend", nargs="+", type=Path, required=True, help="event files or directories"
     )
     parser.add_argument("--format", "-f", choices=("table", "json"), default="table", help="table (default) or json")
     parser.add_argument(
