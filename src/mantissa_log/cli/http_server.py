@@ -25,7 +25,7 @@ import math
 import os
 import threading
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
@@ -57,6 +57,49 @@ def log_config() -> dict[str, Any]:
     return config
 
 
+class CoalescedWrites:
+    """A connection's transport whose writes of one event-loop step go out in one send.
+
+    uvicorn writes a response's head and its body separately: two system calls, and on loopback
+    two wake-ups of the reader, each with the GIL held (uvloop sends at once). Joined, the
+    answer of a short response leaves in one send at the end of the step. Past `FLUSH_BYTES` the
+    pending bytes are sent at once, so the transport's flow control (pause_writing) still sees a
+    large streamed answer as it grows. Everything but `write` and `close` is the transport's own.
+    """
+
+    FLUSH_BYTES = 65_536
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+
+    def write(self, data: bytes) -> None:
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= self.FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self.flush()  # an answer written just before closing still leaves first
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
 class HeadDeadlineHttpTools(HttpToolsProtocol):
     """uvicorn's httptools (llhttp) protocol with the guards uvicorn lacks.
 
@@ -78,7 +121,7 @@ class HeadDeadlineHttpTools(HttpToolsProtocol):
     _awaiting_head = True
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(cast(asyncio.Transport, CoalescedWrites(transport, self.loop)))
         self._arm_head_deadline()
 
     def data_received(self, data: bytes) -> None:
