@@ -8,9 +8,11 @@ own process, under mixed load for a fixed time:
 
 Each client keeps one connection open. Printed: requests/s in all, GETs/s with their p50/p99
 latency, ingests/s with theirs, and any answer that was not 200 (there should be none).
-`BENCH_API_SECONDS` sets the duration (default 20).
+`BENCH_API_SECONDS` sets the duration (default 20). `--ingest-rate R` (`BENCH_API_INGEST_RATE`)
+paces the writers to R ingests a second in all: the same ingest work whatever the server, so two
+servers' GET figures compare (back to back, a server that ingests faster also ingests more).
 
-    .venv/bin/python -m benchmarks.bench_api [--seconds S] [--readers N] [--writers N]
+    .venv/bin/python -m benchmarks.bench_api [--seconds S] [--readers N] [--writers N] [--ingest-rate R]
 """
 
 from __future__ import annotations
@@ -95,16 +97,27 @@ def events_body(batch: int) -> bytes:
 
 
 class Client(threading.Thread):
-    def __init__(self, port: int, request: Callable[[http.client.HTTPConnection, int], int], stop: float) -> None:
+    def __init__(
+        self,
+        port: int,
+        request: Callable[[http.client.HTTPConnection, int], int],
+        stop: float,
+        every: float = 0.0,
+    ) -> None:
         super().__init__(daemon=True)
         self.port, self.request, self.stop_at = port, request, stop
+        self.every = every  # seconds between the starts of two requests (0: back to back)
         self.latencies: list[float] = []
         self.failures: dict[int, int] = {}
 
     def run(self) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         n = 0
+        due = time.perf_counter()
         while time.perf_counter() < self.stop_at:
+            if self.every:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                due += self.every
             start = time.perf_counter()
             try:
                 status = self.request(conn, n)
@@ -140,7 +153,7 @@ def wait_ready(port: int, token: str, proc: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the server did not answer within 60 s")
 
 
-def run(seconds: float, readers: int, writers: int) -> None:
+def run(seconds: float, readers: int, writers: int, ingest_rate: float = 0.0) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         analyst, shipper = seed(home)
@@ -172,7 +185,10 @@ def run(seconds: float, readers: int, writers: int) -> None:
             start = time.perf_counter()
             stop = start + seconds
             getters = [Client(port, get, stop) for _ in range(readers)]
-            posters = [Client(port, ingest, stop) for _ in range(writers)]
+            # With --ingest-rate the writers together start that many ingests a second (the same
+            # ingest work for any server), else each posts back to back.
+            every = writers / ingest_rate if ingest_rate > 0 else 0.0
+            posters = [Client(port, ingest, stop, every) for _ in range(writers)]
             for c in getters + posters:
                 c.start()
             for c in getters + posters:
@@ -191,7 +207,8 @@ def run(seconds: float, readers: int, writers: int) -> None:
     for c in getters + posters:
         for status, n in c.failures.items():
             failures[status] = failures.get(status, 0) + n
-    print(f"{readers} clients on GET /api/v1/alerts + {writers} posting 50-event ingests, {elapsed:.1f} s")
+    paced = f" (at most {ingest_rate:g}/s in all)" if ingest_rate > 0 else ""
+    print(f"{readers} clients on GET /api/v1/alerts + {writers} posting 50-event ingests{paced}, {elapsed:.1f} s")
     print(f"requests/s in all: {(len(gets) + len(posts)) / elapsed:,.0f}")
     print(
         f"ingest: {len(posts) / elapsed:,.1f}/s ({len(posts) * 50 / elapsed:,.0f} events/s), "
@@ -206,8 +223,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_API_SECONDS", "20")))
     parser.add_argument("--readers", type=int, default=10)
     parser.add_argument("--writers", type=int, default=10)
+    parser.add_argument(
+        "--ingest-rate",
+        type=float,
+        default=float(os.environ.get("BENCH_API_INGEST_RATE", "0")),
+        help="ingests per second in all (default 0: every writer posts back to back)",
+    )
     args = parser.parse_args()
-    run(args.seconds, args.readers, args.writers)
+    run(args.seconds, args.readers, args.writers, args.ingest_rate)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from mantissa_log.cli.http_server import NoQueryStrings, log_config
+from mantissa_log.cli.http_server import HeadDeadlineHttpTools, NoQueryStrings, build_server, log_config
+from mantissa_log.config import Settings
 from tests.fixtures_moto import free_port
 
 
@@ -125,3 +126,79 @@ def test_a_request_head_may_not_trickle(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+PACED_SERVER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from mantissa_log.cli.http_server import build_server
+    from mantissa_log.config import Settings
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            if scope["path"] == "/slow":
+                await asyncio.sleep(2.0)  # longer than the head deadline
+            body = scope["path"].encode()
+            headers = [(b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+    settings = Settings(home=sys.argv[2], request_head_timeout_seconds=1.0)
+    build_server(app, "127.0.0.1", int(sys.argv[1]), settings).run()
+    """
+)
+
+
+def _read_until_closed(sock: socket.socket) -> bytes:
+    sock.settimeout(10)
+    answer = b""
+    while chunk := sock.recv(65_536):
+        answer += chunk
+    return answer
+
+
+def test_a_head_over_16_kib_in_pieces_is_refused_and_pipelined_requests_are_served(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", PACED_SERVER, str(port), str(tmp_path)], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/up", timeout=1).text == "/up"
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        # A head still incomplete past 16 KiB, arriving in pieces: a 400 in our error shape, closed.
+        with socket.create_connection(("127.0.0.1", port)) as big:
+            big.sendall(b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 9_000)
+            time.sleep(0.2)
+            big.sendall(b"a" * 9_000)
+            head, _, body = _read_until_closed(big).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), head
+        assert b"x-content-type-options: nosniff" in head.lower()
+        assert b'"field": "request"' in body
+        # Pipelined: the second request (slower than the head deadline) is answered, not cut off,
+        # and the connection is closed only once the next head is overdue.
+        with socket.create_connection(("127.0.0.1", port)) as piped:
+            piped.sendall(b"GET /fast HTTP/1.1\r\nHost: t\r\n\r\nGET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+            answer = _read_until_closed(piped)
+        assert answer.count(b"HTTP/1.1 200") == 2, answer
+        assert answer.endswith(b"/slow")
+        # Malformed request line: our 400.
+        with socket.create_connection(("127.0.0.1", port)) as bad:
+            bad.sendall(b"GET / HTTP/9.x\r\nHost: t\r\n\r\n")
+            assert _read_until_closed(bad).startswith(b"HTTP/1.1 400")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_serve_parses_with_httptools(tmp_path: Path) -> None:
+    async def app(scope: object, receive: object, send: object) -> None:  # never called
+        return None
+
+    server = build_server(app, "127.0.0.1", 0, Settings(home=tmp_path))
+    http = server.config.http
+    assert isinstance(http, type)
+    assert issubclass(http, HeadDeadlineHttpTools)

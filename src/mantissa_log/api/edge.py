@@ -48,7 +48,8 @@ class EdgePolicy:
     default_body_limit: int = MIB
     # Log ingestion takes bigger bodies (a CloudTrail delivery file, a batch of JSON lines).
     body_limits: tuple[tuple[str, int], ...] = (("/api/v1/ingest/", 256 * MIB), ("/services/collector", 256 * MIB))
-    # Request line + headers; h11 enforces this only on heads arriving in several reads.
+    # Request line + headers; the server's parser (`cli/http_server.py`) enforces it only on heads
+    # arriving in several reads.
     max_head_bytes: int = 16_384
     body_grace_seconds: float = 5.0
     body_min_bytes_per_second: int = 16_384

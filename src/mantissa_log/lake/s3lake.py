@@ -128,6 +128,9 @@ class S3InFlight:
 class S3LogLake(LogLake):
     """A LogLake whose files live in S3; this host's data home only stages an ingest."""
 
+    # Each ingest commits under its own in-flight marker and manifest: not grouped with others.
+    group_commits = False
+
     def __init__(self, root: Path, s3: Any, bucket: str, prefix: str, **kwargs: Any) -> None:
         super().__init__(root, **kwargs)
         self.s3 = s3

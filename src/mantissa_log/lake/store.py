@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import os
 import shutil
 import threading
@@ -32,7 +33,7 @@ from mantissa_log.clock import utc_now
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
 from mantissa_log.errors import StorageFull, StoreError, ValidationFailed, is_no_room
 from mantissa_log.lake import maintenance, native, partitions, sql
-from mantissa_log.lake.dedup import EventIndex, IndexSession
+from mantissa_log.lake.dedup import EventIndex, Filtered, IndexSession
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
 from mantissa_log.lake.inflight import InFlight
@@ -48,6 +49,7 @@ from mantissa_log.lake.model import (
 )
 from mantissa_log.lake.parsers import stream
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
+from mantissa_log.lake.reader import GZIP_MAGIC
 
 T = TypeVar("T")
 ROWS_PER_FILE = 200_000
@@ -175,6 +177,10 @@ class _Files:
 
 
 class LogLake:
+    # Small uploads of one source arriving together share one write (`_grouped`). A lake whose
+    # every ingest commits under its own marker and manifest elsewhere (S3) turns this off.
+    group_commits = True
+
     def __init__(
         self,
         root: Path,
@@ -190,6 +196,10 @@ class LogLake:
         self.index = EventIndex(self.root / "_ids", dedup_horizon)
         self._database: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, database)
         self._database_lock = threading.Lock()
+        # Group commit of small ingests (`_grouped`): the calls waiting per source, and whose turn it is.
+        self._groups: dict[str, list[_Waiting]] = {}
+        self._group_turns: dict[str, threading.Lock] = {}
+        self._groups_lock = threading.Lock()
 
     def _ingest_connection(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own for one ingest, on this lake's one in-memory DuckDB database.
@@ -232,6 +242,54 @@ class LogLake:
             started, rejected=tuple(parsed.rejected), repaired=parsed.repaired, rejected_total=parsed.rejected_total
         )
 
+    def _grouped(self, spec: LogSource, chunk: list[ParsedEvent], started: float) -> IngestResult:
+        """Store one chunk as part of a group: the first caller to get the source's writer turn
+        writes every chunk waiting then (in arrival order, at most `rows_per_file` events) in one
+        dedup session, one Parquet file, one publish and one index commit; the others find their
+        answer done. Deduplication is as if they had come one after the other in that order.
+        A group that fails is written again one call at a time, so each gets its own answer.
+        """
+        waiting = _Waiting(chunk)
+        with self._groups_lock:
+            queue = self._groups.setdefault(spec.name, [])
+            queue.append(waiting)
+            turn = self._group_turns.setdefault(spec.name, threading.Lock())
+        with turn:
+            while not waiting.done:
+                with self._groups_lock:
+                    group = _take_group(queue, self.rows_per_file)
+                self._write_group(spec, group)
+        if waiting.error is not None:
+            raise waiting.error
+        if waiting.result is None:  # the writer was interrupted (BaseException) before it got to this call
+            raise StoreError("the ingest was interrupted; nothing of it was stored")
+        return dataclasses.replace(waiting.result, seconds=time.perf_counter() - started)
+
+    def _write_group(self, spec: LogSource, group: list[_Waiting]) -> None:
+        try:
+            with _no_room(), self._files(spec.name, None) as (files, dedup):
+                combined = [event for member in group for event in member.chunk]
+                kept = self._write(files, dedup, spec, combined, 0, parts=[len(m.chunk) for m in group])
+            shared = files.result(0.0)
+            for member, rows in zip(group, kept, strict=True):
+                # Each call names the group's file when it holds some of its events (as a call of its own would).
+                mine = shared if rows else dataclasses.replace(shared, files=(), bytes_written=0)
+                member.result = dataclasses.replace(mine, rows=rows, duplicates=len(member.chunk) - rows)
+        except Exception as exc:
+            if len(group) == 1:
+                group[0].error = exc
+                return
+            for member in group:  # each on its own: a bad one fails alone, nothing of the group stays
+                try:
+                    with _no_room(), self._files(spec.name, None) as (files, dedup):
+                        self._write(files, dedup, spec, member.chunk, 0)
+                    member.result = files.result(0.0)
+                except Exception as exc:
+                    member.error = exc
+        finally:
+            for member in group:
+                member.done = True
+
     def ingest_bytes(
         self, source: str, data: bytes, *, filename: str = "", ingest_time: datetime | None = None
     ) -> IngestResult:
@@ -240,9 +298,20 @@ class LogLake:
         The reader's caps (`self.limits`: decompressed size, line length, event size) apply; what
         they refuse is reported by line like any other rejection, and the rest is kept.
         """
-        _spec(source)
+        spec = _spec(source)
         result = ParseResult(source, filename=filename)
-        stored = self.ingest(source, stream(source, data, result, self.limits), ingest_time=ingest_time)
+        events = stream(source, data, result, self.limits)
+        if self.group_commits and ingest_time is None and len(data) <= GROUP_MAX_BYTES and data[:2] != GZIP_MAGIC:
+            # A small upload (its events held at once are bounded by its size): parsed before its
+            # turn, and written with the other small uploads of this source waiting at that moment.
+            started = time.perf_counter()
+            chunks = list(_chunks(events, self.rows_per_file))
+            if len(chunks) == 1:
+                stored = self._grouped(spec, chunks[0], started)
+            else:
+                stored = self.ingest(source, itertools.chain.from_iterable(chunks))
+        else:
+            stored = self.ingest(source, events, ingest_time=ingest_time)
         return dataclasses.replace(
             stored, rejected=tuple(result.rejected), repaired=result.repaired, rejected_total=result.rejected_total
         )
@@ -352,10 +421,17 @@ class LogLake:
         a lake that keeps its files elsewhere (S3) copies them out here. Raising undoes the ingest."""
 
     def _write(
-        self, files: _Files, dedup: IndexSession, spec: LogSource, chunk: list[ParsedEvent], offset: int
-    ) -> None:
+        self,
+        files: _Files,
+        dedup: IndexSession,
+        spec: LogSource,
+        chunk: list[ParsedEvent],
+        offset: int,
+        parts: list[int] | None = None,
+    ) -> list[int]:
         """Write one chunk, without the events already stored; `offset` is the position of its first
-        event in the whole ingest (for errors)."""
+        event in the whole ingest (for errors). `parts`: the sizes of consecutive parts of the chunk
+        (a group's calls); returns the events stored of each (of the whole chunk without `parts`)."""
         connection = files.connection
         raws = [event.raw for event in chunk]
         # Parsers only produce objects; a hand-made ParsedEvent holding an array would store a NULL struct.
@@ -376,11 +452,13 @@ class LogLake:
             fresh = dedup.filter("batch", "t")
             files.duplicates += fresh.duplicates
             files.rows += fresh.kept
+            kept = _kept_per_part(connection, fresh, parts or [len(chunk)])
             if fresh.kept:
                 target = files.target()
                 connection.execute(sql.copy_batch(spec, fresh.table, files.stamp, target))
             if fresh.owned:
                 connection.execute(f"DROP TABLE {fresh.table}")
+            return kept
         except duckdb.InvalidInputException as exc:
             # Invalid JSON fails the whole statement: find which event it was, if that was the cause.
             bad = _first_invalid(connection)
@@ -495,6 +573,44 @@ class LogLake:
     def data_scanned_mb(self, source: str, since: datetime | None = None, until: datetime | None = None) -> float:
         """Megabytes (10^6 bytes) of the Parquet files a query over the window reads."""
         return sum(path.stat().st_size for path in self.files(source, since, until)) / 1_000_000
+
+
+@dataclasses.dataclass
+class _Waiting:
+    """One call's chunk waiting for its group to be written, and how that went."""
+
+    chunk: list[ParsedEvent]
+    done: bool = False
+    result: IngestResult | None = None
+    error: Exception | None = None
+
+
+# Uploads up to this size (not gzipped) are grouped; bigger ones are streamed in chunks as before.
+GROUP_MAX_BYTES = 4 << 20
+# At most this many calls in one group (the counts per call are one CASE branch each).
+GROUP_MAX_CALLS = 64
+
+
+def _take_group(queue: list[_Waiting], max_events: int) -> list[_Waiting]:
+    """The oldest waiting calls, up to `max_events` events (always at least one call)."""
+    group: list[_Waiting] = []
+    events = 0
+    while queue and len(group) < GROUP_MAX_CALLS and (not group or events + len(queue[0].chunk) <= max_events):
+        events += len(queue[0].chunk)
+        group.append(queue.pop(0))
+    return group
+
+
+def _kept_per_part(connection: duckdb.DuckDBPyConnection, fresh: Filtered, parts: list[int]) -> list[int]:
+    """Rows kept by the dedup filter in each consecutive part of the batch (by input position `n`)."""
+    if not fresh.duplicates:
+        return list(parts)
+    if len(parts) == 1:
+        return [fresh.kept]
+    ends = list(itertools.accumulate(parts))
+    part = "CASE " + " ".join(f"WHEN n < {end} THEN {i}" for i, end in enumerate(ends)) + " END"
+    counted = dict(connection.execute(f"SELECT {part} AS part, count(*) FROM {fresh.table} GROUP BY part").fetchall())  # noqa: S608
+    return [int(counted.get(i, 0)) for i in range(len(parts))]
 
 
 @contextlib.contextmanager

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from pydantic import TypeAdapter
+
 from mantissa_log.clock import Clock, iso
 from mantissa_log.domain.alert_size import preview
 from mantissa_log.domain.alerts import MAX_NOTE, TRANSITIONS, Alert, AlertStatus, Delivery, TriageEntry
@@ -13,12 +15,20 @@ from mantissa_log.domain.common import Severity
 from mantissa_log.errors import Conflict, NotFound, ValidationFailed
 from mantissa_log.services.identity import Principal
 from mantissa_log.state.backend import Key
-from mantissa_log.state.repositories.alerts import AlertFilter, AlertRepository
+from mantissa_log.state.repositories.alerts import AlertFilter, AlertRepository, alert_views
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.repositories.deliveries import DeliveryRepository
 
 # Alert delivery states that mean "some destination gave up" (the outbox's summary, docs/DELIVERY.md).
 UNDELIVERED = ("dead", "partial")
+
+
+_ALERT = TypeAdapter(Alert)
+
+
+def listed_json(alert: Alert) -> bytes:
+    """An alert as the API's list shows it: samples previewed, null fields left out, JSON bytes."""
+    return _ALERT.dump_json(preview(alert), exclude_none=True)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,9 @@ class AlertService:
         self.alerts = alerts
         self.deliveries = deliveries
         self.clock = clock
+        # Remembered by each alert's stored text (`state/views.py`): a page of unchanged alerts is
+        # a dict lookup per row instead of decoding, validating, previewing and encoding each.
+        self._listed = alert_views(listed_json)
 
     def undelivered(self, who: Principal, *, limit: int = 20) -> list[Alert]:
         """The caller's alerts with a dead delivery (all dead, or some), newest first."""
@@ -58,6 +71,22 @@ class AlertService:
         # A page stays small: each alert's samples within a few KB (all of them: `get`).
         page.items = [preview(alert) for alert in page.items]
         return page
+
+    def list_json(
+        self,
+        who: Principal,
+        *,
+        severity: Severity | None = None,
+        rule_name: str | None = None,
+        since: str | None = None,
+        statuses: tuple[AlertStatus, ...] = (),
+        limit: int = 50,
+        start_key: Key | None = None,
+    ) -> ModelPage[bytes]:
+        """`list`, each alert as `listed_json` bytes (what the API answers): the same alerts and `next_key`."""
+        wanted = AlertFilter(severity=severity, rule_name=rule_name, since=since, statuses=statuses)
+        page = self.alerts.list_alert_views(who.user_id, self._listed, wanted, limit=limit, start_key=start_key)
+        return ModelPage(page.items, page.next_key)
 
     def iter_since(self, who: Principal, since: str, *, cap: int = 5000) -> Iterator[Alert]:
         """Every alert of the caller opened since `since`, newest first, at most `cap` (charts)."""

@@ -11,11 +11,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mantissa_log.clock import Clock
 from mantissa_log.errors import Conflict
 from mantissa_log.state.conditions import Condition, evaluate
+from mantissa_log.state.views import ItemViews, ViewPage
+
+V = TypeVar("V")
 
 Item = dict[str, Any]
 Key = dict[str, Any]
@@ -150,6 +153,38 @@ class StateBackend(ABC):
         continues after the last item returned, so filtering never yields short or empty pages
         with a cursor.
         """
+
+    def query_views(
+        self,
+        table: TableSpec,
+        hash_value: Any,
+        views: ItemViews[V],
+        *,
+        index: str | None = None,
+        range_value: Any = None,
+        limit: int | None = None,
+        start_key: Key | None = None,
+        descending: bool = False,
+        range_from: Any = None,
+        filter: Condition | None = None,
+    ) -> ViewPage[V]:
+        """`query`, each item given as its view (`state/views.py`): the same items, order and `next_key`.
+
+        A backend holding each item's stored text (SQLite) remembers views by it; this default
+        computes every view.
+        """
+        page = self.query(
+            table,
+            hash_value,
+            index=index,
+            range_value=range_value,
+            limit=limit,
+            start_key=start_key,
+            descending=descending,
+            range_from=range_from,
+            filter=filter,
+        )
+        return ViewPage([views.compute(item) for item in page.items], page.next_key)
 
     @abstractmethod
     def batch_get(self, table: TableSpec, keys: Sequence[Key]) -> list[Item]:

@@ -11,10 +11,10 @@ import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.errors import Conflict, StorageFull, StoreError, ValidationFailed, is_no_room
@@ -33,6 +33,10 @@ from mantissa_log.state.backend import (
 from mantissa_log.state.codec import encode
 from mantissa_log.state.conditions import Condition, evaluate
 from mantissa_log.state.positions import checked_start_key, position_key
+from mantissa_log.state.views import ItemViews, ViewPage
+
+V = TypeVar("V")
+R = TypeVar("R")
 
 # Updates per write transaction in `update_many`: long enough to amortise the commit, short
 # enough that other writers (the API, the scheduler) never wait long for the lock.
@@ -48,6 +52,10 @@ def _decode(text: str) -> Item:
     # Items are stored as JSON objects by `encode`: `json.loads` already gives a fresh dict (no copy).
     item: Item = json.loads(text)
     return item
+
+
+def _plain(text: str) -> tuple[Item, None]:
+    return _decode(text), None
 
 
 def _index_columns(spec: TableSpec) -> list[tuple[str, str, str | None]]:
@@ -256,6 +264,45 @@ class SqliteBackend(StateBackend):
         range_from: Any = None,
         filter: Condition | None = None,
     ) -> Page:
+        kept, next_key = self._query(
+            table, hash_value, _plain, index, range_value, limit, start_key, descending, range_from, filter
+        )
+        return Page(items=[item for item, _ in kept], next_key=next_key)
+
+    def query_views(
+        self,
+        table: TableSpec,
+        hash_value: Any,
+        views: ItemViews[V],
+        *,
+        index: str | None = None,
+        range_value: Any = None,
+        limit: int | None = None,
+        start_key: Key | None = None,
+        descending: bool = False,
+        range_from: Any = None,
+        filter: Condition | None = None,
+    ) -> ViewPage[V]:
+        # A row whose text was seen before costs a dict lookup: no decoding, no view to build.
+        kept, next_key = self._query(
+            table, hash_value, views.entry, index, range_value, limit, start_key, descending, range_from, filter
+        )
+        return ViewPage([view for _, view in kept], next_key)
+
+    def _query(
+        self,
+        table: TableSpec,
+        hash_value: Any,
+        decode: Callable[[str], tuple[Item, R]],
+        index: str | None,
+        range_value: Any,
+        limit: int | None,
+        start_key: Key | None,
+        descending: bool,
+        range_from: Any,
+        filter: Condition | None,
+    ) -> tuple[list[tuple[Item, R]], Key | None]:
+        """The rows of a query as `decode(stored text)` gives them, and the key to continue after them."""
         now = self._now()
         if limit is not None and limit < 1:
             raise ValidationFailed("must be at least 1", field="limit")
@@ -294,7 +341,7 @@ class SqliteBackend(StateBackend):
             position = self._position(table, index, start)
         # Rows are read in batches; with a filter more batches may be needed to fill the page.
         batch = None if limit is None else (int(limit) + 1 if filter is None else max(2 * int(limit), 100))
-        kept: list[tuple[Item, list[Any]]] = []
+        kept: list[tuple[Item, R]] = []
         with self._connection() as conn:
             while True:
                 clauses, values = list(where), list(params)
@@ -310,17 +357,17 @@ class SqliteBackend(StateBackend):
                     sql += f" LIMIT {batch}"
                 rows = conn.execute(sql, values).fetchall()
                 for row in rows:
-                    item = _decode(row[0])
-                    if keep(item, filter):
-                        kept.append((item, list(row[1:])))
+                    decoded = decode(row[0])
+                    if keep(decoded[0], filter):
+                        kept.append(decoded)
                 if batch is None or len(rows) < batch or (limit is not None and len(kept) > limit):
                     break
                 position = list(rows[-1][1:])
-        page = Page(items=[item for item, _ in kept[: limit if limit is not None else len(kept)]])
+        next_key = None
         if limit is not None and len(kept) > limit:
             # The same start key DynamoDB gives (table key + index key), so both backends check it alike.
-            page.next_key = position_key(table, index, kept[limit - 1][0])
-        return page
+            next_key = position_key(table, index, kept[limit - 1][0])
+        return kept[: limit if limit is not None else len(kept)], next_key
 
     def _position(self, table: TableSpec, index: str | None, key: Key) -> list[Any]:
         """The ORDER BY columns' values of the row with this (checked) start key."""

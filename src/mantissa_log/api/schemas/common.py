@@ -53,6 +53,12 @@ def page_response(item_type: type[BaseModel], items: Sequence[BaseModel], next_c
     return Response(body, media_type="application/json")
 
 
+def page_json_response(items: Sequence[bytes], next_cursor: str | None) -> Response:
+    """`page_response` for items already serialised (each as `page_response` would write it)."""
+    body = b"".join((b'{"items":[', b",".join(items), b'],"next":', json.dumps(next_cursor).encode(), b"}"))
+    return Response(body, media_type="application/json")
+
+
 class Health(BaseModel):
     status: str
     version: str

@@ -10,9 +10,9 @@ opens a new alert, so nothing an analyst closed is silently counted again.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from mantissa_log.clock import iso_us, parse_iso
 from mantissa_log.domain.alerts import (
@@ -29,15 +29,23 @@ from mantissa_log.state.backend import Key, StateBackend, Update
 from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import ALERT_DEDUP, ALERTS, DELIVERY_STATUS_INDEX
+from mantissa_log.state.views import ItemViews, ViewPage
+
+V = TypeVar("V")
 
 # Fields older versions stored that the model no longer has: dropped on read, not refused.
 _RETIRED_FIELDS = ("routed",)
 
 
-def _alert(item: dict[str, Any]) -> Alert:
+def _alert(item: Mapping[str, Any]) -> Alert:
     if any(field in item for field in _RETIRED_FIELDS):  # rare: copy only then (lists read many)
         item = {k: v for k, v in item.items() if k not in _RETIRED_FIELDS}
     return Alert.model_validate(item)
+
+
+def alert_views(make: Callable[[Alert], V]) -> ItemViews[V]:
+    """Views of stored alerts for `list_alert_views`: `make` is given each alert as `list_alerts` reads it."""
+    return ItemViews(lambda item: make(_alert(item)))
 
 
 @dataclass(frozen=True)
@@ -250,6 +258,28 @@ class AlertRepository:
             filter=wanted.condition(),
         )
         return ModelPage([_alert(i) for i in page.items], page.next_key)
+
+    def list_alert_views(
+        self,
+        user_id: str,
+        views: ItemViews[V],
+        wanted: AlertFilter | None = None,
+        *,
+        limit: int = 50,
+        start_key: Key | None = None,
+    ) -> ViewPage[V]:
+        """`list_alerts`, each alert as `views` (made by `alert_views`) gives it."""
+        wanted = wanted or AlertFilter()
+        return self.backend.query_views(
+            ALERTS,
+            user_id,
+            views,
+            limit=limit,
+            start_key=start_key,
+            descending=True,
+            range_from=wanted.first_id(),
+            filter=wanted.condition(),
+        )
 
     def with_delivery_status(
         self, status: str, *, user_id: str | None = None, limit: int = 100, start_key: Key | None = None
