@@ -298,9 +298,9 @@ class Outbox:
             return
         try:
             written = self.deliveries.record_many(self.owner, [f.outcome for f in batch])
-            kept = [f for f, record in zip(batch, written, strict=True) if record is not None]
-            for f, record in zip(batch, written, strict=True):
-                if record is None:
+            kept = [f for f, ok in zip(batch, written, strict=True) if ok]
+            for f, ok in zip(batch, written, strict=True):
+                if not ok:
                     d = f.job.delivery
                     log.warning(
                         "delivery %s/%s: claim lost before its outcome was written", d.alert_key, d.integration_id
@@ -320,7 +320,7 @@ class Outbox:
         """Each alert's delivery status, summarised from all its deliveries once none is pending."""
         states: list[tuple[str, str, str]] = []
         for user_id, alert_id in dict.fromkeys((d.user_id, d.alert_id) for d in finished):
-            status = _summary({d.status for d in self.deliveries.for_alert(user_id, alert_id)})
+            status = _summary(self.deliveries.states_for_alert(user_id, alert_id))
             if status is not None:
                 states.append((user_id, alert_id, status))
         if states:
