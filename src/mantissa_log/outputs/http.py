@@ -274,7 +274,12 @@ def exchange(
         except ssl.SSLError as exc:
             # Certificate or handshake failure: retried like any network error (it may be a
             # certificate being rotated), and shown plainly.
-            detail = scrub(f"{type(exc).__name__}: {exc.reason or exc}", (*secrets, *url_secrets(current)))
+            why = (
+                f"certificate verify failed: {exc.verify_message}"
+                if isinstance(exc, ssl.SSLCertVerificationError)
+                else f"{type(exc).__name__}: {exc.reason or exc}"
+            )
+            detail = scrub(why, (*secrets, *url_secrets(current)))
             return DeliveryResult(ok=False, retryable=True, message=f"TLS with {shown} failed: {detail}")
         except (OSError, WireError) as exc:
             detail = scrub(str(exc), (*secrets, *url_secrets(current)))
