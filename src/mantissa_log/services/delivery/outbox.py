@@ -26,9 +26,10 @@ instead of sleeping through backoffs; the jitter stays random.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import functools
 import logging
+import queue
 import random
 import threading
 from collections.abc import Sequence
@@ -160,12 +161,31 @@ class Outbox:
         due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items
         jobs = self._claim(due, report)
         # Receivers are slow compared with the store: send several at once. Every job's claim is
-        # this worker's alone, so threads (and other workers) never share a delivery.
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            finished = [f for f in pool.map(self._attempt_logged, jobs) if f is not None]
-        # The pass waits for its sends anyway: write all their outcomes together.
-        self._record(finished)
+        # this worker's alone, so threads (and other workers) never share a delivery. Plain
+        # threads on a queue rather than a pool's map: a future per delivery (a lock and a
+        # condition each) cost more than a lean send.
+        work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        outcomes: list[_Finished | None] = [None] * len(jobs)
+        senders = [
+            threading.Thread(target=self._send_queued, args=(jobs, work, outcomes), daemon=True)
+            for _ in range(min(self.concurrency, len(jobs)))
+        ]
+        for number in range(len(jobs)):
+            work.put(number)
+        for sender in senders:
+            work.put(None)
+            sender.start()
+        for sender in senders:
+            sender.join()
+        # The pass waits for its sends anyway: write all their outcomes together, in claim order.
+        self._record([f for f in outcomes if f is not None])
         return report
+
+    def _send_queued(
+        self, jobs: Sequence[_Job], work: queue.SimpleQueue[int | None], outcomes: list[_Finished | None]
+    ) -> None:
+        while (number := work.get()) is not None:
+            outcomes[number] = self._attempt_logged(jobs[number])
 
     def pump(self, *, limit: int = 500) -> int:
         """Route new alerts and hand every due delivery not already in flight to the standing pool;
@@ -251,8 +271,11 @@ class Outbox:
         if alert is None or integration is None or not integration.enabled:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
             return _Finished(job, closed(delivery, status="dead", now=self.clock.now(), error=why), "dead")
-        headers = {**job.ctx.extra_headers, "X-Mantissa-Delivery": f"{delivery.alert_key}/{delivery.integration_id}"}
-        ctx = dataclasses.replace(job.ctx, extra_headers=headers)
+        ctx = copy.copy(job.ctx)  # the batch's context with this delivery's idempotency key
+        ctx.extra_headers = {
+            **ctx.extra_headers,
+            "X-Mantissa-Delivery": f"{delivery.alert_key}/{delivery.integration_id}",
+        }
         result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1
         now = self.clock.now()
