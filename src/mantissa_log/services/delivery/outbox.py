@@ -188,14 +188,21 @@ class Outbox:
             outcomes[number] = self._attempt_logged(jobs[number])
 
     def pump(self, *, limit: int = 500) -> int:
-        """Route new alerts and hand every due delivery not already in flight to the standing pool;
-        returns how many were handed over. Never waits for a send."""
+        """Route new alerts and hand due deliveries not already in flight to the standing pool, up
+        to `concurrency * 4` in flight; returns how many are in flight after the pass (those just
+        handed over included), so the worker's loop knows to come back soon. Never waits for a send."""
         self.route_pending(OutboxReport())
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
         taken: list[Delivery] = []
         with self._in_flight_lock:
-            for delivery in self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items:
+            room = self.concurrency * 4 - len(self._in_flight)
+            # The due index is oldest first and what is in flight is still in it, near the front:
+            # reading what is in flight plus twice the room finds the new work without decoding
+            # hundreds of rows on every pass.
+            wanted = min(limit, len(self._in_flight) + 2 * room)
+            due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=wanted).items if room > 0 else []
+            for delivery in due:
                 key = _key(delivery)
                 if key in self._in_flight or len(self._in_flight) >= self.concurrency * 4:
                     continue
@@ -209,7 +216,8 @@ class Outbox:
         self._release([d for d in taken if _key(d) not in {_key(j.delivery) for j in jobs}])
         for job in jobs:
             self._pool.submit(self._send_and_record, job)
-        return len(jobs)
+        with self._in_flight_lock:
+            return len(self._in_flight)
 
     def close(self) -> None:
         """Let sends in flight finish (each within its own deadline), write their outcomes, stop
