@@ -55,8 +55,7 @@ class HttpClients:
     def target(self, url: str, *, allow_private: bool) -> netguard.Target:
         """`netguard.resolve_target`, with the host's checked addresses remembered for a while.
         The URL itself (scheme, host, credentials) is checked every time."""
-        scheme, host, port = netguard.parse_target(url)
-        del scheme
+        _, host, port = netguard.parse_target(url)
         key = (host, port, allow_private)
         now = self._clock()
         with self._lock:
