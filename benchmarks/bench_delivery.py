@@ -5,6 +5,8 @@ The receiver is its own process (`benchmarks.webhook_receiver`), as a real one i
 1. **drain**: N alerts are stored and routed first; then one worker ticks until every delivery
    is recorded. Printed: alerts/s of the outbox alone, and the state-store operations it made
    per delivery (backend calls, and write transactions among them).
+   **worker loop**: the same, drained by the worker's own delivery loop (`Worker.run`: `pump`
+   hands due deliveries to a standing pool, outcomes written by group commit).
 2. **end to end** (`--no-end-to-end` skips it): a producer thread stores alerts as fast as it can
    (as the detection runner does, one alert at a time) while the worker ticks; printed: alerts/s
    from the first store to the last receipt, and the p50/p99 delay from creation to receipt.
@@ -179,6 +181,33 @@ def run_drain(count: int) -> dict[str, float]:
     }
 
 
+def run_worker_loop(count: int) -> dict[str, float]:
+    """The worker's own delivery loop (`Worker.run`, pumping the standing pool) over `count` stored alerts."""
+    with receiver() as (port, report), tempfile.TemporaryDirectory() as tmp:
+        services = new_services(tmp, port)
+        store(services, 0, count)
+        counter = StoreCounter(services)
+        stop = threading.Event()
+        loop = threading.Thread(target=services.worker.run, args=(stop,), kwargs={"only": ("delivery",)})
+        start = time.perf_counter()
+        loop.start()
+        while services.infra.repos.deliveries.due("9" * 15, limit=1).items:
+            time.sleep(0.01)
+        stop.set()
+        loop.join()  # in-flight sends finish and are recorded before it returns
+        elapsed = time.perf_counter() - start
+        calls, writes = counter.totals()
+        services.close()
+        received = report()
+    return {
+        "seconds": elapsed,
+        "per_s": count / elapsed,
+        "calls": calls / count,
+        "writes": writes / count,
+        "arrived": len(received["arrived"]),
+    }
+
+
 def run_end_to_end(count: int) -> dict[str, float]:
     with receiver() as (port, report), tempfile.TemporaryDirectory() as tmp:
         services = new_services(tmp, port)
@@ -213,13 +242,21 @@ def run_end_to_end(count: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=int(os.environ.get("DELIVERY_ALERTS", "10000")))
-    parser.add_argument("--no-end-to-end", action="store_true", help="only the drain phase")
+    parser.add_argument("--no-end-to-end", action="store_true", help="skip the end-to-end phase")
+    parser.add_argument("--no-worker-loop", action="store_true", help="skip the worker-loop phase")
     args = parser.parse_args()
     n = args.alerts
     d = run_drain(n)
     print(f"alerts: {n:,} stored and routed in {d['stored_s']:.1f} s ({n / d['stored_s']:,.0f}/s), then drained")
     print(f"drain: {d['arrived']:,} received in {d['seconds']:.2f} s; receiver requests {d['requests']:,}")
     print(f"store operations per delivery: {d['calls']:.2f} calls, {d['writes']:.2f} write transactions")
+    if not args.no_worker_loop:
+        w = run_worker_loop(n)
+        print(
+            f"worker loop (the worker's delivery loop, pumping): {w['arrived']:,} received in {w['seconds']:.2f} s"
+            f" = {w['per_s']:,.0f} alerts/s; store operations per delivery: {w['calls']:.2f} calls, "
+            f"{w['writes']:.2f} write transactions"
+        )
     if not args.no_end_to_end:
         e = run_end_to_end(n)
         print(

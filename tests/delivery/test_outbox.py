@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from types import SimpleNamespace
+from typing import Any
+
 from mantissa_log.clock import epoch
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.services.container import Services
+from mantissa_log.services.worker import Cadence, Worker
 from mantissa_log.state.repositories.alerts import Firing
 from tests.clock import ManualClock
 from tests.delivery.conftest import ALICE, BACKOFF_CAP, add_webhook
@@ -167,3 +173,50 @@ def test_unrouted_alerts_are_routed_by_the_worker(dlv: Services, receiver: Recei
     assert report.routed == 1
     drain(dlv, clock)
     assert [r.json()["alert_id"] for r in receiver.requests] == [alert.alert_id]
+
+
+def test_the_worker_loop_pumps_again_soon_while_deliveries_are_in_flight(dlv: Services, receiver: Receiver) -> None:
+    """The outbox keeps at most `concurrency * 4` deliveries in flight; with one pump per period
+    a backlog drained at ~32 alerts/s. Here the period is a minute: every alert arrives anyway,
+    through quick pumps while any delivery is in hand."""
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    alerts = [fire(dlv, n) for n in range(1, 81)]  # more than 2 x concurrency * 4
+    idle: Any = SimpleNamespace(maintain=lambda: None, purge_expired=lambda: None)
+    worker = Worker(
+        detection=SimpleNamespace(tick=lambda: None),  # type: ignore[arg-type]
+        delivery=dlv.delivery,
+        logs=idle,
+        admin=idle,
+        cadence=Cadence(delivery_every=60.0, delivery_busy_every=0.01),
+    )
+    stop = threading.Event()
+    loop = threading.Thread(target=worker.run, args=(stop,), kwargs={"only": ("delivery",)}, daemon=True)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 30  # the minute-long period is what this guards against
+        while len(receiver.requests) < len(alerts) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        loop.join(30)
+    assert sorted(r.json()["alert_id"] for r in receiver.requests) == sorted(a.alert_id for a in alerts)
+    for alert in alerts:
+        stored = dlv.infra.repos.alerts.get_alert("alice", alert.alert_id)
+        assert stored is not None
+        assert stored.delivery_status == "delivered"
+
+
+def test_pump_answers_what_is_in_flight(dlv: Services, receiver: Receiver) -> None:
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    assert dlv.delivery.pump() == 0  # nothing due, nothing in hand: the loop may rest
+    release = threading.Event()
+    receiver.on_request = lambda _request: release.wait(10)
+    fire(dlv, 1)
+    fire(dlv, 2)
+    try:
+        assert dlv.delivery.pump() == 2
+        assert dlv.delivery.pump() == 2  # still in flight, not handed over twice
+    finally:
+        release.set()
+    dlv.delivery.close()
+    assert len(receiver.requests) == 2

@@ -1,10 +1,12 @@
-"""`update_many`: each update judged on its own condition, on both backends (the outbox's batches)."""
+"""`update_many` and `set_existing`: each item judged on its own, on both backends (the outbox's batches)."""
 
 from __future__ import annotations
 
 from mantissa_log.state.backend import StateBackend, Update
+from mantissa_log.state.codec import encode
 from mantissa_log.state.conditions import Compare, NotExists, any_of
-from mantissa_log.state.tables import DELIVERIES
+from mantissa_log.state.sqlite_backend import SqliteBackend
+from mantissa_log.state.tables import ALERTS, DELIVERIES, DELIVERY_STATUS_INDEX
 
 
 def delivery(alert: str, owner: str | None = None) -> dict[str, object]:
@@ -37,3 +39,33 @@ def test_more_updates_than_one_chunk(backend: StateBackend) -> None:
     )
     assert all(d is not None and d["attempts"] == 1 for d in done)
     assert len(done) == 230
+
+
+def test_set_existing_changes_what_is_there_and_creates_nothing(backend: StateBackend) -> None:
+    """The outbox sets finished alerts' delivery status this way: in place on SQLite, the same
+    result on both backends, index included; a deleted alert stays deleted."""
+    stored = {
+        "user_id": "u",
+        "alert_id": "a1",
+        "delivery_status": "pending",
+        "samples": [{"x": 1.5, "y": 1e-05, "big": 12345678901234567890, "s": 'é\u2028\n"\\ \u0001', "e": "😀"}],
+        "group": {"b": None, "a": True},
+    }
+    backend.put(ALERTS, stored)
+    backend.put(ALERTS, {"user_id": "u", "alert_id": "a2"})  # no delivery_status yet: the generic path
+    keys = [{"user_id": "u", "alert_id": a} for a in ("a1", "a2", "gone")]
+    backend.set_existing(ALERTS, [(k, {"delivery_status": "delivered"}) for k in keys])
+    assert backend.get(ALERTS, keys[0]) == stored | {"delivery_status": "delivered"}
+    assert backend.get(ALERTS, keys[1]) == {"user_id": "u", "alert_id": "a2", "delivery_status": "delivered"}
+    assert backend.get(ALERTS, keys[2]) is None
+    found = backend.query(ALERTS, "delivered", index=DELIVERY_STATUS_INDEX).items
+    assert [i["alert_id"] for i in found] == ["a1", "a2"]
+    assert backend.query(ALERTS, "pending", index=DELIVERY_STATUS_INDEX).items == []
+    if isinstance(backend, SqliteBackend):
+        # Changed in place, the stored text is still exactly the canonical encoding of the item.
+        with backend._connection() as conn:
+            rows = conn.execute(f"SELECT item FROM {backend._table(ALERTS)} ORDER BY rk").fetchall()  # noqa: S608
+        assert [row[0] for row in rows] == [
+            encode(stored | {"delivery_status": "delivered"}),
+            encode({"user_id": "u", "alert_id": "a2", "delivery_status": "delivered"}),
+        ]

@@ -1,15 +1,19 @@
-"""Connections kept open per destination, so a busy outbox does not pay a TCP (and TLS)
-handshake for every alert.
+"""Connections kept open per destination, so a busy outbox pays neither a TCP (and TLS) handshake
+nor a name resolution for every alert.
 
-One `httpx.Client` per origin (scheme, host name, port) of the URL the user configured or a
-redirect named. Requests go to the address `netguard` checked (the host in the request URL is
-that address), so connections in a pool are keyed by address; keeping one client per *host
-name* means a pooled connection is only ever reused for the name its TLS session was verified
-for (two names sharing an address never share a connection, and a redirect to another origin
-uses that origin's own client). Idle connections close after `KEEPALIVE_SECONDS`.
+Idle connections (`wire.Connection`) are pooled per (scheme, host name, port, checked address):
+a connection is only ever reused for the name its TLS session was verified for, and for the
+address the guard approved (two names sharing an address never share a connection; a redirect to
+another origin uses that origin's own connections). A connection idle for `KEEPALIVE_SECONDS`, or
+one the receiver closed meanwhile, is dropped instead of reused; at most `MAX_IDLE` wait per key.
 
-The holder (the outbox) closes every client when it stops; without a holder, `request` opens a
-client for one send and closes it after, as before.
+The guard's answer for a host (`netguard.check_host`: every address it resolves to, each judged)
+is remembered for `GUARD_SECONDS`, so a host is resolved and judged once per few seconds instead
+of once per alert. Only addresses the guard approved are ever connected to, whether remembered or
+fresh; remembering only delays noticing a changed DNS answer by those few seconds.
+
+The holder (the outbox) closes every connection when it stops; without a holder, an output opens
+a connection for one send and closes it after, as before.
 """
 
 from __future__ import annotations
@@ -17,59 +21,90 @@ from __future__ import annotations
 import functools
 import ssl
 import threading
+import time
+from collections.abc import Callable
 
-import httpx
+from mantissa_log.outputs import netguard
+from mantissa_log.outputs.wire import Connection
 
 KEEPALIVE_SECONDS = 5.0
-# Per destination: as many connections as the outbox has sending threads is plenty.
-MAX_CONNECTIONS = 16
-Origin = tuple[str, str, int | None]
+GUARD_SECONDS = 5.0
+# Per destination: as many idle connections as the outbox has sending threads is plenty.
+MAX_IDLE = 16
+Key = tuple[str, str, int, str]  # scheme, host name, port, checked address
 
 
 @functools.cache
 def tls_context() -> ssl.SSLContext:
-    """One verifying TLS context for the process: loading the CA bundle costs ~15 ms a time."""
+    """One verifying TLS context for the process: loading the CA bundle costs ~15 ms a time.
+    Certificates are verified and their names checked (`create_default_context`)."""
     return ssl.create_default_context()
 
 
-def new_client() -> httpx.Client:
-    # Proxies from the environment are ignored: a proxy would resolve names itself and defeat
-    # the guard. Timeouts are given per request.
-    return httpx.Client(
-        follow_redirects=False,
-        trust_env=False,
-        verify=tls_context(),
-        limits=httpx.Limits(
-            max_connections=MAX_CONNECTIONS,
-            max_keepalive_connections=MAX_CONNECTIONS,
-            keepalive_expiry=KEEPALIVE_SECONDS,
-        ),
-    )
-
-
 class HttpClients:
-    """Thread-safe: the outbox's sending threads share it."""
+    """Thread-safe: the outbox's sending threads share it; each connection is lent to one at a time."""
 
-    def __init__(self) -> None:
-        self._clients: dict[Origin, httpx.Client] = {}
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._idle: dict[Key, list[Connection]] = {}
+        self._checked: dict[tuple[str, int, bool], tuple[float, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._clock = clock
+        self.opened = 0  # connections opened since start (tests and benchmarks read it)
 
-    def for_origin(self, origin: Origin) -> httpx.Client:
+    def target(self, url: str, *, allow_private: bool) -> netguard.Target:
+        """`netguard.resolve_target`, with the host's checked addresses remembered for a while.
+        The URL itself (scheme, host, credentials) is checked every time."""
+        _, host, port = netguard.parse_target(url)
+        key = (host, port, allow_private)
+        now = self._clock()
         with self._lock:
-            if self._closed:
-                raise RuntimeError("the connection pools are closed")
-            client = self._clients.get(origin)
-            if client is None:
-                client = self._clients[origin] = new_client()
-            return client
+            known = self._checked.get(key)
+        if known is not None and now - known[0] < GUARD_SECONDS:
+            return netguard.Target(host=host, addresses=known[1], port=port)
+        addresses = netguard.check_host(host, port, allow_private=allow_private)
+        with self._lock:
+            self._checked[key] = (now, addresses)
+        return netguard.Target(host=host, addresses=addresses, port=port)
+
+    def take(self, key: Key) -> Connection | None:
+        """An idle connection for `key` still fit to use, or None (the caller opens one)."""
+        now = self._clock()
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise RuntimeError("the connection pools are closed")
+                idle = self._idle.get(key)
+                connection = idle.pop() if idle else None
+            if connection is None:
+                return None
+            if now - connection.idle_since < KEEPALIVE_SECONDS and not connection.looks_closed():
+                connection.reused = True
+                return connection
+            connection.close()
+
+    def opened_one(self) -> None:
+        with self._lock:
+            self.opened += 1
+
+    def give_back(self, connection: Connection) -> None:
+        """Keep `connection` for the next send to its key (or close it when the pool is full or shut)."""
+        connection.idle_since = self._clock()
+        with self._lock:
+            idle = self._idle.setdefault(connection.key, [])
+            if not self._closed and len(idle) < MAX_IDLE:
+                idle.append(connection)
+                return
+        connection.close()
 
     def __len__(self) -> int:
-        return len(self._clients)
+        """Idle connections held now."""
+        with self._lock:
+            return sum(len(idle) for idle in self._idle.values())
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            client.close()
+            idle, self._idle = [c for cs in self._idle.values() for c in cs], {}
+        for connection in idle:
+            connection.close()

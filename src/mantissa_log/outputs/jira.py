@@ -13,13 +13,12 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.integrations.jira import SPEC, JiraConfig
 from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
 from mantissa_log.outputs.common import alert_facts, alert_link, title, truncate
-from mantissa_log.outputs.http import request
+from mantissa_log.outputs.http import exchange
+from mantissa_log.outputs.wire import Answer
 
 SUMMARY_LIMIT = 255
 SAMPLES_SHOWN = 3
@@ -124,15 +123,22 @@ class _Jira:
         self.auth = auth_header(config, token)
         self.secrets = (token, self.auth.split(" ", 1)[1])
 
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> httpx.Response | DeliveryResult:
+    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Answer | DeliveryResult:
         headers = {"Authorization": self.auth, "Accept": "application/json"}
         content = b""
         if payload is not None:
             headers["Content-Type"] = "application/json"
             content = json.dumps(payload, default=str).encode()
         url = self.base + path
-        return request(
-            method, url, ctx=self.ctx, headers=headers, content=content, timeout=TIMEOUT_SECONDS, secrets=self.secrets
+        return exchange(
+            method,
+            url,
+            ctx=self.ctx,
+            headers=headers,
+            content=content,
+            timeout=TIMEOUT_SECONDS,
+            timeout_name="Jira output's fixed timeout",
+            secrets=self.secrets,
         )
 
     def is_open(self, issue_key: str) -> bool | DeliveryResult:

@@ -173,8 +173,9 @@ def check_host(host: str, port: int, *, allow_private: bool, what: str = "url") 
     return tuple(str(ip) for ip in addresses)
 
 
-def resolve_target(url: str, *, allow_private: bool) -> Target:
-    """Check `url` and return where to connect. Raises ValidationFailed(field="url")."""
+def parse_target(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL with a host and no embedded credentials; raises
+    ValidationFailed(field="url"). Nothing is resolved."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -188,7 +189,12 @@ def resolve_target(url: str, *, allow_private: bool) -> Target:
         raise ValidationFailed(f"URL {redact_url(url)} has no host", field="url")
     if parts.username is not None or parts.password is not None:
         raise ValidationFailed("URLs with embedded credentials are not allowed", field="url")
-    port = port or (443 if scheme == "https" else 80)
+    return scheme, host, port or (443 if scheme == "https" else 80)
+
+
+def resolve_target(url: str, *, allow_private: bool) -> Target:
+    """Check `url` and return where to connect. Raises ValidationFailed(field="url")."""
+    _, host, port = parse_target(url)
     return Target(host=host, addresses=check_host(host, port, allow_private=allow_private), port=port)
 
 

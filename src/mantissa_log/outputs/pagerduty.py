@@ -13,7 +13,7 @@ from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.integrations.pagerduty import SPEC, PagerDutyConfig
 from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
 from mantissa_log.outputs.common import alert_link, group_text, title, truncate
-from mantissa_log.outputs.http import request
+from mantissa_log.outputs.http import exchange
 
 SEVERITY_MAP = {"critical": "critical", "high": "error", "medium": "warning", "low": "info", "info": "info"}
 DEDUP_KEY_LIMIT = 255
@@ -76,13 +76,14 @@ def body(alert: Alert, target: Target[PagerDutyConfig], ctx: OutputContext) -> b
 
 
 def send(alert: Alert, target: Target[PagerDutyConfig], ctx: OutputContext) -> DeliveryResult:
-    response = request(
+    response = exchange(
         "POST",
         ctx.pagerduty_events_url,
         ctx=ctx,
         headers={"Content-Type": "application/json"},
         content=body(alert, target, ctx),
         timeout=TIMEOUT_SECONDS,
+        timeout_name="PagerDuty output's fixed timeout",
         secrets=[target.require_secret()],
     )
     if isinstance(response, DeliveryResult):

@@ -22,7 +22,7 @@ from mantissa_log.outputs.common import (
     url_secrets,
     window_text,
 )
-from mantissa_log.outputs.http import request
+from mantissa_log.outputs.http import exchange
 
 # Block Kit limits.
 HEADER_LIMIT = 150
@@ -117,13 +117,14 @@ def body(alert: Alert, target: Target[SlackConfig], ctx: OutputContext) -> bytes
 
 def send(alert: Alert, target: Target[SlackConfig], ctx: OutputContext) -> DeliveryResult:
     url = target.require_secret()  # the webhook URL
-    response = request(
+    response = exchange(
         "POST",
         url,
         ctx=ctx,
         headers={"Content-Type": "application/json; charset=utf-8"},
         content=body(alert, target, ctx),
         timeout=TIMEOUT_SECONDS,
+        timeout_name="Slack output's fixed timeout",
         secrets=url_secrets(url),
     )
     if isinstance(response, DeliveryResult):

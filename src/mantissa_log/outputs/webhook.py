@@ -28,7 +28,7 @@ from mantissa_log.domain.integrations.webhook import SECRET_PLACEHOLDER, SPEC, W
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, PayloadError, Target
 from mantissa_log.outputs.common import default_payload, failed, sample_alert
-from mantissa_log.outputs.http import request
+from mantissa_log.outputs.http import exchange
 from mantissa_log.outputs.template_pool import TemplateError, shared_renderer
 
 SIGNATURE_HEADER = "X-Mantissa-Signature"
@@ -119,13 +119,14 @@ def send(alert: Alert, target: Target[WebhookConfig], ctx: OutputContext) -> Del
     headers = build_headers(alert, target, ctx, content)
     # `${SECRET}` in the URL (a token in the path or query of a Discord, Teams or signed URL).
     url = config.url.replace(SECRET_PLACEHOLDER, quote(secret, safe="")) if secret else config.url
-    response = request(
+    response = exchange(
         config.method,
         url,
         ctx=ctx,
         headers=headers,
         content=content,
         timeout=config.timeout_seconds,
+        timeout_name="config.timeout_seconds setting",
         secrets=[secret, quote(secret, safe="")] if secret else [],
     )
     if isinstance(response, DeliveryResult):

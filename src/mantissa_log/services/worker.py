@@ -29,6 +29,9 @@ log = logging.getLogger("mantissa_log.worker")
 class Cadence:
     detection_every: float = 15.0
     delivery_every: float = 1.0
+    # While deliveries are in flight the outbox is pumped again this soon: it keeps at most
+    # `concurrency * 4` in flight, so one pump a second capped delivery at ~32 alerts/s.
+    delivery_busy_every: float = 0.01
     collectors_every: float = 5.0
     purge_every: float = 60.0
     housekeeping_every: float = 600.0
@@ -74,9 +77,13 @@ class Worker:
     def run(self, stop: threading.Event, *, only: tuple[str, ...] | None = None) -> None:
         """Run the loops (all, or those named) until `stop` is set; returns once every loop ended."""
         self.last_pass["_started"] = time.monotonic()
+        busy = {"delivery": self.cadence.delivery_busy_every}
         threads = [
             threading.Thread(
-                target=_loop, args=(name, step, every, stop, self.last_pass), name=f"worker-{name}", daemon=True
+                target=_loop,
+                args=(name, step, every, stop, self.last_pass, busy.get(name)),
+                name=f"worker-{name}",
+                daemon=True,
             )
             for name, step, every in self.loops()
             if only is None or name in only
@@ -89,12 +96,23 @@ class Worker:
 
 
 def _loop(
-    name: str, step: Callable[[], object], every: float, stop: threading.Event, last_pass: dict[str, float]
+    name: str,
+    step: Callable[[], object],
+    every: float,
+    stop: threading.Event,
+    last_pass: dict[str, float],
+    busy_every: float | None = None,
 ) -> None:
+    """`step` every `every` seconds; with `busy_every`, a pass answering a positive count (work
+    still in hand) is followed by the next one after `busy_every` instead."""
     while not stop.is_set():
+        pause = every
         try:
-            step()
+            result = step()
         except Exception:
             log.exception("%s pass failed; the next one runs in %.0f s", name, every)
+        else:
+            if busy_every is not None and isinstance(result, int) and result > 0:
+                pause = busy_every
         last_pass[name] = time.monotonic()
-        stop.wait(every)
+        stop.wait(pause)

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 
 from mantissa_log.clock import Clock
 from mantissa_log.errors import Conflict
-from mantissa_log.state.conditions import Condition, evaluate
+from mantissa_log.state.conditions import Condition, Exists, evaluate
 from mantissa_log.state.views import ItemViews, ViewPage
 
 V = TypeVar("V")
@@ -233,6 +233,17 @@ class StateBackend(ABC):
             except Conflict:
                 out.append(None)
         return out
+
+    def set_existing(self, table: TableSpec, changes: Sequence[tuple[Key, Mapping[str, Any]]]) -> None:
+        """Set top-level attributes on each item that exists; an absent (or expired) item is
+        skipped, never created. Each item on its own, like `update_many`; not atomic as a whole.
+
+        This default is `update_many` with an existence condition; SQLite overrides it to change
+        the stored document in place when it can (the outbox sets every finished alert's
+        delivery status this way)."""
+        self.update_many(
+            table, [Update(key, set_values=values, condition=Exists(table.hash_key)) for key, values in changes]
+        )
 
     def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing
         """Release connections."""

@@ -8,7 +8,12 @@ from typing import Any
 
 
 def encode(item: Mapping[str, Any]) -> str:
-    return json.dumps(item, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return encode_value(item)
+
+
+def encode_value(value: Any) -> str:
+    """Any JSON value in the same canonical form (a value set inside a stored item)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode(text: str | bytes) -> dict[str, Any]:

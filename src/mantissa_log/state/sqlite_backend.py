@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,8 +31,8 @@ from mantissa_log.state.backend import (
     is_expired,
     keep,
 )
-from mantissa_log.state.codec import encode
-from mantissa_log.state.conditions import Condition, evaluate
+from mantissa_log.state.codec import encode, encode_value
+from mantissa_log.state.conditions import Condition, Exists, evaluate
 from mantissa_log.state.positions import checked_start_key, position_key
 from mantissa_log.state.views import ItemViews, ViewPage
 
@@ -42,6 +43,8 @@ R = TypeVar("R")
 # enough that other writers (the API, the scheduler) never wait long for the lock.
 UPDATE_CHUNK = 100
 LIVE = f"({TTL_ATTRIBUTE} IS NULL OR {TTL_ATTRIBUTE} > ?)"
+# Attribute names `set_existing` may address in a JSON path as they are.
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _quote(name: str) -> str:
@@ -221,6 +224,48 @@ class SqliteBackend(StateBackend):
                     except Conflict:
                         out.append(None)  # nothing of this item was written: the check comes first
         return out
+
+    def set_existing(self, table: TableSpec, changes: Sequence[tuple[Key, Mapping[str, Any]]]) -> None:
+        """In place where every attribute is already in the stored document (SQLite's `json_set`
+        replaces a value where it stands, so the text stays canonical: same keys, same order, and
+        every other value keeps its exact text); otherwise read, change and write the item."""
+        now = self._now()
+        for chunk in chunks(changes, UPDATE_CHUNK):
+            with self._write() as conn:
+                for key, values in chunk:
+                    if self._set_in_place(conn, table, key, values, now):
+                        continue
+                    with contextlib.suppress(Conflict):  # absent: skipped
+                        self._apply(conn, table, Update(key, values, condition=Exists(table.hash_key)), now)
+
+    def _set_in_place(
+        self, conn: sqlite3.Connection, table: TableSpec, key: Key, values: Mapping[str, Any], now: int
+    ) -> bool:
+        """True when the row was changed in place; False when the generic path must decide."""
+        keys = {table.hash_key, table.range_key}
+        if not values or any(not PLAIN_NAME.fullmatch(n) or n in keys or n == TTL_ATTRIBUTE for n in values):
+            return False
+        paths: list[str] = []
+        params: list[Any] = []
+        for name, value in values.items():
+            paths.append(f"'$.{name}', json(?)")
+            params.append(encode_value(value))
+        columns = ""
+        for index, h, r in _index_columns(table):
+            ix = table.index(index)
+            if ix.hash_key in values:
+                columns += f", {h} = ?"
+                params.append(_index_value(values[ix.hash_key]))
+            if r and ix.range_key and ix.range_key in values:
+                columns += f", {r} = ?"
+                params.append(_index_value(values[ix.range_key]))
+        present = " AND ".join(f"json_type(item, '$.{name}') IS NOT NULL" for name in values)
+        cursor = conn.execute(
+            f"UPDATE {self._table(table)} SET item = json_set(item, {', '.join(paths)}){columns} "
+            f"WHERE hk = ? AND rk = ? AND {LIVE} AND {present}",
+            [*params, key[table.hash_key], self._rk(table, key), now],
+        )
+        return cursor.rowcount == 1
 
     def _apply(self, conn: sqlite3.Connection, table: TableSpec, u: Update, now: int) -> Item:
         current = self._read(conn, table, u.key, now)

@@ -26,9 +26,10 @@ instead of sleeping through backoffs; the jitter stays random.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import functools
 import logging
+import queue
 import random
 import threading
 from collections.abc import Sequence
@@ -160,22 +161,48 @@ class Outbox:
         due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items
         jobs = self._claim(due, report)
         # Receivers are slow compared with the store: send several at once. Every job's claim is
-        # this worker's alone, so threads (and other workers) never share a delivery.
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            finished = [f for f in pool.map(self._attempt_logged, jobs) if f is not None]
-        # The pass waits for its sends anyway: write all their outcomes together.
-        self._record(finished)
+        # this worker's alone, so threads (and other workers) never share a delivery. Plain
+        # threads on a queue rather than a pool's map: a future per delivery (a lock and a
+        # condition each) cost more than a lean send.
+        work: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+        outcomes: list[_Finished | None] = [None] * len(jobs)
+        senders = [
+            threading.Thread(target=self._send_queued, args=(jobs, work, outcomes), daemon=True)
+            for _ in range(min(self.concurrency, len(jobs)))
+        ]
+        for number in range(len(jobs)):
+            work.put(number)
+        for sender in senders:
+            work.put(None)
+            sender.start()
+        for sender in senders:
+            sender.join()
+        # The pass waits for its sends anyway: write all their outcomes together, in claim order.
+        self._record([f for f in outcomes if f is not None])
         return report
 
+    def _send_queued(
+        self, jobs: Sequence[_Job], work: queue.SimpleQueue[int | None], outcomes: list[_Finished | None]
+    ) -> None:
+        while (number := work.get()) is not None:
+            outcomes[number] = self._attempt_logged(jobs[number])
+
     def pump(self, *, limit: int = 500) -> int:
-        """Route new alerts and hand every due delivery not already in flight to the standing pool;
-        returns how many were handed over. Never waits for a send."""
+        """Route new alerts and hand due deliveries not already in flight to the standing pool, up
+        to `concurrency * 4` in flight; returns how many are in flight after the pass (those just
+        handed over included), so the worker's loop knows to come back soon. Never waits for a send."""
         self.route_pending(OutboxReport())
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
         taken: list[Delivery] = []
         with self._in_flight_lock:
-            for delivery in self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items:
+            room = self.concurrency * 4 - len(self._in_flight)
+            # The due index is oldest first and what is in flight is still in it, near the front:
+            # reading what is in flight plus twice the room finds the new work without decoding
+            # hundreds of rows on every pass.
+            wanted = min(limit, len(self._in_flight) + 2 * room)
+            due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=wanted).items if room > 0 else []
+            for delivery in due:
                 key = _key(delivery)
                 if key in self._in_flight or len(self._in_flight) >= self.concurrency * 4:
                     continue
@@ -189,7 +216,8 @@ class Outbox:
         self._release([d for d in taken if _key(d) not in {_key(j.delivery) for j in jobs}])
         for job in jobs:
             self._pool.submit(self._send_and_record, job)
-        return len(jobs)
+        with self._in_flight_lock:
+            return len(self._in_flight)
 
     def close(self) -> None:
         """Let sends in flight finish (each within its own deadline), write their outcomes, stop
@@ -251,8 +279,11 @@ class Outbox:
         if alert is None or integration is None or not integration.enabled:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
             return _Finished(job, closed(delivery, status="dead", now=self.clock.now(), error=why), "dead")
-        headers = {**job.ctx.extra_headers, "X-Mantissa-Delivery": f"{delivery.alert_key}/{delivery.integration_id}"}
-        ctx = dataclasses.replace(job.ctx, extra_headers=headers)
+        ctx = copy.copy(job.ctx)  # the batch's context with this delivery's idempotency key
+        ctx.extra_headers = {
+            **ctx.extra_headers,
+            "X-Mantissa-Delivery": f"{delivery.alert_key}/{delivery.integration_id}",
+        }
         result = self.outputs.send(alert, integration, ctx)  # a crashing output is a retryable failure
         attempts = delivery.attempts + 1
         now = self.clock.now()
@@ -298,9 +329,9 @@ class Outbox:
             return
         try:
             written = self.deliveries.record_many(self.owner, [f.outcome for f in batch])
-            kept = [f for f, record in zip(batch, written, strict=True) if record is not None]
-            for f, record in zip(batch, written, strict=True):
-                if record is None:
+            kept = [f for f, ok in zip(batch, written, strict=True) if ok]
+            for f, ok in zip(batch, written, strict=True):
+                if not ok:
                     d = f.job.delivery
                     log.warning(
                         "delivery %s/%s: claim lost before its outcome was written", d.alert_key, d.integration_id
@@ -320,7 +351,7 @@ class Outbox:
         """Each alert's delivery status, summarised from all its deliveries once none is pending."""
         states: list[tuple[str, str, str]] = []
         for user_id, alert_id in dict.fromkeys((d.user_id, d.alert_id) for d in finished):
-            status = _summary({d.status for d in self.deliveries.for_alert(user_id, alert_id)})
+            status = _summary(self.deliveries.states_for_alert(user_id, alert_id))
             if status is not None:
                 states.append((user_id, alert_id, status))
         if states:

@@ -49,7 +49,8 @@ class DeliveryService:
         return self.outbox.tick()
 
     def pump(self) -> int:
-        """Hand due deliveries to the standing pool without waiting (the worker's loop)."""
+        """Hand due deliveries to the standing pool without waiting (the worker's loop); returns
+        how many are in flight (the loop comes back soon while any are)."""
         return self.outbox.pump()
 
     def close(self) -> None:

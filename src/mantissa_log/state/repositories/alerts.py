@@ -25,7 +25,7 @@ from mantissa_log.domain.alerts import (
 )
 from mantissa_log.domain.common import Severity
 from mantissa_log.errors import Conflict
-from mantissa_log.state.backend import Key, StateBackend, Update
+from mantissa_log.state.backend import Key, StateBackend
 from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import ALERT_DEDUP, ALERTS, DELIVERY_STATUS_INDEX
@@ -222,14 +222,10 @@ class AlertRepository:
 
     def set_delivery_states(self, states: Sequence[tuple[str, str, str]]) -> None:
         """`set_delivery_state` for many (user_id, alert_id, status) at once; a deleted alert is skipped."""
-        self.backend.update_many(
+        self.backend.set_existing(
             ALERTS,
             [
-                Update(
-                    {"user_id": user_id, "alert_id": alert_id},
-                    set_values={"delivery_status": status},
-                    condition=Compare("alert_id", "=", alert_id),
-                )
+                ({"user_id": user_id, "alert_id": alert_id}, {"delivery_status": status})
                 for user_id, alert_id, status in states
             ],
         )

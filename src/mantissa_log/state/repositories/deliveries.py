@@ -126,6 +126,12 @@ class DeliveryRepository:
     def for_alert(self, user_id: str, alert_id: str) -> list[Delivery]:
         return [_delivery(i) for i in self.backend.query_all(DELIVERIES, alert_key(user_id, alert_id))]
 
+    def states_for_alert(self, user_id: str, alert_id: str) -> set[str]:
+        """The states of the alert's deliveries (what its summary needs), without building models."""
+        return {
+            str(i.get("status", "pending")) for i in self.backend.query_all(DELIVERIES, alert_key(user_id, alert_id))
+        }
+
     def due(self, now_key: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Delivery]:
         """Pending deliveries whose time has come, oldest first (the index is ordered by due_at)."""
         page = self.backend.query(DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, start_key=start_key)
@@ -193,11 +199,12 @@ class DeliveryRepository:
         )
         return self._record(owner, outcome)
 
-    def record_many(self, owner: str, outcomes: Sequence[Outcome]) -> list[Delivery | None]:
-        """Write attempts' outcomes, each only while this worker still holds its claim (None where
-        the lease was lost: another worker may have taken the delivery since)."""
+    def record_many(self, owner: str, outcomes: Sequence[Outcome]) -> list[bool]:
+        """Write attempts' outcomes, each only while this worker still holds its claim; for each,
+        whether it was written (False where the lease was lost: another worker may have taken
+        the delivery since)."""
         items = self.backend.update_many(DELIVERIES, [_recording(owner, o) for o in outcomes])
-        return [None if item is None else _delivery(item) for item in items]
+        return [item is not None for item in items]
 
     def redeliver(self, delivery: Delivery, *, now: datetime, expires_at: datetime) -> Delivery | None:
         """Put a dead delivery back in the queue, due now, with a fresh age limit; None unless dead.
