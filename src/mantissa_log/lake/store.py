@@ -18,10 +18,8 @@ import contextlib
 import dataclasses
 import itertools
 import os
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,10 +31,11 @@ from mantissa_log.clock import utc_now
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
 from mantissa_log.errors import StorageFull, StoreError, ValidationFailed, is_no_room
 from mantissa_log.lake import maintenance, native, partitions, sql
-from mantissa_log.lake.dedup import EventIndex, Filtered, IndexSession
+from mantissa_log.lake.dedup import EventIndex, IndexSession
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
 from mantissa_log.lake.inflight import InFlight
+from mantissa_log.lake.ingest_files import IngestFiles
 from mantissa_log.lake.model import (
     DEFAULT_LIMITS,
     ColumnInfo,
@@ -50,6 +49,7 @@ from mantissa_log.lake.model import (
 from mantissa_log.lake.parsers import stream
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 from mantissa_log.lake.reader import GZIP_MAGIC
+from mantissa_log.lake.upload_groups import GROUP_MAX_BYTES, WaitingUpload, kept_per_part, take_group
 
 T = TypeVar("T")
 ROWS_PER_FILE = 200_000
@@ -89,93 +89,6 @@ def _chunks(events: Iterable[ParsedEvent], size: int) -> Iterator[list[ParsedEve
         yield chunk
 
 
-def _fsync(path: Path, *, directory: bool = False) -> None:
-    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class _Files:
-    """The Parquet files one ingest call writes (see `LogLake._files`)."""
-
-    def __init__(self, source: str, stamp: datetime, directory: Path, connection: duckdb.DuckDBPyConnection) -> None:
-        self.source = source
-        self.stamp = stamp
-        self.directory = directory
-        self.connection = connection
-        self.name = f"part-{stamp:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex}"
-        self.written: list[tuple[Path, Path]] = []  # (temporary, final)
-        self.folders: list[Path] = []  # temporary directories of multi-file COPYs
-        self.rows = 0
-        self.duplicates = 0
-
-    def target(self) -> Path:
-        """A temporary path for the next file (renamed to its final name by `publish`)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        final = self.directory / f"{self.name}-{len(self.written)}.parquet"
-        temporary = self.directory / f".{final.name}.{os.getpid()}.tmp"
-        self.written.append((temporary, final))
-        return temporary
-
-    def folder(self) -> Path:
-        """A hidden temporary directory for a COPY that writes several files (see `adopt`)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        folder = self.directory / f".{self.name}-{len(self.folders)}.{os.getpid()}.tmp"
-        self.folders.append(folder)
-        return folder
-
-    def adopt(self, folder: Path) -> None:
-        """Take the files a COPY wrote into `folder` (named `data_<i>.parquet`), in order."""
-        produced = sorted(folder.glob("data_*.parquet"), key=lambda path: int(path.stem.rpartition("_")[2]))
-        for path in produced:
-            final = self.directory / f"{self.name}-{len(self.written)}.parquet"
-            self.written.append((path, final))
-
-    def publish(self) -> None:
-        for temporary, _ in self.written:
-            _fsync(temporary)
-        for temporary, final in self.written:
-            os.replace(temporary, final)
-        if self.written:
-            _fsync(self.directory, directory=True)
-        for folder in self.folders:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
-
-    def discard(self) -> None:
-        for temporary, _ in self.written:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-        for folder in self.folders:
-            shutil.rmtree(folder, ignore_errors=True)
-
-    def result(
-        self,
-        started: float,
-        *,
-        rejected: tuple[Rejection, ...] = (),
-        repaired: int = 0,
-        native: bool = False,
-        rejected_total: int | None = None,
-    ) -> IngestResult:
-        files = tuple(final for _, final in self.written)
-        return IngestResult(
-            source=self.source,
-            ingest_time=self.stamp,
-            rows=self.rows,
-            files=files,
-            bytes_written=sum(path.stat().st_size for path in files),
-            seconds=time.perf_counter() - started,
-            rejected=rejected,
-            repaired=repaired,
-            native=native,
-            duplicates=self.duplicates,
-            rejected_total=len(rejected) if rejected_total is None else rejected_total,
-        )
-
-
 class LogLake:
     # Small uploads of one source arriving together share one write (`_grouped`). A lake whose
     # every ingest commits under its own marker and manifest elsewhere (S3) turns this off.
@@ -197,7 +110,7 @@ class LogLake:
         self._database: tuple[int, duckdb.DuckDBPyConnection] | None = None  # (pid, database)
         self._database_lock = threading.Lock()
         # Group commit of small ingests (`_grouped`): the calls waiting per source, and whose turn it is.
-        self._groups: dict[str, list[_Waiting]] = {}
+        self._groups: dict[str, list[WaitingUpload]] = {}
         self._group_turns: dict[str, threading.Lock] = {}
         self._groups_lock = threading.Lock()
 
@@ -249,7 +162,7 @@ class LogLake:
         answer done. Deduplication is as if they had come one after the other in that order.
         A group that fails is written again one call at a time, so each gets its own answer.
         """
-        waiting = _Waiting(chunk)
+        waiting = WaitingUpload(chunk)
         with self._groups_lock:
             queue = self._groups.setdefault(spec.name, [])
             queue.append(waiting)
@@ -257,7 +170,7 @@ class LogLake:
         with turn:
             while not waiting.done:
                 with self._groups_lock:
-                    group = _take_group(queue, self.rows_per_file)
+                    group = take_group(queue, self.rows_per_file)
                 self._write_group(spec, group)
         if waiting.error is not None:
             raise waiting.error
@@ -265,7 +178,7 @@ class LogLake:
             raise StoreError("the ingest was interrupted; nothing of it was stored")
         return dataclasses.replace(waiting.result, seconds=time.perf_counter() - started)
 
-    def _write_group(self, spec: LogSource, group: list[_Waiting]) -> None:
+    def _write_group(self, spec: LogSource, group: list[WaitingUpload]) -> None:
         try:
             with _no_room(), self._files(spec.name, None) as (files, dedup):
                 combined = [event for member in group for event in member.chunk]
@@ -371,7 +284,7 @@ class LogLake:
             started, rejected=tuple(rejected), repaired=repaired, native=True, rejected_total=len(rejected) + uncounted
         )
 
-    def _copy_rows(self, files: _Files, spec: LogSource, relation: str, rows: int, path: Path) -> None:
+    def _copy_rows(self, files: IngestFiles, spec: LogSource, relation: str, rows: int, path: Path) -> None:
         """COPY a relation of (n, pos, raw, t, event_id), in input order, into files of `rows_per_file` rows."""
         per_file = self.rows_per_file
         try:
@@ -393,7 +306,7 @@ class LogLake:
             raise StoreError(f"cannot write {path.name}: {exc}") from exc
 
     @contextlib.contextmanager
-    def _files(self, source: str, ingest_time: datetime | None) -> Iterator[tuple[_Files, IndexSession]]:
+    def _files(self, source: str, ingest_time: datetime | None) -> Iterator[tuple[IngestFiles, IndexSession]]:
         """An ingest's Parquet files: written under temporary names, renamed into place together.
 
         Order: the source's dedup session (exclusive) first, then the in-flight marker (so waiting
@@ -404,7 +317,7 @@ class LogLake:
         try:
             with self.index.session(source, connection, utc_now()) as dedup:
                 with self.inflight.hold(None if ingest_time is None else as_utc(ingest_time)) as stamp:
-                    files = _Files(source, stamp, self._partition(source, stamp), connection)
+                    files = IngestFiles(source, stamp, self._partition(source, stamp), connection)
                     try:
                         yield files, dedup
                         files.publish()
@@ -422,7 +335,7 @@ class LogLake:
 
     def _write(
         self,
-        files: _Files,
+        files: IngestFiles,
         dedup: IndexSession,
         spec: LogSource,
         chunk: list[ParsedEvent],
@@ -452,7 +365,7 @@ class LogLake:
             fresh = dedup.filter("batch", "t")
             files.duplicates += fresh.duplicates
             files.rows += fresh.kept
-            kept = _kept_per_part(connection, fresh, parts or [len(chunk)])
+            kept = kept_per_part(connection, fresh, parts or [len(chunk)])
             if fresh.kept:
                 target = files.target()
                 connection.execute(sql.copy_batch(spec, fresh.table, files.stamp, target))
@@ -573,44 +486,6 @@ class LogLake:
     def data_scanned_mb(self, source: str, since: datetime | None = None, until: datetime | None = None) -> float:
         """Megabytes (10^6 bytes) of the Parquet files a query over the window reads."""
         return sum(path.stat().st_size for path in self.files(source, since, until)) / 1_000_000
-
-
-@dataclasses.dataclass
-class _Waiting:
-    """One call's chunk waiting for its group to be written, and how that went."""
-
-    chunk: list[ParsedEvent]
-    done: bool = False
-    result: IngestResult | None = None
-    error: Exception | None = None
-
-
-# Uploads up to this size (not gzipped) are grouped; bigger ones are streamed in chunks as before.
-GROUP_MAX_BYTES = 4 << 20
-# At most this many calls in one group (the counts per call are one CASE branch each).
-GROUP_MAX_CALLS = 64
-
-
-def _take_group(queue: list[_Waiting], max_events: int) -> list[_Waiting]:
-    """The oldest waiting calls, up to `max_events` events (always at least one call)."""
-    group: list[_Waiting] = []
-    events = 0
-    while queue and len(group) < GROUP_MAX_CALLS and (not group or events + len(queue[0].chunk) <= max_events):
-        events += len(queue[0].chunk)
-        group.append(queue.pop(0))
-    return group
-
-
-def _kept_per_part(connection: duckdb.DuckDBPyConnection, fresh: Filtered, parts: list[int]) -> list[int]:
-    """Rows kept by the dedup filter in each consecutive part of the batch (by input position `n`)."""
-    if not fresh.duplicates:
-        return list(parts)
-    if len(parts) == 1:
-        return [fresh.kept]
-    ends = list(itertools.accumulate(parts))
-    part = "CASE " + " ".join(f"WHEN n < {end} THEN {i}" for i, end in enumerate(ends)) + " END"
-    counted = dict(connection.execute(f"SELECT {part} AS part, count(*) FROM {fresh.table} GROUP BY part").fetchall())  # noqa: S608
-    return [int(counted.get(i, 0)) for i in range(len(parts))]
 
 
 @contextlib.contextmanager
