@@ -139,11 +139,22 @@ class SqlPredicateBackend(TextQueryBackend):
     def rule_expressions(self, rule: SigmaRule, flags: tuple[bool, ...]) -> list[str]:
         """The rule once per form in `flags`, from one processed copy (copying a large rule costs more
         than converting it)."""
+        return self.processed_expressions(self.processed(rule), flags)
+
+    def processed(self, rule: SigmaRule) -> SigmaRule:
+        """A copy of the rule with this backend's processing pipeline applied (the rule is not mutated).
+
+        Backends built with the same pipeline can all convert this one copy (`processed_expressions`):
+        the copy is about a quarter of compiling a rule."""
+        rule = copy.deepcopy(rule)
+        self.init_processing_pipeline()
+        self.last_processing_pipeline.apply(rule)
+        return rule
+
+    def processed_expressions(self, rule: SigmaRule, flags: tuple[bool, ...]) -> list[str]:
+        """The rule, already `processed` by a backend with this backend's pipeline, once per form in `flags`."""
         saved = self.flag
         try:
-            rule = copy.deepcopy(rule)
-            self.init_processing_pipeline()
-            self.last_processing_pipeline.apply(rule)
             expressions = []
             for flag in flags:
                 self.flag = flag

@@ -71,8 +71,10 @@ def _backends(source: LogSource) -> tuple[DuckDBBackend, AthenaBackend]:
 def _expressions(rule: SigmaRule, source: LogSource) -> tuple[str, str, str]:
     duck, athena = _backends(source)
     try:
-        predicate, flag = duck.rule_expressions(rule, (False, True))
-        return predicate, flag, athena.rule_expression(rule)
+        # Both backends are built with the source's pipeline: one processed copy serves both.
+        processed = duck.processed(rule)
+        predicate, flag = duck.processed_expressions(processed, (False, True))
+        return predicate, flag, athena.processed_expressions(processed, (athena.flag,))[0]
     except UnsupportedSigma as error:
         raise RuleCompileError(f"rule '{rule.title}': {_reason(error)}", field=error.field or "detection") from error
     except SigmaError as error:
