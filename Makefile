@@ -64,8 +64,9 @@ $(CHROMIUM):
 browser: $(CHROMIUM)
 
 # loadgroup: the browser tests share one server and one browser on one worker (xdist_group "browser").
+# --durations: the slowest tests in every run's output, to watch the whole run's 20-minute budget.
 unit: install-dev browser
-	$(BIN)/pytest -n 2 --dist loadgroup -q
+	$(BIN)/pytest -n 2 --dist loadgroup -q --durations=25
 
 # The whole gate: style, layering, types, then every test (the tests start moto_server themselves; the
 # template's cfn-lint, checkov and deployment checks are among them).
