@@ -20,6 +20,7 @@ import pytest
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.errors import StoreError
 from mantissa_log.lake import LogLake, parse, staging
+from mantissa_log.lake import native as native_module
 from mantissa_log.lake import sql as lake_sql
 from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, IngestResult
 from tests.lake.conftest import corpus_files, corpus_records
@@ -349,3 +350,53 @@ def test_a_truncated_gzip_takes_the_python_path(tmp_path: Path) -> None:
     assert not native.native
     assert 0 < native.rows < 2000
     assert native.rejected[-1].reason.startswith("input unreadable from here on")
+
+
+def test_the_first_event_after_blank_lines_starts_json_lines(tmp_path: Path) -> None:
+    # The decisions keep no text for a plain event: the first content line's text is read from the file.
+    lines: list[str | bytes] = ["", "   ", compact(ct(eventID="1")), compact(ct(eventID="2"))]
+    native, _ = both_ways(tmp_path, "cloudtrail", write_lines(tmp_path / "blank-first.jsonl", lines))
+    assert native.native
+    assert native.rows == 2
+
+
+def _after_reading(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    """Run `change()` once, when the lines were first decided, before their text is read again for the events."""
+    original = native_module.read_piece
+    pending = [change]
+
+    def read_then_change(*args: Any, **kwargs: Any) -> Any:
+        outcome = original(*args, **kwargs)
+        while pending:
+            pending.pop()()
+        return outcome
+
+    monkeypatch.setattr(native_module, "read_piece", read_then_change)
+
+
+def test_a_file_rewritten_while_read_is_refused_and_nothing_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_lines(tmp_path / "live.jsonl", [compact(ct(eventID=str(i))) for i in range(20)])
+    _after_reading(monkeypatch, lambda: write_lines(path, [compact(ct(eventID="other", pad="x" * 40))]))
+    lake = LogLake(tmp_path / "lake")
+    with pytest.raises(StoreError, match="rewritten while it was read"):
+        lake.ingest_file("cloudtrail", path, ingest_time=T0)
+    assert lake.files("cloudtrail") == []
+    # Nothing joined the dedup index either: ingesting it again stores it.
+    assert lake.ingest_file("cloudtrail", path, ingest_time=T0).rows == 1
+
+
+def test_lines_appended_while_read_wait_for_the_next_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = [compact(ct(eventID=str(i))) for i in range(20)]
+    path = write_lines(tmp_path / "live.jsonl", first)
+
+    def append() -> None:
+        with path.open("ab") as out:
+            out.write((compact(ct(eventID="late")) + "\n").encode())
+
+    _after_reading(monkeypatch, append)
+    lake = LogLake(tmp_path / "lake")
+    result = lake.ingest_file("cloudtrail", path, ingest_time=T0)
+    assert result.rows == 20
+    assert sorted(row[0] for row in stored(lake, "cloudtrail")) == sorted(str(i) for i in range(20))

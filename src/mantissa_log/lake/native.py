@@ -18,6 +18,10 @@ decides each in SQL with one JSON parse:
   re-encodes it compactly), so the struct `event` derived from it is the same;
 - envelope (CloudTrail `{"Records": [...]}`, Azure `{"records": [...]}`, API pages): its elements
   are unnested in SQL (each as DuckDB re-serialises it) and each is decided the same way;
+- the decisions keep the text only of the lines that are not plain events; the events' text is read
+  from the file again, row beside decision (a POSITIONAL JOIN: the same reader, the same order), which
+  costs less than storing every line in a table. The store refuses an input rewritten in between
+  (lines appended meanwhile are left for the next ingest);
 - anything else goes to the source's Python parser, line by line (or element by element), which
   gives exactly the Python path's answer for it: events, repaired text (lone surrogates become
   U+FFFD), rejections with line number, index and reason. Lines holding `NaN`, `Infinity` or a
@@ -40,6 +44,7 @@ stream is corrupt or truncated (Python keeps what precedes the damage).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -253,13 +258,13 @@ def read_piece(
     when the input is not JSON lines or not valid UTF-8. `drop_piece` frees the tables.
     """
     spec = SOURCES[source]
-    _classify_lines(connection, spec, parser, piece, limits)
+    lines = _classify_lines(connection, spec, parser, piece, limits)
     if first_line is None:
-        first_line = _first_content_line(connection)
+        first_line = _first_content_line(connection, piece)
     counted = connection.execute("SELECT kind, count(*) FROM classified GROUP BY kind").fetchall()
     counts = {str(kind): int(count) for kind, count in counted}
     outcome = PieceResult("", counts.get("ok", 0), first_line=first_line)
-    ok = f"SELECT n, 0 AS pos, {_trimmed('r')} AS raw, event_time AS t, event_id FROM classified WHERE kind = 'ok'"  # noqa: S608
+    ok = f"SELECT n, 0 AS pos, {_trimmed('line')} AS raw, event_time AS t, event_id FROM {lines} WHERE kind = 'ok'"  # noqa: S608
     parts = [ok]
     extra: list[tuple[int, int, ParsedEvent]] = []  # (line, position, event) from the Python parser
     if counts.get("big"):
@@ -328,10 +333,12 @@ def _collect(
 
 def _classify_lines(
     connection: duckdb.DuckDBPyConnection, spec: LogSource, parser: JsonSourceParser, piece: Piece, limits: IngestLimits
-) -> None:
+) -> str:
     """View `classified` (n, idx, r, kind, event_time, event_id): every line of the piece, decided.
 
-    n is the line's number in the whole input; blank lines have kind 'blank'.
+    n is the line's number in the whole input; blank lines have kind 'blank'. Returns a relation
+    (n, line, kind, event_time, event_id) with every line's text, for the 'ok' lines' events: in
+    `classified`, r may be NULL for an 'ok' line.
     """
     start = piece.first_line + 1
     path = sql.quote_literal(str(piece.path))
@@ -340,15 +347,19 @@ def _classify_lines(
         # NULL) and rows keep the file's order, so a line's number is its row's position. The reader
         # is parallel, and the lines are decided as they are read. A line longer than its limit
         # (2 MB), or invalid UTF-8, raises: the text reader below decides then.
-        lines = (
-            f"(SELECT NULL::BIGINT AS n, NULL::BIGINT AS idx, t AS r FROM read_csv({path}, "  # noqa: S608
-            "columns = {'t': 'VARCHAR'}, header = false, delim = chr(1), quote = '', escape = '', "
-            "auto_detect = false, new_line = '\\n'))"
+        reader = (
+            f"read_csv({path}, columns = {{'t': 'VARCHAR'}}, header = false, delim = chr(1), quote = '', "
+            "escape = '', auto_detect = false, new_line = '\\n')"
         )
+        lines = f"(SELECT NULL::BIGINT AS n, NULL::BIGINT AS idx, t AS r FROM {reader})"  # noqa: S608
+        decided = classify_sql(spec, parser, lines, lines=True, event_bytes=limits.event_bytes)
         try:
+            # The decisions keep the text only of the lines that are not plain events: storing every
+            # line's text in a table cost about as much as reading the file once more, which the
+            # events' relation does (the same reader, row by row beside its decision).
             connection.execute(
-                "CREATE OR REPLACE TEMP TABLE classified_lines AS "
-                + classify_sql(spec, parser, lines, lines=True, event_bytes=limits.event_bytes)
+                "CREATE OR REPLACE TEMP TABLE classified_lines AS SELECT idx, "  # noqa: S608
+                f"CASE WHEN kind = 'ok' THEN NULL ELSE r END AS r, kind, event_time, event_id FROM ({decided})"
             )
         except duckdb.Error:
             connection.execute("DROP TABLE IF EXISTS classified_lines")
@@ -357,7 +368,10 @@ def _classify_lines(
                 f"CREATE OR REPLACE TEMP VIEW classified AS SELECT rowid + {start} AS n, "  # noqa: S608
                 "idx, r, kind, event_time, event_id FROM classified_lines"
             )
-            return
+            return (
+                f"(SELECT c.rowid + {start} AS n, l.t AS line, c.kind, c.event_time, c.event_id "  # noqa: S608
+                f"FROM {reader} AS l POSITIONAL JOIN classified_lines AS c)"
+            )
     # The text as one string, split at newlines (one thread: about twice as slow).
     try:
         connection.execute(
@@ -377,14 +391,16 @@ def _classify_lines(
     connection.execute(
         "CREATE OR REPLACE TEMP VIEW classified AS SELECT n, idx, r, kind, event_time, event_id FROM classified_lines"
     )
+    return "(SELECT n, r AS line, kind, event_time, event_id FROM classified)"
 
 
-def _first_content_line(connection: duckdb.DuckDBPyConnection) -> int | None:
+def _first_content_line(connection: duckdb.DuckDBPyConnection, piece: Piece) -> int | None:
     """The first non-blank line's number; NotNative when it does not start JSON lines."""
     found = connection.execute("SELECT n, r FROM classified WHERE kind <> 'blank' ORDER BY n LIMIT 1").fetchone()
     if found is None:
         return None
-    number, line = int(found[0]), str(found[1])
+    number = int(found[0])
+    line = str(found[1]) if found[1] is not None else _line_text(piece, number)
     # As `reader.iter_values` decides: the first non-blank line (BOM stripped) sets the mode.
     text = line.strip().lstrip("\ufeff")
     if not text:
@@ -392,6 +408,15 @@ def _first_content_line(connection: duckdb.DuckDBPyConnection) -> int | None:
     if text[0] == "[" or (text[0] == "{" and not is_json(text)):
         raise NotNative("not JSON lines")
     return number
+
+
+def _line_text(piece: Piece, number: int) -> str:
+    """The text of line `number` of the input, read from the piece (a line whose text the decisions did
+    not keep; in practice the first line or one soon after it)."""
+    with piece.path.open("rb") as handle:
+        for found in itertools.islice(handle, number - piece.first_line - 1, None):
+            return found.rstrip(b"\n").decode("utf-8")
+    raise NotNative(f"line {number} is not in the input")  # cannot happen: the reader numbered it
 
 
 def _load_extra(connection: duckdb.DuckDBPyConnection, extra: list[tuple[int, int, ParsedEvent]]) -> None:

@@ -256,6 +256,7 @@ class LogLake:
         repaired = 0
         first_line: int | None = None
         staging = self.root / "_staging"
+        before = os.stat(path)
         with (
             native.staged(path, staging, self.limits) as staged,
             self._files(spec.name, ingest_time) as (files, dedup),
@@ -279,6 +280,7 @@ class LogLake:
                     if fresh.owned:
                         files.connection.execute(f"DROP TABLE {fresh.table}")
                 native.drop_piece(files.connection)
+            _unchanged_while_read(path, before)
         rejected.sort(key=lambda r: (r.line or 0, -1 if r.index is None else r.index))
         return files.result(
             started, rejected=tuple(rejected), repaired=repaired, native=True, rejected_total=len(rejected) + uncounted
@@ -500,6 +502,17 @@ def _no_room() -> Iterator[None]:
         if is_no_room(exc):
             raise StorageFull("the log lake's disk is full") from exc
         raise
+
+
+def _unchanged_while_read(path: Path, before: os.stat_result) -> None:
+    """Refuse (nothing is published) an input rewritten while it was read: the native ingest reads a
+    file it did not copy twice, the lines' decisions and then their text, matched by position. Lines
+    appended meanwhile are fine (the second read's extra lines have no decision and are left out)."""
+    after = os.stat(path)
+    appended = after.st_size > before.st_size
+    untouched = after.st_size == before.st_size and after.st_mtime_ns == before.st_mtime_ns
+    if after.st_ino != before.st_ino or after.st_dev != before.st_dev or not (appended or untouched):
+        raise StoreError(f"{path.name} was rewritten while it was read; nothing was stored: ingest it again")
 
 
 def _first_invalid(connection: duckdb.DuckDBPyConnection) -> int | None:
