@@ -173,28 +173,31 @@ def test_webhook_integration_and_its_test_button(admin_page: Page, server: Serve
 
 def test_theme_and_rows_per_page_apply_everywhere(admin_page: Page, server: Server) -> None:
     page = admin_page
-    page.goto(server.url + "/settings")
-    page.check("input[name=theme][value=dark]")
-    page.fill("#items_per_page", "5")
-    page.click("text=Save display")
-    expect(page.locator(".flash-success")).to_contain_text("Preferences saved")
-    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
-    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-    assert background == "rgb(12, 16, 22)"
-    page.goto(server.url + "/alerts?range=all")
-    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
-    expect(page.locator("[data-row-link]")).to_have_count(5)
-    page.click("text=Next \u203a")
-    expect(page.locator("[data-row-link]")).to_have_count(5)
-    expect(page.locator(".pager")).to_contain_text("page 2")
-    page.goto(server.url + "/rules")
-    expect(page.locator("[data-row-link]")).to_have_count(5)
-    # Back to the defaults for the other tests.
-    page.goto(server.url + "/settings")
-    page.check("input[name=theme][value=light]")
-    page.fill("#items_per_page", "25")
-    page.click("text=Save display")
-    expect(page.locator("html")).to_have_attribute("data-theme", "light")
+    try:
+        page.goto(server.url + "/settings")
+        page.check("input[name=theme][value=dark]")
+        page.fill("#items_per_page", "5")
+        page.click("text=Save display")
+        expect(page.locator(".flash-success")).to_contain_text("Preferences saved")
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        # The flash is in the DOM before the stylesheet has loaded, so the colour is awaited,
+        # not read once (a single read saw the unstyled transparent body under load).
+        expect(page.locator("body")).to_have_css("background-color", "rgb(12, 16, 22)")
+        page.goto(server.url + "/alerts?range=all")
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+        expect(page.locator("[data-row-link]")).to_have_count(5)
+        page.click("text=Next \u203a")
+        expect(page.locator("[data-row-link]")).to_have_count(5)
+        expect(page.locator(".pager")).to_contain_text("page 2")
+        page.goto(server.url + "/rules")
+        expect(page.locator("[data-row-link]")).to_have_count(5)
+    finally:
+        # Back to the defaults for the other tests, even when an assertion above failed.
+        page.goto(server.url + "/settings")
+        page.check("input[name=theme][value=light]")
+        page.fill("#items_per_page", "25")
+        page.click("text=Save display")
+        expect(page.locator("html")).to_have_attribute("data-theme", "light")
 
 
 def test_a_second_user_sees_nothing_of_the_first(admin_page: Page, browser: Browser, server: Server) -> None:
