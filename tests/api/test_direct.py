@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from mantissa_log.api import direct
 from mantissa_log.api.deps import encode_cursor
 from mantissa_log.api.direct import _Declined, _list_arguments
 from mantissa_log.services.container import Services
@@ -90,6 +91,27 @@ def test_the_direct_answer_is_audited_as_the_route(
         (r["actor"], r["action"], r["target"], r["status"], r["outcome"]) for r in records if r["actor"] == "alice"
     ]
     assert listed == [("alice", "alert.list", "/api/v1/alerts", 200, "success")] * 2
+
+
+def test_the_direct_checks_follow_the_routes_declaration(api: TestClient, alice: ApiUser) -> None:
+    """A parameter added to the route, or a bound or default changed, fails here until
+    `api/direct.py` follows (the direct layer only ever declines what it does not know)."""
+    document = api.get("/openapi.json", headers=alice.headers).json()
+    parameters = document["paths"]["/api/v1/alerts"]["get"]["parameters"]
+    declared = {p["name"]: p["schema"] for p in parameters}
+    assert all(p["in"] == "query" for p in parameters)
+    assert set(declared) == direct.KNOWN | {"rule_name"}  # rule_name: always left to the route
+    limit = declared["limit"]
+    assert (limit["default"], limit["minimum"], limit["maximum"]) == (direct.DEFAULT_LIMIT, 1, direct.MAX_LIMIT)
+    assert len(str(direct.MAX_LIMIT)) == 3  # the digits `direct.LIMIT` lets through
+
+    def variant(name: str) -> dict[str, object]:
+        return next(v for v in declared[name]["anyOf"] if v.get("type") == "string")
+
+    assert tuple(variant("severity")["enum"]) == direct.SEVERITIES
+    assert tuple(variant("status")["enum"]) == direct.ALERT_STATUSES
+    assert variant("since")["pattern"] == direct.SINCE.pattern
+    assert variant("next")["maxLength"] == direct.MAX_CURSOR
 
 
 @pytest.mark.parametrize(

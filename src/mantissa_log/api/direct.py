@@ -2,7 +2,7 @@
 
 Under load FastAPI's own work around this route (route matching, dependency resolution, query
 validation by pydantic, four middleware layers of its own, the hop of a plain `def` route to the
-thread pool) cost several times the route's work (py-spy, docs/PERFORMANCE.md). This layer sits
+thread pool) cost several times the route's work (py-spy; benchmarks/README.md, "API"). This layer sits
 just inside the edge (`api/edge.py`: the token and the body limits are checked, the audit and
 the security headers wrap it as before) and answers the request itself only when it can give the
 very answer the declared route would:
@@ -51,6 +51,7 @@ ALERT_LIST = "alert.list"
 # regular expressions agree.
 SINCE = re.compile(ISO_Z)
 LIMIT = re.compile(r"[1-9][0-9]{0,2}")
+DEFAULT_LIMIT, MAX_LIMIT = 50, 200
 MAX_CURSOR = 4096
 LISTERS = frozenset({"admin", "analyst"})
 KNOWN = frozenset({"limit", "next", "severity", "status", "since"})
@@ -66,8 +67,8 @@ def _list_arguments(query_string: bytes, who: Principal) -> dict[str, Any]:
     params = dict(pairs)
     if len(params) != len(pairs) or not params.keys() <= KNOWN:
         raise _Declined
-    limit = params.get("limit", "50")
-    if not LIMIT.fullmatch(limit) or int(limit) > 200:
+    limit = params.get("limit", str(DEFAULT_LIMIT))
+    if not LIMIT.fullmatch(limit) or int(limit) > MAX_LIMIT:
         raise _Declined
     severity = params.get("severity")
     if severity is not None and severity not in SEVERITIES:
