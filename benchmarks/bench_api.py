@@ -7,7 +7,9 @@ own process, under mixed load for a fixed time:
   `POST /api/v1/ingest/cloudtrail` (an ingest-role token).
 
 Each client keeps one connection open. Printed: requests/s in all, GETs/s with their p50/p99
-latency, ingests/s with theirs, and any answer that was not 200 (there should be none).
+latency, ingests/s with theirs, any answer that was not 200 (there should be none), and the
+server's CPU time over the run (cores used, GETs per CPU-second): on a shared machine the rates
+say what the server was given, the CPU figures what it did with it.
 `BENCH_API_SECONDS` sets the duration (default 20). `--ingest-rate R` (`BENCH_API_INGEST_RATE`)
 paces the writers to R ingests a second in all: the same ingest work whatever the server, so two
 servers' GET figures compare (back to back, a server that ingests faster also ingests more).
@@ -138,6 +140,15 @@ def pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux `/proc`; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_ready(port: int, token: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -183,6 +194,7 @@ def run(seconds: float, readers: int, writers: int, ingest_rate: float = 0.0) ->
                 return response.status
 
             start = time.perf_counter()
+            cpu_start = cpu_seconds(proc.pid)
             stop = start + seconds
             getters = [Client(port, get, stop) for _ in range(readers)]
             # With --ingest-rate the writers together start that many ingests a second (the same
@@ -194,6 +206,7 @@ def run(seconds: float, readers: int, writers: int, ingest_rate: float = 0.0) ->
             for c in getters + posters:
                 c.join()
             elapsed = time.perf_counter() - start
+            cpu_end = cpu_seconds(proc.pid)
         finally:
             proc.terminate()
             try:
@@ -216,6 +229,10 @@ def run(seconds: float, readers: int, writers: int, ingest_rate: float = 0.0) ->
     )
     print(f"non-200 answers: {failures or 'none'}")
     print(f"GET: {len(gets) / elapsed:,.0f}/s, p50 {pct(gets, 50):.0f} ms, p99 {pct(gets, 99):.0f} ms")
+    if cpu_start is not None and cpu_end is not None and cpu_end > cpu_start:
+        # On a shared machine the rates say what the server got; this says what it did with it.
+        used = cpu_end - cpu_start
+        print(f"server CPU: {used / elapsed:.2f} cores; GET per server CPU-second: {len(gets) / used:,.0f}")
 
 
 def main() -> None:

@@ -38,6 +38,11 @@ QUEUE_LIMIT = 10_000
 BATCH_LIMIT = 500
 WRITE_ATTEMPTS = 4
 BACKOFF_SECONDS = (0.05, 0.25, 1.0)
+# After a pass the writer rests this long, so the records of a busy moment are gathered into one
+# append (one read of the chain head, one store transaction) and handing one in does not wake a
+# waiting thread each time: per record, both cost the API's event loop more than the record
+# itself (py-spy under load). A reader of the audit waits at most this much longer.
+LINGER_SECONDS = 0.01
 
 
 class AuditWriter:
@@ -125,6 +130,7 @@ class AuditWriter:
                 self._done.notify_all()
             if stop:
                 return
+            time.sleep(LINGER_SECONDS)
 
     def _write(self, batch: list[AuditEvent]) -> None:
         reason = ""

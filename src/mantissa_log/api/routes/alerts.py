@@ -15,6 +15,8 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 ISO_Z = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
 
 
+# Most calls of this route are answered by `api/direct.py` with the same service call: a change of
+# its parameters, their checks or its answer must be made there too (tests/api/test_direct.py).
 @router.get("", name="alert.list", response_model=Page[Alert], response_model_exclude_none=True)
 def list_alerts(
     user: CurrentUser,
