@@ -9,7 +9,7 @@ delivered unless the receiver accepted it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -167,12 +167,10 @@ class DeliveryRepository:
     ) -> list[Delivery | None]:
         """Take each delivery that is still pending with no live lease (None for the others);
         one write transaction for the lot on SQLite, one conditional write each on DynamoDB."""
-        claim = Update(
-            {},
-            set_values={"lease_owner": owner, "lease_until": now + lease_seconds},
-            condition=all_of(Compare("status", "=", "pending"), _claimable(now)),
-        )
-        items = self.backend.update_many(DELIVERIES, [replace(claim, key=_key(d)) for d in deliveries])
+        values = {"lease_owner": owner, "lease_until": now + lease_seconds}
+        condition = all_of(Compare("status", "=", "pending"), _claimable(now))
+        # One values dict and one condition for the lot (a batch is one shape to the store).
+        items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
         return [None if item is None else _delivery(item) for item in items]
 
     def reschedule(
