@@ -191,7 +191,8 @@ class Outbox:
     def pump(self, *, limit: int = 500) -> int:
         """Route new alerts and hand due deliveries not already in flight to the standing pool, up
         to `concurrency * 4` in flight; returns how many are in flight after the pass (those just
-        handed over included), so the worker's loop knows to come back soon. Never waits for a send."""
+        handed over included; at least 1 when another worker won some of its claims), so the
+        worker's loop knows to come back soon. Never waits for a send."""
         self.route_pending(OutboxReport())
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
@@ -218,7 +219,9 @@ class Outbox:
         for job in jobs:
             self._pool.submit(self._send_and_record, job)
         with self._in_flight_lock:
-            return len(self._in_flight)
+            # Claims lost to another process mean due work is still there: come back soon
+            # (answering 0 would make the loop wait its whole period).
+            return max(len(self._in_flight), 1 if len(jobs) < len(taken) else 0)
 
     def close(self) -> None:
         """Let sends in flight finish (each within its own deadline), write their outcomes, stop

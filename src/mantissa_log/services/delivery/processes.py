@@ -20,6 +20,7 @@ import signal
 import threading
 from multiprocessing.context import SpawnProcess
 from multiprocessing.synchronize import Event as ProcessEvent
+from multiprocessing.synchronize import Semaphore as SemaphoreType
 
 from mantissa_log.config import Settings
 
@@ -39,17 +40,29 @@ class DeliveryHelpers:
         self.count = count
         self._context = multiprocessing.get_context("spawn")  # no fork: threads and connections stay out
         self._stop: ProcessEvent | None = None
+        self._ready = self._context.Semaphore(0)  # released once by each helper when it is delivering
+        self._seen_ready = 0
         self._processes: list[SpawnProcess] = []
 
     def start(self) -> None:
         self._stop = self._context.Event()
         for number in range(self.count):
             process = self._context.Process(
-                target=run_helper, args=(self.config, self._stop), name=f"outbox-{number + 1}", daemon=False
+                target=run_helper,
+                args=(self.config, self._stop, self._ready),
+                name=f"outbox-{number + 1}",
+                daemon=False,
             )
             process.start()
             self._processes.append(process)
         log.info("outbox: %d helper process(es) started", self.count)
+
+    def ready(self) -> int:
+        """How many helpers have built their services and started delivering (a helper takes a few
+        seconds to start: the benchmark measures the rate once all are up)."""
+        while self._ready.acquire(block=False):
+            self._seen_ready += 1
+        return self._seen_ready
 
     def alive(self) -> int:
         return sum(p.is_alive() for p in self._processes)
@@ -66,7 +79,7 @@ class DeliveryHelpers:
         self._processes = []
 
 
-def run_helper(config: Settings, stop: ProcessEvent) -> None:
+def run_helper(config: Settings, stop: ProcessEvent, ready: SemaphoreType | None = None) -> None:
     """A helper process: its own services over the shared store, the delivery loop only."""
     from mantissa_log.services.container import build_services  # the composition root, in the child only
 
@@ -83,6 +96,8 @@ def run_helper(config: Settings, stop: ProcessEvent) -> None:
 
     threading.Thread(target=watch, name="outbox-helper-watch", daemon=True).start()
     services = build_services(config)
+    if ready is not None:
+        ready.release()
     try:
         services.worker.run(stopping, only=("delivery",))
     finally:
