@@ -6,7 +6,10 @@ The receiver is its own process (`benchmarks.webhook_receiver`), as a real one i
    is recorded. Printed: alerts/s of the outbox alone, and the state-store operations it made
    per delivery (backend calls, and write transactions among them).
    **worker loop**: the same, drained by the worker's own delivery loop (`Worker.run`: `pump`
-   hands due deliveries to a standing pool, outcomes written by group commit).
+   hands due deliveries to a standing pool, outcomes written by group commit), with one process
+   and then with `--processes` (`DELIVERY_PROCESSES`, default 2: `delivery_processes`, helper
+   processes sharing the store). Besides the wall time from the loop's start (which includes
+   starting the helpers), the rate from the moment every process was up to the last receipt.
 2. **end to end** (`--no-end-to-end` skips it): a producer thread stores alerts as fast as it can
    (as the detection runner does, one alert at a time) while the worker ticks; printed: alerts/s
    from the first store to the last receipt, and the p50/p99 delay from creation to receipt.
@@ -113,8 +116,8 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
-def new_services(tmp: str, port: int) -> Services:
-    config = Settings(home=Path(tmp), environment="bench", allow_private_targets=True)
+def new_services(tmp: str, port: int, processes: int = 1) -> Services:
+    config = Settings(home=Path(tmp), environment="bench", allow_private_targets=True, delivery_processes=processes)
     services = build_services(config)
     services.users.create_user("bench")
     services.integrations.create(
@@ -181,30 +184,43 @@ def run_drain(count: int) -> dict[str, float]:
     }
 
 
-def run_worker_loop(count: int) -> dict[str, float]:
-    """The worker's own delivery loop (`Worker.run`, pumping the standing pool) over `count` stored alerts."""
+def run_worker_loop(count: int, processes: int = 1) -> dict[str, float]:
+    """The worker's own delivery loop (`Worker.run`, pumping the standing pool) over `count` stored
+    alerts, with `processes` processes running it (`delivery_processes`)."""
     with receiver() as (port, report), tempfile.TemporaryDirectory() as tmp:
-        services = new_services(tmp, port)
+        services = new_services(tmp, port, processes)
         store(services, 0, count)
         counter = StoreCounter(services)
         stop = threading.Event()
         loop = threading.Thread(target=services.worker.run, args=(stop,), kwargs={"only": ("delivery",)})
         start = time.perf_counter()
         loop.start()
+        helpers = services.worker.delivery_helpers
+        all_up: float | None = None if helpers is not None else time.time()
         while services.infra.repos.deliveries.due("9" * 15, limit=1).items:
+            if all_up is None and helpers is not None and helpers.ready() == helpers.count:
+                all_up = time.time()
             time.sleep(0.01)
         stop.set()
-        loop.join()  # in-flight sends finish and are recorded before it returns
+        loop.join()  # in-flight sends finish and are recorded before it returns (helpers' too)
         elapsed = time.perf_counter() - start
         calls, writes = counter.totals()
         services.close()
         received = report()
+    # The rate once every process is up (helpers take seconds to start): receipts after that moment.
+    times = sorted(received["arrived"].values())
+    since = max(all_up or times[0], times[0])
+    after = [t for t in times if t >= since]
+    span = after[-1] - since if len(after) > 1 else 0.0
     return {
         "seconds": elapsed,
         "per_s": count / elapsed,
+        "steady_per_s": len(after) / span if span > 0 else 0.0,
+        "steady_count": len(after),
         "calls": calls / count,
         "writes": writes / count,
         "arrived": len(received["arrived"]),
+        "requests": received["requests"],
     }
 
 
@@ -243,7 +259,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--alerts", type=int, default=int(os.environ.get("DELIVERY_ALERTS", "10000")))
     parser.add_argument("--no-end-to-end", action="store_true", help="skip the end-to-end phase")
-    parser.add_argument("--no-worker-loop", action="store_true", help="skip the worker-loop phase")
+    parser.add_argument("--no-worker-loop", action="store_true", help="skip the worker-loop phases")
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("DELIVERY_PROCESSES", "2")),
+        help="delivery_processes for the second worker-loop phase (1 skips it)",
+    )
     args = parser.parse_args()
     n = args.alerts
     d = run_drain(n)
@@ -251,12 +273,15 @@ def main() -> None:
     print(f"drain: {d['arrived']:,} received in {d['seconds']:.2f} s; receiver requests {d['requests']:,}")
     print(f"store operations per delivery: {d['calls']:.2f} calls, {d['writes']:.2f} write transactions")
     if not args.no_worker_loop:
-        w = run_worker_loop(n)
-        print(
-            f"worker loop (the worker's delivery loop, pumping): {w['arrived']:,} received in {w['seconds']:.2f} s"
-            f" = {w['per_s']:,.0f} alerts/s; store operations per delivery: {w['calls']:.2f} calls, "
-            f"{w['writes']:.2f} write transactions"
-        )
+        for processes in dict.fromkeys((1, args.processes)):
+            w = run_worker_loop(n, processes)
+            print(
+                f"worker loop (the worker's delivery loop, pumping), {processes} process(es): {w['arrived']:,} received"
+                f" in {w['seconds']:.2f} s = {w['per_s']:,.0f} alerts/s ({w['steady_per_s']:,.0f}/s once every process"
+                f" was up, over {w['steady_count']:,.0f} receipts; receiver requests {w['requests']:,}); store"
+                " operations per delivery in the worker's"
+                f" process: {w['calls']:.2f} calls, {w['writes']:.2f} write transactions"
+            )
     if not args.no_end_to_end:
         e = run_end_to_end(n)
         print(

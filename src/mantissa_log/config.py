@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # A worker that dies mid-delivery loses its claim after this; another worker then resends.
     # Longer than any send's own deadline (webhook `timeout_seconds` is at most 120 s).
     delivery_lease_seconds: float = 300.0
+    # Processes running the outbox's delivery loop in a worker (the worker's own included): one
+    # process is bound by the interpreter lock; more use more cores (docs/DELIVERY.md).
+    delivery_processes: int = Field(default=1, ge=1, le=16)
     # A worker holding a rule renews its lease every third of this while the run is alive; a
     # crashed worker's rules are taken over within one lease plus one tick.
     rule_lease_seconds: float = Field(default=60.0, ge=3.0, le=3600.0)

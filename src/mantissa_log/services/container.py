@@ -34,6 +34,7 @@ from mantissa_log.services.audit import AuditService
 from mantissa_log.services.collectors.service import CollectorService
 from mantissa_log.services.delivery.context import output_context, template_limits
 from mantissa_log.services.delivery.outbox import Outbox
+from mantissa_log.services.delivery.processes import DeliveryHelpers
 from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.delivery.testsend import IntegrationTester
@@ -432,6 +433,15 @@ def build_services(config: Settings, clock: Clock = SYSTEM_CLOCK) -> Services:
         drafts=drafts,
         collectors=collectors,
         hec=HecService(lake, config.max_decompressed_bytes),
-        worker=Worker(detection, delivery, logs, admin, collectors),
+        worker=Worker(
+            detection,
+            delivery,
+            logs,
+            admin,
+            collectors,
+            delivery_helpers=DeliveryHelpers(config, config.delivery_processes - 1)
+            if config.delivery_processes > 1
+            else None,
+        ),
         infra=infra,
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from mantissa_log.services.admin import AdminService
 from mantissa_log.services.collectors.service import CollectorService
+from mantissa_log.services.delivery.processes import DeliveryHelpers
 from mantissa_log.services.delivery.service import DeliveryService
 from mantissa_log.services.detection.service import DetectionService
 from mantissa_log.services.logs import LogService
@@ -46,6 +47,7 @@ class Worker:
         admin: AdminService,
         collectors: CollectorService | None = None,
         cadence: Cadence = Cadence(),
+        delivery_helpers: DeliveryHelpers | None = None,
     ) -> None:
         self.detection = detection
         self.delivery = delivery
@@ -53,6 +55,8 @@ class Worker:
         self.admin = admin
         self.collectors = collectors
         self.cadence = cadence
+        # More processes running the delivery loop while this worker's runs (`delivery_processes`).
+        self.delivery_helpers = delivery_helpers
         # When each loop last finished a pass (monotonic seconds): a loop stuck in one pass is a sick worker.
         self.last_pass: dict[str, float] = {}
 
@@ -88,10 +92,17 @@ class Worker:
             for name, step, every in self.loops()
             if only is None or name in only
         ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        helpers = self.delivery_helpers if any(t.name == "worker-delivery" for t in threads) else None
+        if helpers is not None:
+            helpers.start()
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            if helpers is not None:
+                helpers.stop()  # their sends in flight finish and are recorded first
         self.delivery.close()
 
 

@@ -27,6 +27,16 @@ BATCH_SIZE = 25  # DynamoDB's BatchWriteItem limit; enforced for every backend a
 TTL_ATTRIBUTE = "ttl"
 
 
+class _Missing:
+    """The value `attribute_values` gives for an item without the attribute."""
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+
+
 @dataclass(frozen=True)
 class IndexSpec:
     name: str
@@ -244,6 +254,17 @@ class StateBackend(ABC):
         self.update_many(
             table, [Update(key, set_values=values, condition=Exists(table.hash_key)) for key, values in changes]
         )
+
+    def attribute_values(self, table: TableSpec, hash_values: Sequence[Any], attribute: str) -> dict[Any, list[Any]]:
+        """For each hash value, one entry per live item under it: the item's `attribute`, or
+        `MISSING` where the item has none (an alert's delivery states, for its summary).
+
+        This default queries each hash value; SQLite overrides it with one statement that
+        extracts the attribute in SQL instead of decoding every item."""
+        out: dict[Any, list[Any]] = {}
+        for hash_value in dict.fromkeys(hash_values):
+            out[hash_value] = [item.get(attribute, MISSING) for item in self.query_all(table, hash_value)]
+        return out
 
     def close(self) -> None:  # noqa: B027 - optional hook; most backends hold nothing
         """Release connections."""

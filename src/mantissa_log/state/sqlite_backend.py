@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,6 +19,7 @@ from typing import Any, TypeVar
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.errors import Conflict, StorageFull, StoreError, ValidationFailed, is_no_room
 from mantissa_log.state.backend import (
+    MISSING,
     TTL_ATTRIBUTE,
     Item,
     Key,
@@ -34,6 +34,8 @@ from mantissa_log.state.backend import (
 from mantissa_log.state.codec import encode, encode_value
 from mantissa_log.state.conditions import Condition, Exists, evaluate
 from mantissa_log.state.positions import checked_start_key, position_key
+from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
+from mantissa_log.state.sqlite_batch import row_key, update_rows
 from mantissa_log.state.views import ItemViews, ViewPage
 
 V = TypeVar("V")
@@ -43,8 +45,6 @@ R = TypeVar("R")
 # enough that other writers (the API, the scheduler) never wait long for the lock.
 UPDATE_CHUNK = 100
 LIVE = f"({TTL_ATTRIBUTE} IS NULL OR {TTL_ATTRIBUTE} > ?)"
-# Attribute names `set_existing` may address in a JSON path as they are.
-PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _quote(name: str) -> str:
@@ -218,21 +218,42 @@ class SqliteBackend(StateBackend):
         now = self._now()
         for chunk in chunks(updates, UPDATE_CHUNK):
             with self._write() as conn:
-                for u in chunk:
+                # Most of a chunk in a statement per shape (`sqlite_batch`); the rest item by item.
+                done = update_rows(conn, self._table(table), table, self._copied(table), chunk, now, _index_value)
+                for u, item in zip(chunk, done, strict=True):
+                    if item is not None:
+                        out.append(item)
+                        continue
                     try:
                         out.append(self._apply(conn, table, u, now))
                     except Conflict:
                         out.append(None)  # nothing of this item was written: the check comes first
         return out
 
+    @staticmethod
+    def _copied(table: TableSpec) -> list[tuple[str, str]]:
+        """(column, attribute) for each column copied from the item: the TTL and the index keys."""
+        copied = [("ttl", TTL_ATTRIBUTE)]
+        for index, h, r in _index_columns(table):
+            ix = table.index(index)
+            copied.append((h, ix.hash_key))
+            if r and ix.range_key:
+                copied.append((r, ix.range_key))
+        return copied
+
     def set_existing(self, table: TableSpec, changes: Sequence[tuple[Key, Mapping[str, Any]]]) -> None:
         """In place where every attribute is already in the stored document (SQLite's `json_set`
         replaces a value where it stands, so the text stays canonical: same keys, same order, and
         every other value keeps its exact text); otherwise read, change and write the item."""
         now = self._now()
+        exists = Exists(table.hash_key)
         for chunk in chunks(changes, UPDATE_CHUNK):
             with self._write() as conn:
-                for key, values in chunk:
+                updates = [Update(key, values, condition=exists) for key, values in chunk]
+                done = update_rows(conn, self._table(table), table, self._copied(table), updates, now, _index_value)
+                for (key, values), item in zip(chunk, done, strict=True):
+                    if item is not None:
+                        continue  # changed by the chunk's statement
                     if self._set_in_place(conn, table, key, values, now):
                         continue
                     with contextlib.suppress(Conflict):  # absent: skipped
@@ -366,6 +387,12 @@ class SqliteBackend(StateBackend):
             hash_value = _index_value(hash_value)
         where = [f"{h_col} = ?", LIVE]
         params: list[Any] = [hash_value, now]
+        in_sql = None if filter is None else condition_sql(filter)
+        if in_sql is not None:
+            # Judged by SQLite: rows the filter drops are never decoded (the outbox's due read
+            # steps over other workers' claims this way). `keep` below still applies; it agrees.
+            where.append(f"({in_sql[0]})")
+            params.extend(in_sql[1])
         if range_value is not None:
             if not r_col:
                 raise StoreError(f"index {index} has no range key")
@@ -385,7 +412,7 @@ class SqliteBackend(StateBackend):
             )
             position = self._position(table, index, start)
         # Rows are read in batches; with a filter more batches may be needed to fill the page.
-        batch = None if limit is None else (int(limit) + 1 if filter is None else max(2 * int(limit), 100))
+        batch = None if limit is None else (int(limit) + 1 if filter is None or in_sql else max(2 * int(limit), 100))
         kept: list[tuple[Item, R]] = []
         with self._connection() as conn:
             while True:
@@ -427,11 +454,38 @@ class SqliteBackend(StateBackend):
         now = self._now()
         with self._connection() as conn:
             for chunk in chunks(keys):
-                for key in chunk:
-                    item = self._read(conn, table, key, now)
-                    if item is not None:
-                        found.append(item)
+                plain = [row_key(table, key) for key in chunk]
+                if any(k is None for k in plain):
+                    for key in chunk:
+                        item = self._read(conn, table, key, now)
+                        if item is not None:
+                            found.append(item)
+                    continue
+                # One statement for the chunk: the keys travel as one JSON array.
+                rows = conn.execute(
+                    f"SELECT item FROM {self._table(table)} WHERE (hk, rk) IN "
+                    f"(SELECT value ->> 0, value ->> 1 FROM json_each(?)) AND {LIVE}",
+                    (encode_value(plain), now),
+                ).fetchall()
+                found.extend(_decode(row[0]) for row in rows)
         return found
+
+    def attribute_values(self, table: TableSpec, hash_values: Sequence[Any], attribute: str) -> dict[Any, list[Any]]:
+        if not PLAIN_NAME.fullmatch(attribute) or not all(isinstance(h, str) for h in hash_values):
+            return super().attribute_values(table, hash_values, attribute)
+        wanted = list(dict.fromkeys(hash_values))
+        out: dict[Any, list[Any]] = {h: [] for h in wanted}
+        now = self._now()
+        with self._connection() as conn:
+            for chunk in chunks(wanted, UPDATE_CHUNK):
+                rows = conn.execute(
+                    f"SELECT hk, item -> '$.{attribute}' FROM {self._table(table)} "
+                    f"WHERE hk IN (SELECT value FROM json_each(?)) AND {LIVE}",
+                    (encode_value(list(chunk)), now),
+                ).fetchall()
+                for hk, value in rows:
+                    out[hk].append(MISSING if value is None else json.loads(value))
+        return out
 
     def batch_put(self, table: TableSpec, items: Sequence[Item]) -> None:
         for chunk in chunks(items):

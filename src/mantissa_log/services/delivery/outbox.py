@@ -158,7 +158,8 @@ class Outbox:
     def tick(self, *, limit: int = 500) -> OutboxReport:
         report = OutboxReport()
         self.route_pending(report)
-        due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=limit).items
+        now = epoch(self.clock.now())
+        due = self.deliveries.due(due_at(now), limit=limit, claimable_at=now).items
         jobs = self._claim(due, report)
         # Receivers are slow compared with the store: send several at once. Every job's claim is
         # this worker's alone, so threads (and other workers) never share a delivery. Plain
@@ -190,18 +191,19 @@ class Outbox:
     def pump(self, *, limit: int = 500) -> int:
         """Route new alerts and hand due deliveries not already in flight to the standing pool, up
         to `concurrency * 4` in flight; returns how many are in flight after the pass (those just
-        handed over included), so the worker's loop knows to come back soon. Never waits for a send."""
+        handed over included; at least 1 when another worker won some of its claims), so the
+        worker's loop knows to come back soon. Never waits for a send."""
         self.route_pending(OutboxReport())
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
         taken: list[Delivery] = []
         with self._in_flight_lock:
             room = self.concurrency * 4 - len(self._in_flight)
-            # The due index is oldest first and what is in flight is still in it, near the front:
-            # reading what is in flight plus twice the room finds the new work without decoding
-            # hundreds of rows on every pass.
-            wanted = min(limit, len(self._in_flight) + 2 * room)
-            due = self.deliveries.due(due_at(epoch(self.clock.now())), limit=wanted).items if room > 0 else []
+            # Only rows nobody holds (ours in flight included: they hold a live claim) and only
+            # as many as there is room for, so other outbox processes' claims at the front of
+            # the queue are stepped over rather than read again and again.
+            now = epoch(self.clock.now())
+            due = self.deliveries.due(due_at(now), limit=min(limit, room), claimable_at=now).items if room > 0 else []
             for delivery in due:
                 key = _key(delivery)
                 if key in self._in_flight or len(self._in_flight) >= self.concurrency * 4:
@@ -217,7 +219,9 @@ class Outbox:
         for job in jobs:
             self._pool.submit(self._send_and_record, job)
         with self._in_flight_lock:
-            return len(self._in_flight)
+            # Claims lost to another process mean due work is still there: come back soon
+            # (answering 0 would make the loop wait its whole period).
+            return max(len(self._in_flight), 1 if len(jobs) < len(taken) else 0)
 
     def close(self) -> None:
         """Let sends in flight finish (each within its own deadline), write their outcomes, stop
@@ -350,8 +354,9 @@ class Outbox:
     def _refresh_alerts(self, finished: Sequence[Delivery]) -> None:
         """Each alert's delivery status, summarised from all its deliveries once none is pending."""
         states: list[tuple[str, str, str]] = []
-        for user_id, alert_id in dict.fromkeys((d.user_id, d.alert_id) for d in finished):
-            status = _summary(self.deliveries.states_for_alert(user_id, alert_id))
+        found = self.deliveries.states_for_alerts(list(dict.fromkeys((d.user_id, d.alert_id) for d in finished)))
+        for (user_id, alert_id), delivery_states in found.items():
+            status = _summary(delivery_states)
             if status is not None:
                 states.append((user_id, alert_id, status))
         if states:

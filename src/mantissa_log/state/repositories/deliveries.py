@@ -9,15 +9,15 @@ delivered unless the receiver accepted it).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from mantissa_log.clock import epoch, iso
 from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, alert_key, due_at
 from mantissa_log.errors import Conflict
-from mantissa_log.state.backend import Key, StateBackend, Update
-from mantissa_log.state.conditions import Compare, NotExists, all_of, any_of
+from mantissa_log.state.backend import MISSING, Key, StateBackend, Update
+from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import DELIVERIES, DUE_DELIVERIES_INDEX, JIRA_ISSUES
 
@@ -34,6 +34,11 @@ def _delivery(item: dict[str, Any]) -> Delivery:
     # Records from before the age limit: give them one from now on reading.
     data.setdefault("expires_at", data.get("updated_at") or data.get("created_at"))
     return Delivery.model_validate(data)
+
+
+def _claimable(now: float) -> Condition:
+    """No worker holds a live claim (the lease half of a claim's condition)."""
+    return any_of(NotExists("lease_owner"), Compare("lease_until", "<", now))
 
 
 def _key(delivery: Delivery) -> Key:
@@ -128,13 +133,27 @@ class DeliveryRepository:
 
     def states_for_alert(self, user_id: str, alert_id: str) -> set[str]:
         """The states of the alert's deliveries (what its summary needs), without building models."""
+        return self.states_for_alerts([(user_id, alert_id)])[(user_id, alert_id)]
+
+    def states_for_alerts(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+        """`states_for_alert` for many (user_id, alert_id) at once (one statement on SQLite)."""
+        found = self.backend.attribute_values(DELIVERIES, [alert_key(u, a) for u, a in keys], "status")
         return {
-            str(i.get("status", "pending")) for i in self.backend.query_all(DELIVERIES, alert_key(user_id, alert_id))
+            (u, a): {"pending" if s is MISSING else str(s) for s in found.get(alert_key(u, a), [])} for u, a in keys
         }
 
-    def due(self, now_key: str, *, limit: int = 100, start_key: Key | None = None) -> ModelPage[Delivery]:
-        """Pending deliveries whose time has come, oldest first (the index is ordered by due_at)."""
-        page = self.backend.query(DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, start_key=start_key)
+    def due(
+        self, now_key: str, *, limit: int = 100, start_key: Key | None = None, claimable_at: float | None = None
+    ) -> ModelPage[Delivery]:
+        """Pending deliveries whose time has come, oldest first (the index is ordered by due_at).
+
+        `claimable_at` (epoch seconds): only those no worker holds a live claim on at that time.
+        Several outbox processes share the queue; without it each would read the same oldest
+        rows, held by whichever claimed them first, and find nothing left to take."""
+        filter = None if claimable_at is None else _claimable(claimable_at)
+        page = self.backend.query(
+            DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, start_key=start_key, filter=filter
+        )
         items = [_delivery(i) for i in page.items]
         ready = [d for d in items if (d.due_at or "") <= now_key]
         more = page.next_key if len(ready) == len(items) else None
@@ -148,15 +167,10 @@ class DeliveryRepository:
     ) -> list[Delivery | None]:
         """Take each delivery that is still pending with no live lease (None for the others);
         one write transaction for the lot on SQLite, one conditional write each on DynamoDB."""
-        claim = Update(
-            {},
-            set_values={"lease_owner": owner, "lease_until": now + lease_seconds},
-            condition=all_of(
-                Compare("status", "=", "pending"),
-                any_of(NotExists("lease_owner"), Compare("lease_until", "<", now)),
-            ),
-        )
-        items = self.backend.update_many(DELIVERIES, [replace(claim, key=_key(d)) for d in deliveries])
+        values = {"lease_owner": owner, "lease_until": now + lease_seconds}
+        condition = all_of(Compare("status", "=", "pending"), _claimable(now))
+        # One values dict and one condition for the lot (a batch is one shape to the store).
+        items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
         return [None if item is None else _delivery(item) for item in items]
 
     def reschedule(

@@ -1,0 +1,173 @@
+"""Conditional updates of many SQLite rows in one statement (`SqliteBackend.update_many`).
+
+The outbox claims and records deliveries in batches; item by item in Python each was a read, a
+JSON decode, the condition, an encode and a write (~150 us). Here the updates of a chunk that
+share a shape (the attributes set and removed, and the condition with its values: a batch of
+claims, a batch of outcomes under one worker's lease) are one `UPDATE ... FROM json_each(?)`:
+each row's key and new values travel in one JSON array, the condition is judged in SQL with
+`evaluate`'s exact meaning (`sql_conditions`), and `RETURNING` gives the new items.
+
+What this does not write is left to the caller's Python path, which then decides as it always
+has (and reads the row again inside the same transaction): a false condition, an absent or
+expired item (an update may create it), a change or condition SQL cannot state exactly (adds,
+key attributes, names that are not plain, NaN), and every update of a chunk naming one key twice
+(they must apply in order).
+
+The stored text stays canonical (`codec.encode`): `json_set` replaces a value where it stands and
+`json_remove` keeps the others in order, but an attribute the item did not have is appended, so
+such an item is written again in canonical form (its attributes sorted), in the same transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mantissa_log.state.backend import TTL_ATTRIBUTE, Item, TableSpec, Update
+from mantissa_log.state.codec import encode, encode_value
+from mantissa_log.state.conditions import Condition
+from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
+
+# The shape of an update that one statement can apply to many rows: set names, removed names,
+# condition SQL and its parameters.
+Shape = tuple[tuple[str, ...], tuple[str, ...], str, tuple[Any, ...]]
+
+
+def update_rows(
+    conn: sqlite3.Connection,
+    table_sql: str,
+    spec: TableSpec,
+    columns: Sequence[tuple[str, str]],
+    updates: Sequence[Update],
+    now: int,
+    index_value: Callable[[Any], Any],
+) -> list[Item | None]:
+    """The new item of each update written here, None for those left to the caller.
+
+    `columns`: (column, attribute) for each column copied from the item (ttl and index keys).
+    """
+    out: list[Item | None] = [None] * len(updates)
+    keys = [row_key(spec, u.key) for u in updates]
+    if any(k is None for k in keys) or len(set(keys)) < len(keys):
+        return out
+    groups: dict[Shape, list[int]] = {}
+    for number, u in enumerate(updates):
+        shape = _shape(spec, u)
+        if shape is not None:
+            groups.setdefault(shape, []).append(number)
+    rewrites: list[tuple[str, Any, Any]] = []
+    for shape, numbers in groups.items():
+        names, remove, condition, condition_params = shape
+        touched = [(col, attr) for col, attr in columns if attr in names or attr in remove]
+        rows = []
+        for number in numbers:
+            u = updates[number]
+            values = u.set_values or {}
+            hk, rk = keys[number]  # type: ignore[misc]
+            rows.append(
+                [hk, rk, *(values[n] for n in names)]
+                + [
+                    index_value(values.get(attr)) if attr != TTL_ATTRIBUTE else _ttl(values.get(attr))
+                    for _, attr in touched
+                ]
+            )
+        expression = "item"
+        if remove:
+            expression = f"json_remove(item, {', '.join(_path(n) for n in remove)})"
+        if names:
+            pairs = ", ".join(f"{_path(n)}, j.value -> {2 + i}" for i, n in enumerate(names))
+            expression = f"json_set({expression}, {pairs})"
+        sets = [f"item = {expression}"]
+        sets += [f"{col} = j.value ->> {2 + len(names) + i}" for i, (col, _) in enumerate(touched)]
+        where = f" AND ({condition})" if condition else ""
+        found = conn.execute(
+            f"UPDATE {table_sql} SET {', '.join(sets)} FROM json_each(?) AS j "
+            f"WHERE hk = j.value ->> 0 AND rk = j.value ->> 1 AND (ttl IS NULL OR ttl > ?){where} "
+            "RETURNING hk, rk, item",
+            [encode_value(rows), now, *condition_params],
+        ).fetchall()
+        by_key = {(hk, rk): text for hk, rk, text in found}
+        for number in numbers:
+            text = by_key.get(keys[number])  # type: ignore[arg-type]
+            if text is None:
+                continue  # not written: the caller's Python path decides
+            item: Item = json.loads(text)
+            names_now = list(item)
+            if names_now != sorted(names_now):
+                rewrites.append((encode(item), *keys[number]))  # type: ignore[misc]
+            out[number] = item
+    if rewrites:
+        conn.executemany(f"UPDATE {table_sql} SET item = ? WHERE hk = ? AND rk = ?", rewrites)
+    return out
+
+
+def row_key(spec: TableSpec, key: Mapping[str, Any]) -> tuple[Any, Any] | None:
+    """(hk, rk) as the row stores them, or None when the key's types are not the plain ones
+    (then the caller keeps its item-by-item path: a JSON array could not match them exactly)."""
+    hk = key.get(spec.hash_key)
+    if not isinstance(hk, str):
+        return None
+    if not spec.range_key:
+        return hk, ""
+    rk = key.get(spec.range_key)
+    plain = isinstance(rk, str) if spec.range_key_type == "S" else type(rk) is int and -(2**63) <= rk < 2**63
+    return (hk, rk) if plain else None
+
+
+def _shape(spec: TableSpec, u: Update) -> Shape | None:
+    if u.add_values:
+        return None
+    values = u.set_values or {}
+    names, remove = tuple(values), tuple(u.remove)
+    if not _plain_names(spec, names, remove) or not all(map(_json_exact, values.values())):
+        return None
+    condition: tuple[str, tuple[Any, ...]] | None = ("", ())
+    if u.condition is not None:
+        try:
+            condition = _condition(u.condition)
+        except TypeError:  # a value that cannot be a cache key (a list): not one SQL can compare
+            condition = None
+    if condition is None:
+        return None
+    return names, remove, *condition
+
+
+@functools.lru_cache(maxsize=256)
+def _plain_names(spec: TableSpec, names: tuple[str, ...], remove: tuple[str, ...]) -> bool:
+    """Each attribute named once, none of them a key attribute, all plain (usable in a JSON path)."""
+    every = (*names, *remove)
+    keys = {spec.hash_key, spec.range_key}
+    return len(set(every)) == len(every) and all(n not in keys and PLAIN_NAME.fullmatch(n) for n in every)
+
+
+@functools.lru_cache(maxsize=256)
+def _condition(condition: Condition) -> tuple[str, tuple[Any, ...]] | None:
+    """`condition_sql`, remembered: a batch's claims (or outcomes) share one condition."""
+    translated = condition_sql(condition)
+    return None if translated is None else (translated[0], tuple(translated[1]))
+
+
+def _ttl(value: Any) -> Any:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _path(name: str) -> str:
+    """A plain top-level attribute's JSON path as an SQL literal (names are checked plain first)."""
+    return f"'$.{name}'"
+
+
+def _json_exact(value: Any) -> bool:
+    """Whether SQLite's JSON functions take `encode_value(value)` as it is (no NaN or infinity)."""
+    if type(value) in (str, int, bool) or value is None:
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(map(_json_exact, value.values()))
+    if isinstance(value, list | tuple):
+        return all(map(_json_exact, value))
+    return True
