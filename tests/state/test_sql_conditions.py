@@ -6,10 +6,12 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mantissa_log.state import sqlite_batch
 from mantissa_log.state.backend import StateBackend, Update
 from mantissa_log.state.codec import encode
 from mantissa_log.state.conditions import (
@@ -27,6 +29,7 @@ from mantissa_log.state.conditions import (
 from mantissa_log.state.sql_conditions import condition_sql
 from mantissa_log.state.sqlite_backend import SqliteBackend
 from mantissa_log.state.tables import DELIVERIES, DUE_DELIVERIES_INDEX
+from tests.fixtures_state import make_backend
 
 OPS: tuple[CompareOp, ...] = ("=", "<>", "<", "<=", ">", ">=")
 # What an item may hold, and what a condition may compare it with: strings (incl. ones that
@@ -178,3 +181,32 @@ def test_expired_items_are_not_updated_in_place(backend: StateBackend) -> None:
     done = backend.update_many(DELIVERIES, [Update(_key(1), set_values={"x": 1}, condition=Exists("status"))])
     assert done == [None]
     assert backend.get(DELIVERIES, _key(1)) is None
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        test_conditional_updates_agree_with_evaluate_on_both_backends,
+        test_a_batch_keeps_items_canonical_and_index_columns_true,
+        test_absent_items_repeated_keys_and_adds_keep_the_generic_meaning,
+        test_expired_items_are_not_updated_in_place,
+    ],
+)
+def test_an_sqlite_older_than_3_38_gives_the_same_answers_item_by_item(
+    check: Any, tmp_path: Path, environment_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python links the system's SQLite; without `->>`/RETURNING (Ubuntu 22.04 has 3.37) every
+    batched statement must step aside and the item-by-item path give the same results."""
+    monkeypatch.setattr(sqlite_batch, "BATCH_SQL", False)
+    store = make_backend("sqlite", tmp_path, environment_name, None)
+    try:
+        traced: list[str] = []
+        with store._connection() as conn:  # type: ignore[attr-defined]
+            conn.set_trace_callback(traced.append)
+        check(store)
+        store.put(DELIVERIES, _key(900) | {"status": "pending"})
+        assert store.batch_get(DELIVERIES, [_key(900), _key(901)]) == [_key(900) | {"status": "pending"}]
+        assert store.attribute_values(DELIVERIES, ["u/0900"], "status") == {"u/0900": ["pending"]}
+        assert not [statement for statement in traced if "->" in statement or "RETURNING" in statement]
+    finally:
+        store.close()

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from mantissa_log.clock import SYSTEM_CLOCK, Clock
 from mantissa_log.errors import Conflict, StorageFull, StoreError, ValidationFailed, is_no_room
+from mantissa_log.state import sqlite_batch
 from mantissa_log.state.backend import (
     MISSING,
     TTL_ATTRIBUTE,
@@ -455,7 +456,7 @@ class SqliteBackend(StateBackend):
         with self._connection() as conn:
             for chunk in chunks(keys):
                 plain = [row_key(table, key) for key in chunk]
-                if any(k is None for k in plain):
+                if not sqlite_batch.BATCH_SQL or any(k is None for k in plain):
                     for key in chunk:
                         item = self._read(conn, table, key, now)
                         if item is not None:
@@ -471,7 +472,11 @@ class SqliteBackend(StateBackend):
         return found
 
     def attribute_values(self, table: TableSpec, hash_values: Sequence[Any], attribute: str) -> dict[Any, list[Any]]:
-        if not PLAIN_NAME.fullmatch(attribute) or not all(isinstance(h, str) for h in hash_values):
+        if (
+            not sqlite_batch.BATCH_SQL
+            or not PLAIN_NAME.fullmatch(attribute)
+            or not all(isinstance(h, str) for h in hash_values)
+        ):
             return super().attribute_values(table, hash_values, attribute)
         wanted = list(dict.fromkeys(hash_values))
         out: dict[Any, list[Any]] = {h: [] for h in wanted}

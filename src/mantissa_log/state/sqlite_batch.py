@@ -36,6 +36,11 @@ from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
 # condition SQL and its parameters.
 Shape = tuple[tuple[str, ...], tuple[str, ...], str, tuple[Any, ...]]
 
+# The statements here need `->`/`->>` (SQLite 3.38), RETURNING (3.35) and UPDATE ... FROM (3.33).
+# Python links the system's SQLite, and some still ship older ones (Ubuntu 22.04: 3.37.2): there
+# every update, read and summary keeps the item-by-item path, which gives the same results.
+BATCH_SQL = sqlite3.sqlite_version_info >= (3, 38, 0)
+
 
 def update_rows(
     conn: sqlite3.Connection,
@@ -51,6 +56,8 @@ def update_rows(
     `columns`: (column, attribute) for each column copied from the item (ttl and index keys).
     """
     out: list[Item | None] = [None] * len(updates)
+    if not BATCH_SQL:
+        return out
     keys = [row_key(spec, u.key) for u in updates]
     if any(k is None for k in keys) or len(set(keys)) < len(keys):
         return out
