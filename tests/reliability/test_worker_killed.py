@@ -21,6 +21,7 @@ from mantissa_log.config import Settings
 from mantissa_log.domain.integrations.writes import INTEGRATION_WRITE_ADAPTER
 from mantissa_log.services.container import build_services
 from mantissa_log.services.detection.rules import RuleWrite
+from mantissa_log.services.detection.runner import SETTLE_SECONDS
 from mantissa_log.services.identity import Principal
 from tests.delivery.receiver import Receiver
 
@@ -87,6 +88,7 @@ def test_killed_worker_resumes_without_missing_or_doubling_anything(tmp_path: Pa
         time.sleep(0.01)  # events arrive after the rules exist
         ingested = subprocess.run([EXE, "ingest", "--source", "cloudtrail", str(events)], env=env, capture_output=True)
         assert ingested.returncode == 0, ingested.stderr
+        ingested_at = time.time()
         oracle_run = subprocess.run(
             [EXE, "hunt", "--rules", str(rules_dir), "--events", str(events), "--format", "json"],
             env=env,
@@ -97,6 +99,9 @@ def test_killed_worker_resumes_without_missing_or_doubling_anything(tmp_path: Pa
         oracle = {Path(f["rule_file"]).stem: f["matches"] for f in map(json.loads, oracle_run.stdout.splitlines())}
         assert len(oracle) >= 3, oracle  # the scenario needs several rules that fire
 
+        # A scheduled run reads up to now minus the settle delay: wait until that covers the ingest,
+        # so the first tick sees every event (a fast `hunt` above can end sooner than that).
+        time.sleep(max(0.0, ingested_at + SETTLE_SECONDS + 0.1 - time.time()))
         crashed = subprocess.run(
             [sys.executable, "-m", "tests.reliability.crashing_worker"], env=env, cwd=ROOT, capture_output=True
         )

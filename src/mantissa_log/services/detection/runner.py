@@ -37,6 +37,9 @@ from mantissa_log.state.repositories.rule_runs import RunState
 from mantissa_log.state.repositories.rules import DetectionRuleRepository
 
 log = logging.getLogger("mantissa_log.runner")
+
+# A scheduled run stops this far behind now, so files still being written are read by the next run.
+SETTLE_SECONDS = 2.0
 RunStatus = Literal["success", "error"]
 
 
@@ -121,7 +124,7 @@ class DetectionRunner:
         # Called with each new alert (the delivery router); if it fails the outbox routes later.
         self.on_alert = on_alert
 
-    def default_until(self, settle_seconds: float = 2.0) -> datetime:
+    def default_until(self, settle_seconds: float = SETTLE_SECONDS) -> datetime:
         """Now minus a settle delay, and never past an ingest still being written (its rows carry
         its start time but appear only when it finishes)."""
         return min(self.clock.now() - timedelta(seconds=settle_seconds), self.engine.visible_until())
