@@ -28,6 +28,14 @@ from tests.lake.conftest import corpus_files, corpus_records
 T0 = datetime(2026, 3, 1, 9, 15, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True, params=["text read beside the decisions", "text kept in the decisions"])
+def events_text(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test both ways the native reader gets the events' text: read from the file again beside
+    the decisions (inputs under KEEP_TEXT_BYTES), or kept in the decisions table (larger ones)."""
+    if request.param == "text kept in the decisions":
+        monkeypatch.setattr(native_module, "KEEP_TEXT_BYTES", 0)
+
+
 def stored(lake: LogLake, source: str) -> list[tuple[Any, ...]]:
     """(event_id, event_time, event, raw as a value) of every row, in stored order (file by file)."""
     files = sorted(lake.files(source), key=lambda path: int(path.stem.rpartition("-")[2]))

@@ -18,10 +18,11 @@ decides each in SQL with one JSON parse:
   re-encodes it compactly), so the struct `event` derived from it is the same;
 - envelope (CloudTrail `{"Records": [...]}`, Azure `{"records": [...]}`, API pages): its elements
   are unnested in SQL (each as DuckDB re-serialises it) and each is decided the same way;
-- the decisions keep the text only of the lines that are not plain events; the events' text is read
-  from the file again, row beside decision (a POSITIONAL JOIN: the same reader, the same order), which
-  costs less than storing every line in a table. The store refuses an input rewritten in between
-  (lines appended meanwhile are left for the next ingest);
+- below KEEP_TEXT_BYTES the decisions keep the text only of the lines that are not plain events; the
+  events' text is read from the file again, row beside decision (a POSITIONAL JOIN: the same reader,
+  the same order), which costs less than storing every line in a table. The store refuses an input
+  rewritten in between (lines appended meanwhile are left for the next ingest). A larger input keeps
+  every line's text in the decisions table, so that what follows runs on every core;
 - anything else goes to the source's Python parser, line by line (or element by element), which
   gives exactly the Python path's answer for it: events, repaired text (lone surrogates become
   U+FFFD), rejections with line number, index and reason. Lines holding `NaN`, `Infinity` or a
@@ -75,6 +76,13 @@ _ISO = (
     r"(?:\.([0-9]{1,9}))?([Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
 )
 _EPOCH_DIGITS = r"[0-9]{1,17}"
+# From this size on, the decisions table keeps every line's text and the events are read from it.
+# DuckDB scans a table in parallel by row group (122,880 rows, ~130 MB of CloudTrail): a smaller
+# input is one row group, read by one thread either way, and re-reading the file beside the
+# decisions is cheaper than storing its text; a larger one needs the table for the COPY to Parquet
+# (JSON transform, compression) and the dedup keys to run on every core (1M events: the COPY
+# 7.8 s on one thread beside the file, against 2 threads from the table).
+KEEP_TEXT_BYTES = 128 << 20
 
 
 def native_parser(source: str) -> JsonSourceParser | None:
@@ -353,13 +361,15 @@ def _classify_lines(
         )
         lines = f"(SELECT NULL::BIGINT AS n, NULL::BIGINT AS idx, t AS r FROM {reader})"  # noqa: S608
         decided = classify_sql(spec, parser, lines, lines=True, event_bytes=limits.event_bytes)
+        # Below KEEP_TEXT_BYTES the decisions keep the text only of the lines that are not plain
+        # events: storing every line's text in a table cost about as much as reading the file once
+        # more, which the events' relation then does (the same reader, row by row beside its decision).
+        keep_text = piece.path.stat().st_size >= KEEP_TEXT_BYTES
+        text = "r" if keep_text else "CASE WHEN kind = 'ok' THEN NULL ELSE r END"
         try:
-            # The decisions keep the text only of the lines that are not plain events: storing every
-            # line's text in a table cost about as much as reading the file once more, which the
-            # events' relation does (the same reader, row by row beside its decision).
             connection.execute(
-                "CREATE OR REPLACE TEMP TABLE classified_lines AS SELECT idx, "  # noqa: S608
-                f"CASE WHEN kind = 'ok' THEN NULL ELSE r END AS r, kind, event_time, event_id FROM ({decided})"
+                f"CREATE OR REPLACE TEMP TABLE classified_lines AS SELECT idx, {text} AS r, "  # noqa: S608
+                f"kind, event_time, event_id FROM ({decided})"
             )
         except duckdb.Error:
             connection.execute("DROP TABLE IF EXISTS classified_lines")
@@ -368,6 +378,8 @@ def _classify_lines(
                 f"CREATE OR REPLACE TEMP VIEW classified AS SELECT rowid + {start} AS n, "  # noqa: S608
                 "idx, r, kind, event_time, event_id FROM classified_lines"
             )
+            if keep_text:
+                return "(SELECT n, r AS line, kind, event_time, event_id FROM classified)"
             return (
                 f"(SELECT c.rowid + {start} AS n, l.t AS line, c.kind, c.event_time, c.event_id "  # noqa: S608
                 f"FROM {reader} AS l POSITIONAL JOIN classified_lines AS c)"
