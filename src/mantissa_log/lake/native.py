@@ -83,6 +83,8 @@ _EPOCH_DIGITS = r"[0-9]{1,17}"
 # (JSON transform, compression) and the dedup keys to run on every core (1M events: the COPY
 # 7.8 s on one thread beside the file, against 2 threads from the table).
 KEEP_TEXT_BYTES = 128 << 20
+# Every line with its text and decision, when the decisions table holds the text.
+_DECIDED_LINES = "(SELECT n, r AS line, kind, event_time, event_id FROM classified)"
 
 
 def native_parser(source: str) -> JsonSourceParser | None:
@@ -361,10 +363,7 @@ def _classify_lines(
         )
         lines = f"(SELECT NULL::BIGINT AS n, NULL::BIGINT AS idx, t AS r FROM {reader})"  # noqa: S608
         decided = classify_sql(spec, parser, lines, lines=True, event_bytes=limits.event_bytes)
-        # Below KEEP_TEXT_BYTES the decisions keep the text only of the lines that are not plain
-        # events: storing every line's text in a table cost about as much as reading the file once
-        # more, which the events' relation then does (the same reader, row by row beside its decision).
-        keep_text = piece.path.stat().st_size >= KEEP_TEXT_BYTES
+        keep_text = piece.path.stat().st_size >= KEEP_TEXT_BYTES  # why: see KEEP_TEXT_BYTES
         text = "r" if keep_text else "CASE WHEN kind = 'ok' THEN NULL ELSE r END"
         try:
             connection.execute(
@@ -379,7 +378,7 @@ def _classify_lines(
                 "idx, r, kind, event_time, event_id FROM classified_lines"
             )
             if keep_text:
-                return "(SELECT n, r AS line, kind, event_time, event_id FROM classified)"
+                return _DECIDED_LINES
             return (
                 f"(SELECT c.rowid + {start} AS n, l.t AS line, c.kind, c.event_time, c.event_id "  # noqa: S608
                 f"FROM {reader} AS l POSITIONAL JOIN classified_lines AS c)"
@@ -403,7 +402,7 @@ def _classify_lines(
     connection.execute(
         "CREATE OR REPLACE TEMP VIEW classified AS SELECT n, idx, r, kind, event_time, event_id FROM classified_lines"
     )
-    return "(SELECT n, r AS line, kind, event_time, event_id FROM classified)"
+    return _DECIDED_LINES
 
 
 def _first_content_line(connection: duckdb.DuckDBPyConnection, piece: Piece) -> int | None:

@@ -40,6 +40,7 @@ log = logging.getLogger("mantissa_log.runner")
 
 # A scheduled run stops this far behind now, so files still being written are read by the next run.
 SETTLE_SECONDS = 2.0
+
 RunStatus = Literal["success", "error"]
 
 
