@@ -13,6 +13,7 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import parse
+from mantissa_log.lake.detect import hunt as hunt_module
 from mantissa_log.lake.detect.duckdb_engine import load_memory_table, match_events
 from mantissa_log.lake.detect.hunt import SMALL_FILE_BYTES, hunt_files
 from mantissa_log.sigma import compile_sigma
@@ -35,6 +36,14 @@ def oracle(rules: list[CompiledRule], path: Path, source: str) -> dict[int, int]
             if matched:
                 found[index] = len(matched)
     return found
+
+
+@pytest.fixture(autouse=True, params=["small files handed over", "small files read by DuckDB"])
+def small_files_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test both ways small files' lines reach DuckDB: handed over as a parameter (the usual way),
+    or read again from disk by DuckDB (beyond HANDED_BYTES in all)."""
+    if request.param == "small files read by DuckDB":
+        monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +219,15 @@ def test_gzip_files_count_as_the_lake_does_even_when_damaged(tmp_path: Path, aws
         assert got == oracle(aws_rules, path, "cloudtrail"), path.name
         assert got, path.name
     assert {m.events_file for m in found} == set(files)  # findings name the files as given
+
+
+def test_a_file_that_is_not_utf8_counts_as_the_lake_does(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
+    # A line of Latin-1 bytes among JSON lines: the hunt must neither fail nor drop the file's other
+    # events, whichever way its lines reach DuckDB; the parsers decide about that line, as ingest does.
+    records = corpus_records()
+    path = tmp_path / "latin1.jsonl"
+    good = "".join(json.dumps(r) + "\n" for r in records[:200]).encode()
+    path.write_bytes(good + b'{"eventName": "caf\xe9"}\n' + good)
+    got = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}
+    assert got == oracle(aws_rules, path, "cloudtrail")
+    assert got
