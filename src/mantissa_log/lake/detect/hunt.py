@@ -34,7 +34,7 @@ from mantissa_log.lake import sql
 from mantissa_log.lake.fields import lookup
 from mantissa_log.lake.model import DEFAULT_LIMITS, ParseResult
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
-from mantissa_log.lake.reader import GZIP_MAGIC, DecompressedTooLarge, is_json, iter_lines, open_input
+from mantissa_log.lake.reader import GZIP_MAGIC, DecompressedTooLarge, iter_lines, open_input
 from mantissa_log.sigma.compiled import CompiledRule
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
@@ -64,6 +64,7 @@ class _Input:
     data: bytes  # its text (a gzip file's inflated text when it could be inflated whole)
     lines: bool  # JSON lines DuckDB can read (else: the source's Python parser)
     read_path: Path  # what DuckDB reads: `path`, or the inflated text of a gzip file in the hunt's folder
+    first: dict[str, object] | None  # its first line's object, when `lines` (parsed once, also for sniffing)
 
 
 def _first_record(data: bytes) -> dict[str, object] | None:
@@ -77,9 +78,10 @@ def _first_record(data: bytes) -> dict[str, object] | None:
         text = line.strip().lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
         if not text:
             continue
-        if text.startswith("{") and is_json(text):
-            value = json.loads(text)
-            return value if isinstance(value, dict) else None
+        if text.startswith("{"):
+            value = _json_object(text)
+            if value is not None:
+                return value
         break
     # A JSON array or a pretty-printed document: the generic reader finds its first object.
     parsed = parse("json", data)
@@ -132,15 +134,22 @@ def _inputs(paths: Sequence[Path], scratch: Path) -> list[_Input]:
         start = len(head) - len(head.lstrip())
         end = data.find(b"\n", start)
         first_line = data[start : end if end >= 0 else len(data)]  # not split(): that copies the whole file
-        lines = (
-            not data.startswith(GZIP_MAGIC)
-            and b"\r" not in data
-            and b"\x01" not in data
-            and first_line.startswith(b"{")
-            and is_json(first_line.decode("utf-8", errors="replace"))
-        )
-        inputs.append(_Input(path, data, lines, read_path))
+        first = None
+        if not data.startswith(GZIP_MAGIC) and b"\r" not in data and b"\x01" not in data:
+            first = _json_object(first_line.decode("utf-8", errors="replace"))
+        inputs.append(_Input(path, data, first is not None, read_path, first))
     return inputs
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    """`text` as a JSON object; None when it is not JSON or not an object."""
+    if not text.startswith("{"):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _inflated(data: bytes) -> bytes | None:
@@ -198,7 +207,7 @@ def _hunt(
     rules: Sequence[CompiledRule], inputs: list[_Input], source: str | None, database: PendingDatabase
 ) -> list[HuntMatch]:
     needed = sorted({rule.source for rule in rules})
-    firsts = [_first_record(item.data) if source is None else None for item in inputs]
+    firsts = [(item.first if item.lines else _first_record(item.data)) if source is None else None for item in inputs]
     claims = [_sources_of(first, item.data, needed) for first, item in zip(firsts, inputs, strict=True)]
     found: dict[tuple[int, int], int] = {}
     with database.get() as con:
