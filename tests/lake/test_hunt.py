@@ -231,3 +231,20 @@ def test_a_file_that_is_not_utf8_counts_as_the_lake_does(tmp_path: Path, aws_rul
     got = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}
     assert got == oracle(aws_rules, path, "cloudtrail")
     assert got
+
+
+def test_inflated_gzip_inputs_leave_nothing_behind(
+    tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gzip input is inflated into the hunt's own scratch folder, which goes when the hunt ends.
+    import tempfile
+
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    zipped = tmp_path / "trail.jsonl.gz"
+    zipped.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in corpus_records()).encode()))
+    got = {m.rule_index: m.matches for m in hunt_files(aws_rules, [zipped])}
+    assert got == oracle(aws_rules, zipped, "cloudtrail")
+    assert got
+    assert list(scratch_root.iterdir()) == []
