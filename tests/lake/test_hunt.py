@@ -38,12 +38,14 @@ def oracle(rules: list[CompiledRule], path: Path, source: str) -> dict[int, int]
     return found
 
 
-@pytest.fixture(autouse=True, params=["small files handed over", "small files read by DuckDB"])
-def small_files_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test both ways small files' lines reach DuckDB: handed over as a parameter (the usual way),
-    or read again from disk by DuckDB (beyond HANDED_BYTES in all)."""
-    if request.param == "small files read by DuckDB":
+@pytest.fixture(autouse=True, params=["small inputs' way", "big inputs' way"])
+def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test both ways: as small inputs go (lines handed to DuckDB as a parameter, the rules
+    scanned in two halves at once) and as big ones do (DuckDB reads the files, one scan for all
+    rules: beyond HANDED_BYTES and SPLIT_BYTES)."""
+    if request.param == "big inputs' way":
         monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
+        monkeypatch.setattr(hunt_module, "SPLIT_BYTES", 0)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ Correlation rules count the events their base rules match, as a hunt reports the
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import zlib
@@ -48,6 +49,9 @@ SMALL_FILE_BYTES = 1 << 20
 # 2 ms instead of 23 (read_text, split, and joining each line's file name to its id); the cap bounds the
 # extra copy (Python strings beside the bytes) on a hunt over very many small files.
 HANDED_BYTES = 64 << 20
+# Inputs up to this size in all are scanned by two cursors at once, each with half the rules (see
+# `_scan_streaming`); bigger ones by one scan, so that their events are parsed once.
+SPLIT_BYTES = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -269,12 +273,44 @@ def _scan_streaming(
         # No line holds the key, so no line is an envelope: skip making each line a list to unnest,
         # a fifth of the scan.
         envelope = None
+    small = sum(len(item.data) for item in inputs) <= SPLIT_BYTES
+    if not small or len(rules) < 2 or (os.cpu_count() or 1) < 2:
+        return _scan_lines(con, source, list(zip(fids, inputs, strict=True)), rules, envelope)
+    # Small inputs: the scan is mostly planning one expression per rule, on one thread. Two halves of
+    # the rules on two cursors plan and run at once (the engine releases the interpreter lock): the
+    # corpus' 57-rule scan 0.060 -> 0.048 s. Big inputs are read by one scan: there parsing is the cost.
+    halves = [rules[0::2], rules[1::2]]
+    outcomes: list[dict[tuple[int, int], int] | None] = [None, None]
+
+    def scan_half(position: int) -> None:
+        with con.cursor() as cursor:
+            outcomes[position] = _scan_lines(
+                cursor, source, list(zip(fids, inputs, strict=True)), halves[position], envelope
+            )
+
+    threads = [threading.Thread(target=scan_half, args=(position,), name="hunt-scan") for position in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second = outcomes
+    return None if first is None or second is None else first | second
+
+
+def _scan_lines(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    inputs: list[tuple[int, _Input]],
+    rules: list[tuple[int, CompiledRule]],
+    envelope: str | None,
+) -> dict[tuple[int, int], int] | None:
+    """One streaming scan of these rules over these JSON-lines files; None when DuckDB fails it."""
     # When the scan builds the event struct, `json_transform` already parses every line and fails the
     # query on one that is not JSON (the caller then takes the careful way), so a separate `json_valid`
     # would only parse each line twice (measured: -13 % of a 30k-event scan's CPU).
     spec = SOURCES[source]
     builds_struct = sql.has_event(spec) and bool(_needed_structure(spec.structure, [rule for _, rule in rules]))
-    lines, params = _lines_select(list(zip(fids, inputs, strict=True)), envelope, validate=not builds_struct)
+    lines, params = _lines_select(inputs, envelope, validate=not builds_struct)
     try:
         return _scan_together(con, f"({lines})", rules, params)
     except duckdb.Error:
