@@ -116,6 +116,23 @@ def test_the_compiled_rule_cache_answers_without_compiling_again(tmp_path: Path)
     assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
 
 
+def test_a_rule_file_is_cached_by_its_bytes_and_compiled_from_utf8(tmp_path: Path) -> None:
+    # A hunt looks rule files up by their bytes (no decoding on a hit); on a miss it compiles their
+    # UTF-8 text, Windows newlines included, and refuses bytes that are not UTF-8.
+    cache = CompiledRuleCache(tmp_path / "cache")
+    text = AWS[0].read_text(encoding="utf-8")
+    windows = tmp_path / "windows.yml"
+    windows.write_bytes(text.replace("\n", "\r\n").encode())
+    expected = compile_sigma(text)
+    assert cache.compile_file(windows) == expected
+    assert cache.compile_file(windows) == expected  # from the cache this time
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 1
+    latin1 = tmp_path / "latin1.yml"
+    latin1.write_bytes(text.replace("title: ", "title: caf\xe9 ").encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        cache.compile_file(latin1)
+
+
 def test_odd_lines_and_envelopes_count_as_the_lake_does(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:
     # Read in one streaming pass (DuckDB reads, checks and scans the lines): every odd line must be
     # treated as the parsers treat it.

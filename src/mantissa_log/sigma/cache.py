@@ -60,17 +60,30 @@ def _pysigma_version() -> str:
 
 class CompiledRuleCache:
     def __init__(self, folder: Path | None) -> None:
-        self.folder = folder
+        # Entries are named with plain strings: a hunt looks up hundreds, and pathlib's joins cost more
+        # than the lookups' own file reads.
+        self.folder = None if folder is None else os.fspath(folder)
 
-    def _entry(self, text: str, source: str | None) -> Path | None:
+    def _entry(self, data: bytes, source: str | None) -> str | None:
         if self.folder is None:
             return None
-        key = hashlib.sha256(f"{compiler_version()}\0{source or ''}\0{text}".encode()).hexdigest()
-        return self.folder / key[:2] / f"{key}.json"
+        digest = hashlib.sha256(f"{compiler_version()}\0{source or ''}\0".encode())
+        digest.update(data)
+        key = digest.hexdigest()
+        return os.path.join(self.folder, key[:2], f"{key}.json")
 
     def compile(self, text: str, source: str | None = None) -> list[CompiledRule]:
         """`compile_sigma(text, source=source)`, from the cache when it was compiled before."""
-        entry = self._entry(text, source)
+        return self._compiled(self._entry(text.encode(), source), lambda: text, source)
+
+    def compile_file(self, path: Path, source: str | None = None) -> list[CompiledRule]:
+        """`compile` of a rule file's UTF-8 text (YAML reads Windows newlines as newlines). The entry is
+        keyed by the file's bytes, so a hit never decodes the text (UnicodeDecodeError when it must and
+        cannot)."""
+        data = path.read_bytes()
+        return self._compiled(self._entry(data, source), lambda: data.decode("utf-8"), source)
+
+    def _compiled(self, entry: str | None, text: Callable[[], str], source: str | None) -> list[CompiledRule]:
         if entry is not None:
             stored = _read(entry)
             if stored is not None:
@@ -80,10 +93,11 @@ class CompiledRuleCache:
                 return [from_data(item) for item in stored["rules"]]
         from mantissa_log.sigma.compiler import compile_sigma  # pySigma: only when it must compile
 
-        return self._store(entry, lambda: compile_sigma(text, source=source))
+        rule_text = text()
+        return self._store(entry, lambda: compile_sigma(rule_text, source=source))
 
     @staticmethod
-    def _store(entry: Path | None, compile_now: Callable[[], list[CompiledRule]]) -> list[CompiledRule]:
+    def _store(entry: str | None, compile_now: Callable[[], list[CompiledRule]]) -> list[CompiledRule]:
         try:
             rules = compile_now()
         except ValidationFailed as exc:
@@ -93,19 +107,22 @@ class CompiledRuleCache:
         return rules
 
 
-def _read(entry: Path) -> dict[str, Any] | None:
+def _read(entry: str) -> dict[str, Any] | None:
     try:
-        value = json.loads(entry.read_bytes())
+        with open(entry, "rb") as stored:
+            value = json.loads(stored.read())
     except (OSError, ValueError):
         return None
     return value if isinstance(value, dict) else None
 
 
-def _write(entry: Path | None, value: dict[str, Any]) -> None:
+def _write(entry: str | None, value: dict[str, Any]) -> None:
     if entry is None:
         return
     with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        temporary = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(value, separators=(",", ":")))
+        folder, name = os.path.split(entry)
+        os.makedirs(folder, exist_ok=True)
+        temporary = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
+        with open(temporary, "w", encoding="utf-8") as pending:
+            pending.write(json.dumps(value, separators=(",", ":")))
         os.replace(temporary, entry)

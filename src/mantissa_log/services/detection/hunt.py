@@ -29,7 +29,7 @@ class HuntFinding:
 
 def _compile(cache: CompiledRuleCache, path: Path, source: str | None) -> list[CompiledRule] | str:
     try:
-        return cache.compile(path.read_text(), source=source)
+        return cache.compile_file(path, source=source)
     except (MantissaError, UnicodeDecodeError, OSError) as exc:
         return str(exc)
 
