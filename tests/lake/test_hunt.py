@@ -3,6 +3,7 @@ lake's own evaluation of the same rules over the same parsed events (the oracle)
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 from dataclasses import replace
@@ -267,3 +268,23 @@ def test_inflated_gzip_inputs_leave_nothing_behind(
     assert got == oracle(aws_rules, zipped, "cloudtrail")
     assert got
     assert list(scratch_root.iterdir()) == []
+
+
+def test_an_unexpected_error_in_a_scan_reaches_the_caller(
+    tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Whether the rules are scanned in one query or in two halves on two threads, an error that is
+    # not DuckDB refusing the query is raised to the caller, never swallowed into "no matches".
+    path = tmp_path / "trail.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in corpus_records()))
+    real = hunt_module._scan_together
+    failures = ["disk on fire"]  # the first scan fails, whichever thread runs it; later ones work
+
+    def failing(con: object, table: str, rules: list[tuple[int, CompiledRule]], params: object = None) -> object:
+        with contextlib.suppress(IndexError):
+            raise RuntimeError(failures.pop())
+        return real(con, table, rules, params)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hunt_module, "_scan_together", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        hunt_files(aws_rules, [path])
