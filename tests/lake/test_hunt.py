@@ -41,10 +41,12 @@ def oracle(rules: list[CompiledRule], path: Path, source: str) -> dict[int, int]
 
 @pytest.fixture(autouse=True, params=["small inputs' way", "big inputs' way"])
 def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test both ways: as small inputs go (lines handed to DuckDB as a parameter, the rules
-    scanned in two halves at once) and as big ones do (DuckDB reads the files, one scan for all
-    rules: beyond HANDED_BYTES and SPLIT_BYTES)."""
+    """Every test both ways: as small inputs go (files held whole, lines handed to DuckDB as a
+    parameter, the rules scanned in two halves at once) and as big ones do (files over 1 MiB read in
+    chunks and never held, DuckDB reading the files, one scan for all rules: beyond HELD_BYTES,
+    HANDED_BYTES and SPLIT_BYTES)."""
     if request.param == "big inputs' way":
+        monkeypatch.setattr(hunt_module, "HELD_BYTES", 0)
         monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
         monkeypatch.setattr(hunt_module, "SPLIT_BYTES", 0)
 
@@ -288,3 +290,30 @@ def test_an_unexpected_error_in_a_scan_reaches_the_caller(
     monkeypatch.setattr(hunt_module, "_scan_together", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         hunt_files(aws_rules, [path])
+
+
+def test_big_files_of_every_layout_count_as_the_lake_does_and_take_the_right_reader(
+    tmp_path: Path, aws_rules: list[CompiledRule]
+) -> None:
+    # Files over 1 MiB, each hunted alone: whether held whole or read in chunks, each must reach the
+    # reader that can read it (DuckDB's for JSON lines, its envelopes unnested; the parsers otherwise).
+    records = corpus_records()
+    repeats = 1 + SMALL_FILE_BYTES // len(json.dumps(records))
+    lines = [json.dumps(r) for r in records] * repeats
+    envelopes = [json.dumps({"Records": records[i : i + 40]}) for i in range(0, len(records), 40)] * repeats
+    files = {
+        "crlf.jsonl": ("\r\n".join(lines) + "\r\n", False),
+        "array.json": (json.dumps(records * repeats), False),
+        "blank_first.jsonl": ("\n \n" + "\n".join(lines), True),
+        "envelopes.jsonl": ("\n".join(envelopes) + "\n", True),
+        "no_final_newline.jsonl": ("\n".join(lines), True),
+        "one_envelope_line.json": (json.dumps({"Records": records * repeats}), True),
+    }
+    for name, (text, json_lines) in files.items():
+        path = tmp_path / name
+        path.write_text(text, newline="")
+        assert path.stat().st_size > SMALL_FILE_BYTES
+        assert hunt_module._inputs([path], hunt_module._Scratch())[0].lines is json_lines, name
+        got = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}
+        assert got == oracle(aws_rules, path, "cloudtrail"), name
+        assert got, name
