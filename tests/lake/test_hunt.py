@@ -308,12 +308,17 @@ def test_big_files_of_every_layout_count_as_the_lake_does_and_take_the_right_rea
         "envelopes.jsonl": ("\n".join(envelopes) + "\n", True),
         "no_final_newline.jsonl": ("\n".join(lines), True),
         "one_envelope_line.json": (json.dumps({"Records": records * repeats}), True),
+        "lines.jsonl.gz": ("\n".join(lines), True),  # inflated into the hunt's scratch folder
     }
     for name, (text, json_lines) in files.items():
         path = tmp_path / name
-        path.write_text(text, newline="")
-        assert path.stat().st_size > SMALL_FILE_BYTES
-        assert hunt_module._inputs([path], hunt_module._Scratch())[0].lines is json_lines, name
+        path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
+        assert len(text) > SMALL_FILE_BYTES
+        scratch = hunt_module._Scratch()
+        try:
+            assert hunt_module._inputs([path], scratch)[0].lines is json_lines, name
+        finally:
+            scratch.remove()
         got = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}
         assert got == oracle(aws_rules, path, "cloudtrail"), name
         assert got, name

@@ -194,9 +194,8 @@ def _inputs(paths: Sequence[Path], scratch: _Scratch) -> list[_Input]:
             with path.open("rb") as stream:
                 gzip = stream.read(len(GZIP_MAGIC)) == GZIP_MAGIC
             if not gzip:
-                inputs.append(_streamed(path))
+                inputs.append(_streamed(path, path))
                 continue
-        held += size
         data = path.read_bytes()
         read_path = path
         if data.startswith(GZIP_MAGIC) and (inflated := _inflated(data)) is not None:
@@ -204,6 +203,11 @@ def _inputs(paths: Sequence[Path], scratch: _Scratch) -> list[_Input]:
             # DuckDB's way like any other JSON lines, 3-4x faster than the parsers' way.
             data, read_path = inflated, scratch.file(f"{len(inputs)}.jsonl")
             read_path.write_bytes(data)
+            if held + len(data) > HELD_BYTES and len(data) > SMALL_FILE_BYTES:
+                del data  # past the budget: the inflated text is only read in chunks from the scratch
+                inputs.append(_streamed(path, read_path))
+                continue
+        held += len(data)
         head = data[:SNIFF_BYTES]
         start = len(head) - len(head.lstrip())
         end = data.find(b"\n", start)
@@ -229,16 +233,16 @@ def _file_holds(path: Path, needle: bytes) -> bool:
     return False
 
 
-def _streamed(path: Path) -> _Input:
-    """A big plain file read once in chunks, never held whole: its head, and its first line's object
-    if it is JSON lines DuckDB can read (no `\r`, no `\x01`, a first line within the lake's line
-    cap). Otherwise its text is read whole, for its parser."""
+def _streamed(path: Path, read_path: Path) -> _Input:
+    """A big plain file (or a gzip file's inflated text) read once in chunks, never held whole: its
+    head, and its first line's object if it is JSON lines DuckDB can read (no `\r`, no `\x01`, a
+    first line within the lake's line cap). Otherwise its text is read whole, for its parser."""
     head = b""
     first_line: bytes | None = None  # complete once a newline ends it
     pending = b""  # the first line so far
     size = 0
     plain = True
-    with path.open("rb") as stream:
+    with read_path.open("rb") as stream:
         while chunk := stream.read(_CHUNK_BYTES):
             size += len(chunk)
             if len(head) < SNIFF_BYTES:
@@ -255,9 +259,9 @@ def _streamed(path: Path) -> _Input:
     if plain and first_line is not None:
         first = _json_object(first_line.decode("utf-8", errors="replace"))
     if first is None:  # not JSON lines: its parser reads it whole
-        data = path.read_bytes()
-        return _Input(path, path, len(data), data[:SNIFF_BYTES], None, data=data)
-    return _Input(path, path, size, head, first)
+        data = read_path.read_bytes()
+        return _Input(path, read_path, len(data), data[:SNIFF_BYTES], None, data=data)
+    return _Input(path, read_path, size, head, first)
 
 
 def _json_object(text: str) -> dict[str, object] | None:
