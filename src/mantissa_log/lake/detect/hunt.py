@@ -3,13 +3,15 @@
 Fast where it matters (whole-file incident response over big captures):
 - each file is given to the sources whose check accepts its first record (or to the one source
   named), so a CloudTrail capture is not read again as Okta, Azure, ...;
-- the JSON-lines files of one source are read by DuckDB itself, all at once, in parallel (lines
-  that are not JSON objects are skipped, as the parsers reject them; envelopes such as CloudTrail's
-  `{"Records": [...]}` are unnested); other layouts (JSON arrays, pretty-printed documents, gzip,
-  VPC flow text) go through the source's parser;
+- the JSON-lines files of one source (gzip ones inflated first) go through one DuckDB pipeline, all
+  at once: small files' lines handed over as a parameter, big files read by DuckDB in parallel and
+  never held whole in Python past HELD_BYTES (lines that are not JSON objects are skipped, as the
+  parsers reject them; envelopes such as CloudTrail's `{"Records": [...]}` are unnested); other
+  layouts (JSON arrays, pretty-printed documents, VPC flow text) go through the source's parser;
 - every rule of a source is evaluated in one scan (its CASE-chained flag expression, shared field
   reads computed once per row), counting matches per file; the event struct is built with only the
-  fields the rules read.
+  fields the rules read. Small inputs are scanned in two halves of the rules at once (planning is
+  most of their cost).
 Correlation rules count the events their base rules match, as a hunt reports them.
 """
 
