@@ -8,6 +8,7 @@ import gzip
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -15,8 +16,10 @@ import pytest
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import parse
 from mantissa_log.lake.detect import hunt as hunt_module
+from mantissa_log.lake.detect import hunt_inputs
 from mantissa_log.lake.detect.duckdb_engine import load_memory_table, match_events
-from mantissa_log.lake.detect.hunt import SMALL_FILE_BYTES, hunt_files
+from mantissa_log.lake.detect.hunt import hunt_files
+from mantissa_log.lake.detect.hunt_inputs import SMALL_FILE_BYTES
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.cache import CompiledRuleCache
 from mantissa_log.sigma.compiled import CompiledRule
@@ -46,7 +49,7 @@ def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     chunks and never held, DuckDB reading the files, one scan for all rules: beyond HELD_BYTES,
     HANDED_BYTES and SPLIT_BYTES)."""
     if request.param == "big inputs' way":
-        monkeypatch.setattr(hunt_module, "HELD_BYTES", 0)
+        monkeypatch.setattr(hunt_inputs, "HELD_BYTES", 0)
         monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
         monkeypatch.setattr(hunt_module, "SPLIT_BYTES", 0)
 
@@ -282,10 +285,10 @@ def test_an_unexpected_error_in_a_scan_reaches_the_caller(
     real = hunt_module._scan_together
     failures = ["disk on fire"]  # the first scan fails, whichever thread runs it; later ones work
 
-    def failing(con: object, table: str, rules: list[tuple[int, CompiledRule]], params: object = None) -> object:
+    def failing(*args: Any, **kwargs: Any) -> object:
         with contextlib.suppress(IndexError):
             raise RuntimeError(failures.pop())
-        return real(con, table, rules, params)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(hunt_module, "_scan_together", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
@@ -314,9 +317,9 @@ def test_big_files_of_every_layout_count_as_the_lake_does_and_take_the_right_rea
         path = tmp_path / name
         path.write_bytes(gzip.compress(text.encode()) if name.endswith(".gz") else text.encode())
         assert len(text) > SMALL_FILE_BYTES
-        scratch = hunt_module._Scratch()
+        scratch = hunt_inputs.Scratch()
         try:
-            assert hunt_module._inputs([path], scratch)[0].lines is json_lines, name
+            assert hunt_inputs.read_events_files([path], scratch)[0].lines is json_lines, name
         finally:
             scratch.remove()
         got = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}

@@ -5,7 +5,7 @@ Fast where it matters (whole-file incident response over big captures):
   named), so a CloudTrail capture is not read again as Okta, Azure, ...;
 - the JSON-lines files of one source (gzip ones inflated first) go through one DuckDB pipeline, all
   at once: small files' lines handed over as a parameter, big files read by DuckDB in parallel and
-  never held whole in Python past HELD_BYTES (lines that are not JSON objects are skipped, as the
+  never held whole in Python past `hunt_inputs.HELD_BYTES` (lines that are not JSON objects are skipped, as the
   parsers reject them; envelopes such as CloudTrail's `{"Records": [...]}` are unnested); other
   layouts (JSON arrays, pretty-printed documents, VPC flow text) go through the source's parser;
 - every rule of a source is evaluated in one scan (its CASE-chained flag expression, shared field
@@ -21,7 +21,6 @@ import json
 import os
 import re
 import threading
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,19 +32,19 @@ import _duckdb as duckdb
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
-from mantissa_log.lake.fields import lookup
-from mantissa_log.lake.model import DEFAULT_LIMITS, ParseResult
+from mantissa_log.lake.detect.hunt_inputs import (
+    SMALL_FILE_BYTES,
+    EventsFile,
+    Scratch,
+    first_record,
+    read_events_files,
+    sources_of,
+)
+from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
-from mantissa_log.lake.reader import GZIP_MAGIC, DecompressedTooLarge, iter_lines, open_input
 from mantissa_log.sigma.compiled import CompiledRule
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
-# Sniffing a file's source reads at most this much of it.
-SNIFF_BYTES = 1 << 20
-# Files up to this size are read whole and split into lines (DuckDB's `read_text`): for hundreds of
-# small files it is 3x faster than the CSV reader's per-file set-up; bigger files keep the CSV reader,
-# which splits one file across threads (read_text is 7x slower on a 40 MB file).
-SMALL_FILE_BYTES = 1 << 20
 # Small files are already in memory (read to sniff them): up to this much in all, their lines are handed
 # to DuckDB as a query parameter instead of read again from disk. For the 351 small corpus files that is
 # 2 ms instead of 23 (read_text, split, and joining each line's file name to its id); the cap bounds the
@@ -54,11 +53,6 @@ HANDED_BYTES = 64 << 20
 # Inputs up to this size in all are scanned by two cursors at once, each with half the rules (see
 # `_scan_streaming`); bigger ones by one scan, so that their events are parsed once.
 SPLIT_BYTES = 4 << 20
-# Files are held in memory whole (read once: sniffing, the reader's choice, the envelope search) up to
-# this much in all; a big plain file beyond it is only read in chunks, so memory does not grow with
-# the capture (1M CloudTrail events: 1.47 GB -> 0.40 GB peak), at the price of a second read of it
-# when its source has envelopes to look for.
-HELD_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -66,228 +60,6 @@ class HuntMatch:
     rule_index: int  # position in the `rules` given
     events_file: Path
     matches: int
-
-
-class _Input:
-    """One events file: what choosing its sources and its reader needs, and its text on demand.
-
-    Files are held whole up to HELD_BYTES in all. Beyond, a big file of JSON lines is not held (DuckDB
-    reads it): one pass in chunks finds what the hunt needs to know of it (`_streamed`). A file that is
-    not JSON lines is read whole anyway, as its parser needs it whole."""
-
-    def __init__(
-        self,
-        path: Path,
-        read_path: Path,
-        size: int,
-        head: bytes,
-        first: dict[str, object] | None,
-        data: bytes | None = None,
-    ) -> None:
-        self.path = path  # as given (findings name it)
-        self.read_path = read_path  # what DuckDB reads: `path`, or a gzip file's inflated text in the scratch
-        self.size = size  # bytes of text
-        self.head = head  # its first SNIFF_BYTES
-        self.first = first  # its first line's object when it is JSON lines (parsed once, also for sniffing)
-        self.lines = first is not None  # JSON lines DuckDB can read (else: the source's Python parser)
-        self._data = data  # None: a big file of JSON lines, read by DuckDB, never held whole
-        self._holds_key: dict[str, bool] = {}
-
-    @property
-    def data(self) -> bytes:
-        """The whole text (a gzip file's inflated text), read now when it was not kept."""
-        if self._data is None:
-            self._data = self.read_path.read_bytes()
-        return self._data
-
-    def may_hold_key(self, key: str) -> bool:
-        """Whether some object of the text may have the member `key`: its quoted name appears (a
-        superset, which only costs the scan the unnesting of envelopes when wrong). A file not held
-        whole is searched in chunks (~0.5 s per GB: a plain search for a needle ending in a quote,
-        JSON's commonest character)."""
-        quoted = b'"' + key.encode() + b'"'
-        if self._data is not None:
-            return quoted in self._data
-        if key not in self._holds_key:
-            self._holds_key[key] = _file_holds(self.read_path, quoted)
-        return self._holds_key[key]
-
-
-def _first_record(data: bytes) -> dict[str, object] | None:
-    """The first JSON object of the input (for choosing its sources); None when there is none.
-
-    The first non-blank line is read whole, however long (up to the lake's line cap): a CloudTrail
-    delivery is one `{"Records": [...]}` line of several MB, and a head cut short of its end is not
-    JSON, which made the whole file look like no source's (and silently unhunted)."""
-    result = ParseResult("json")  # where iter_lines notes a line it refuses; a sniff ignores them
-    for _, line in iter_lines(open_input(data), result):
-        text = line.strip().lstrip(b"\xef\xbb\xbf").decode("utf-8", errors="replace")
-        if not text:
-            continue
-        if text.startswith("{"):
-            value = _json_object(text)
-            if value is not None:
-                return value
-        break
-    # A JSON array or a pretty-printed document: the generic reader finds its first object.
-    parsed = parse("json", data)
-    first = json.loads(parsed.events[0].raw) if parsed.events else None
-    return first if isinstance(first, dict) else None
-
-
-def _accepts(source: str, record: dict[str, object] | None, data: bytes) -> bool:
-    """Whether `source`'s check accepts the file's first record (or the first of its envelope)."""
-    if source == "json":
-        return record is not None
-    if source == "vpcflow":
-        return record is None and bool(parse("vpcflow", data[:SNIFF_BYTES]).events)
-    parser = JSON_PARSERS.get(source)
-    if record is None or parser is None:
-        return False
-    inner = record.get(parser.envelope) if parser.envelope else None
-    if isinstance(inner, list) and inner and isinstance(inner[0], dict):
-        record = inner[0]
-    return parser.check is None or parser.check(record) is None
-
-
-def _has_own_id(source: str, record: dict[str, object] | None) -> bool:
-    if record is None:
-        return False
-    return any(lookup(record, name) not in (None, "") for name in SOURCES[source].id_fields)
-
-
-def _sources_of(record: dict[str, object] | None, data: bytes, wanted: Sequence[str]) -> set[str]:
-    """The sources a file is read as. Checks overlap (a CloudTrail record has an `eventType`, as Okta's
-    do): when some accepting sources also find their own id field in the record, only those (and
-    generic JSON) read it, so a CloudTrail capture is not hunted again as Okta."""
-    accepted = {source for source in wanted if _accepts(source, record, data)}
-    typed = accepted - {"json"}
-    with_id = {source for source in typed if _has_own_id(source, record)}
-    return (with_id or typed) | (accepted & {"json"})
-
-
-class _Scratch:
-    """The hunt's folder for inflated gzip inputs, made on first use: `tempfile` (with `shutil`) costs
-    ~6 ms to import, a few per cent of a small hunt that has no gzip input to inflate."""
-
-    def __init__(self) -> None:
-        self._folder: Path | None = None
-
-    def file(self, name: str) -> Path:
-        if self._folder is None:
-            import tempfile
-
-            self._folder = Path(tempfile.mkdtemp(prefix="mantissa-hunt-"))
-        return self._folder / name
-
-    def remove(self) -> None:
-        if self._folder is not None:
-            import shutil
-
-            shutil.rmtree(self._folder, ignore_errors=True)
-
-
-def _inputs(paths: Sequence[Path], scratch: _Scratch) -> list[_Input]:
-    inputs: list[_Input] = []
-    held = 0  # bytes of files held whole
-    for path in paths:
-        size = path.stat().st_size
-        if held + size > HELD_BYTES and size > SMALL_FILE_BYTES:
-            with path.open("rb") as stream:
-                gzip = stream.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-            if not gzip:
-                inputs.append(_streamed(path, path))
-                continue
-        data = path.read_bytes()
-        read_path = path
-        if data.startswith(GZIP_MAGIC) and (inflated := _inflated(data)) is not None:
-            # CloudTrail's own deliveries are gzip: inflated here (within the lake's caps), they take
-            # DuckDB's way like any other JSON lines, 3-4x faster than the parsers' way.
-            data, read_path = inflated, scratch.file(f"{len(inputs)}.jsonl")
-            read_path.write_bytes(data)
-            if held + len(data) > HELD_BYTES and len(data) > SMALL_FILE_BYTES:
-                del data  # past the budget: the inflated text is only read in chunks from the scratch
-                inputs.append(_streamed(path, read_path))
-                continue
-        held += len(data)
-        head = data[:SNIFF_BYTES]
-        start = len(head) - len(head.lstrip())
-        end = data.find(b"\n", start)
-        first_line = data[start : end if end >= 0 else len(data)]  # not split(): that copies the whole file
-        first = None
-        if not data.startswith(GZIP_MAGIC) and b"\r" not in data and b"\x01" not in data:
-            first = _json_object(first_line.decode("utf-8", errors="replace"))
-        inputs.append(_Input(path, read_path, len(data), head, first, data=data))
-    return inputs
-
-
-_CHUNK_BYTES = 16 << 20
-
-
-def _file_holds(path: Path, needle: bytes) -> bool:
-    """Whether the file's bytes hold `needle`, read in chunks (overlapping by the needle's length)."""
-    tail = b""
-    with path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK_BYTES):
-            if needle in tail + chunk[: len(needle)] or needle in chunk:
-                return True
-            tail = chunk[-(len(needle) - 1) :] if len(needle) > 1 else b""
-    return False
-
-
-def _streamed(path: Path, read_path: Path) -> _Input:
-    """A big plain file (or a gzip file's inflated text) read once in chunks, never held whole: its
-    head, and its first line's object if it is JSON lines DuckDB can read (no `\r`, no `\x01`, a
-    first line within the lake's line cap). Otherwise its text is read whole, for its parser."""
-    head = b""
-    first_line: bytes | None = None  # complete once a newline ends it
-    pending = b""  # the first line so far
-    size = 0
-    plain = True
-    with read_path.open("rb") as stream:
-        while chunk := stream.read(_CHUNK_BYTES):
-            size += len(chunk)
-            if len(head) < SNIFF_BYTES:
-                head += chunk[: SNIFF_BYTES - len(head)]
-            plain = plain and b"\r" not in chunk and b"\x01" not in chunk
-            if first_line is None and len(pending) <= DEFAULT_LIMITS.line_bytes:
-                pending = pending + chunk if pending else chunk.lstrip()  # leading blank lines skipped
-                end = pending.find(b"\n")
-                if end >= 0:
-                    first_line, pending = pending[:end], b""
-    if first_line is None and pending and len(pending) <= DEFAULT_LIMITS.line_bytes:
-        first_line = pending  # the only line, without a newline at its end
-    first = None
-    if plain and first_line is not None:
-        first = _json_object(first_line.decode("utf-8", errors="replace"))
-    if first is None:  # not JSON lines: its parser reads it whole
-        data = read_path.read_bytes()
-        return _Input(path, read_path, len(data), data[:SNIFF_BYTES], None, data=data)
-    return _Input(path, read_path, size, head, first)
-
-
-def _json_object(text: str) -> dict[str, object] | None:
-    """`text` as a JSON object; None when it is not JSON or not an object."""
-    if not text.startswith("{"):
-        return None
-    try:
-        value = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _inflated(data: bytes) -> bytes | None:
-    """A gzip input's whole text within the lake's caps; None when it is damaged, too large or a bomb
-    (the source's parser then reads it as ingest does, keeping what precedes the damage)."""
-    stream = open_input(data)
-    chunks = []
-    try:
-        while chunk := stream.read(1 << 20):
-            chunks.append(chunk)
-    except (DecompressedTooLarge, OSError, EOFError, zlib.error):
-        return None
-    return b"".join(chunks)
 
 
 class PendingDatabase:
@@ -324,19 +96,19 @@ def hunt_files(
 ) -> list[HuntMatch]:
     """Per (rule, file) with at least one match: how many events of the file the rule matched."""
     database = database or PendingDatabase()
-    scratch = _Scratch()
+    scratch = Scratch()
     try:
-        return _hunt(rules, _inputs(event_paths, scratch), source, database)
+        return _hunt(rules, read_events_files(event_paths, scratch), source, database)
     finally:
         scratch.remove()
 
 
 def _hunt(
-    rules: Sequence[CompiledRule], inputs: list[_Input], source: str | None, database: PendingDatabase
+    rules: Sequence[CompiledRule], inputs: list[EventsFile], source: str | None, database: PendingDatabase
 ) -> list[HuntMatch]:
     needed = sorted({rule.source for rule in rules})
-    firsts = [(item.first if item.lines else _first_record(item.data)) if source is None else None for item in inputs]
-    claims = [_sources_of(first, item.head, needed) for first, item in zip(firsts, inputs, strict=True)]
+    firsts = [(item.first if item.lines else first_record(item.data)) if source is None else None for item in inputs]
+    claims = [sources_of(first, item.head, needed) for first, item in zip(firsts, inputs, strict=True)]
     found: dict[tuple[int, int], int] = {}
     with database.get() as con:
         for wanted in needed:
@@ -359,7 +131,7 @@ def _hunt(
 def _scan_streaming(
     con: duckdb.DuckDBPyConnection,
     source: str,
-    inputs: list[_Input],
+    inputs: list[EventsFile],
     fids: list[int],
     rules: list[tuple[int, CompiledRule]],
 ) -> dict[tuple[int, int], int] | None:
@@ -374,9 +146,10 @@ def _scan_streaming(
         # No line holds the key, so no line is an envelope: skip making each line a list to unnest,
         # a fifth of the scan.
         envelope = None
+    files = list(zip(fids, inputs, strict=True))
     small = sum(item.size for item in inputs) <= SPLIT_BYTES
     if not small or len(rules) < 2 or (os.cpu_count() or 1) < 2:
-        return _scan_lines(con, source, list(zip(fids, inputs, strict=True)), rules, envelope)
+        return _scan_lines(con, files, rules, envelope)
     # Small inputs: the scan is mostly planning one expression per rule, on one thread. Two halves of
     # the rules on two cursors plan and run at once (the engine releases the interpreter lock): the
     # corpus' 57-rule scan 0.060 -> 0.048 s. Big inputs are read by one scan: there parsing is the cost.
@@ -387,9 +160,7 @@ def _scan_streaming(
     def scan_half(position: int) -> None:
         try:
             with con.cursor() as cursor:
-                outcomes[position] = _scan_lines(
-                    cursor, source, list(zip(fids, inputs, strict=True)), halves[position], envelope
-                )
+                outcomes[position] = _scan_lines(cursor, files, halves[position], envelope)
         except BaseException as exc:  # raised again in the caller's thread, as one scan would raise it
             errors.append(exc)
 
@@ -406,8 +177,7 @@ def _scan_streaming(
 
 def _scan_lines(
     con: duckdb.DuckDBPyConnection,
-    source: str,
-    inputs: list[tuple[int, _Input]],
+    inputs: list[tuple[int, EventsFile]],
     rules: list[tuple[int, CompiledRule]],
     envelope: str | None,
 ) -> dict[tuple[int, int], int] | None:
@@ -415,16 +185,15 @@ def _scan_lines(
     # When the scan builds the event struct, `json_transform` already parses every line and fails the
     # query on one that is not JSON (the caller then takes the careful way), so a separate `json_valid`
     # would only parse each line twice (measured: -13 % of a 30k-event scan's CPU).
-    spec = SOURCES[source]
-    builds_struct = sql.has_event(spec) and bool(_needed_structure(spec.structure, [rule for _, rule in rules]))
-    lines, params = _lines_select(inputs, envelope, validate=not builds_struct)
+    structure = _event_structure(rules)
+    lines, params = _lines_select(inputs, envelope, validate=not structure)
     try:
-        return _scan_together(con, f"({lines})", rules, params)
+        return _scan_together(con, f"({lines})", rules, params, structure=structure)
     except duckdb.Error:
         return None
 
 
-def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[_Input], fids: list[int]) -> str | None:
+def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[EventsFile], fids: list[int]) -> str | None:
     """Table `hunt_<source>` (fid, raw) of every event of these files, in no particular order."""
     envelope = JSON_PARSERS[source].envelope if source in JSON_PARSERS else None
     lines_inputs = [(fid, item) for fid, item in zip(fids, inputs, strict=True) if item.lines and source != "vpcflow"]
@@ -458,7 +227,7 @@ def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[_Input], fid
     return table
 
 
-def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]], envelope: str | None) -> bool:
+def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, EventsFile]], envelope: str | None) -> bool:
     """Table `hunt_lines` (fid, raw): every JSON object line of these files, envelopes unnested.
     False when DuckDB cannot read them."""
     lines, params = _lines_select(inputs, envelope)
@@ -470,7 +239,7 @@ def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, _Input]]
 
 
 def _lines_select(
-    inputs: list[tuple[int, _Input]], envelope: str | None, *, validate: bool = True
+    inputs: list[tuple[int, EventsFile]], envelope: str | None, *, validate: bool = True
 ) -> tuple[str, list[Any]]:
     """SELECT (fid, raw) of every JSON object line of these files, envelopes unnested, and its parameters.
 
@@ -527,7 +296,7 @@ def _lines_select(
     return f"SELECT fid, raw FROM ({select}) WHERE left(raw, 1) = '{{'", params
 
 
-def _handed(inputs: list[tuple[int, _Input]]) -> tuple[list[int], list[str]] | None:
+def _handed(inputs: list[tuple[int, EventsFile]]) -> tuple[list[int], list[str]] | None:
     """(file id per line, line) of these files, or None when DuckDB should read them itself: beyond
     HANDED_BYTES, or when one is not UTF-8 (DuckDB's reader then fails the query as it would have, and
     the caller's careful way takes over)."""
@@ -545,7 +314,7 @@ def _handed(inputs: list[tuple[int, _Input]]) -> tuple[list[int], list[str]] | N
     return fids, lines
 
 
-def _names(inputs: list[tuple[int, _Input]]) -> str:
+def _names(inputs: list[tuple[int, EventsFile]]) -> str:
     return ", ".join(sql.quote_literal(str(item.read_path)) for _, item in inputs)
 
 
@@ -596,12 +365,24 @@ def _scan(
         return found
 
 
-def _scan_together(
-    con: duckdb.DuckDBPyConnection, table: str, rules: list[tuple[int, CompiledRule]], params: list[Any] | None = None
-) -> dict[tuple[int, int], int]:
+def _event_structure(rules: list[tuple[int, CompiledRule]]) -> dict[str, Any]:
+    """The event struct a scan of these rules (all of one source) builds; {} when it builds none."""
     spec = SOURCES[rules[0][1].source]
+    return _needed_structure(spec.structure, [rule for _, rule in rules]) if sql.has_event(spec) else {}
+
+
+def _scan_together(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    rules: list[tuple[int, CompiledRule]],
+    params: list[Any] | None = None,
+    *,
+    structure: dict[str, Any] | None = None,
+) -> dict[tuple[int, int], int]:
+    """{(rule index, fid): matches} of one scan; `structure`: `_event_structure(rules)` when known."""
     reads, expressions = shared_reads([rule.flag_expression for _, rule in rules])
-    structure = _needed_structure(spec.structure, [rule for _, rule in rules]) if sql.has_event(spec) else {}
+    if structure is None:
+        structure = _event_structure(rules)
     if structure:
         shape = sql.quote_literal(json.dumps(structure, separators=(",", ":")))
         typed = f"CAST(json_transform(raw, {shape}) AS {sql.duckdb_type(structure)})"
