@@ -93,8 +93,7 @@ class CompiledRuleCache:
                 return [from_data(item) for item in stored["rules"]]
         from mantissa_log.sigma.compiler import compile_sigma  # pySigma: only when it must compile
 
-        rule_text = text()
-        return self._store(entry, lambda: compile_sigma(rule_text, source=source))
+        return self._store(entry, lambda: compile_sigma(text(), source=source))
 
     @staticmethod
     def _store(entry: str | None, compile_now: Callable[[], list[CompiledRule]]) -> list[CompiledRule]:

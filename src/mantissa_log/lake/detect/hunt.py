@@ -306,7 +306,7 @@ def _handed(inputs: list[tuple[int, EventsFile]]) -> tuple[list[int], list[str]]
     lines: list[str] = []
     for fid, item in inputs:
         try:
-            split = item.data.decode("utf-8").split("\n")
+            split = item.text_lines()
         except UnicodeDecodeError:
             return None
         lines += split

@@ -54,9 +54,14 @@ class EventsFile:
         self.size = size  # bytes of text
         self.head = head  # its first SNIFF_BYTES
         self.first = first  # its first line's object when it is JSON lines (parsed once, also for sniffing)
-        self.lines = first is not None  # JSON lines DuckDB can read (else: the source's Python parser)
         self._data = data  # None: a big file of JSON lines, read by DuckDB, never held whole
         self._holds_key: dict[str, bool] = {}
+        self._text_lines: list[str] | None = None
+
+    @property
+    def lines(self) -> bool:
+        """JSON lines DuckDB can read (else: the source's Python parser reads it)."""
+        return self.first is not None
 
     @property
     def data(self) -> bytes:
@@ -64,6 +69,13 @@ class EventsFile:
         if self._data is None:
             self._data = self.read_path.read_bytes()
         return self._data
+
+    def text_lines(self) -> list[str]:
+        """The UTF-8 text split at newlines, worked out once (both half-scans of a small hunt hand the
+        same lines to DuckDB); UnicodeDecodeError when it is not UTF-8."""
+        if self._text_lines is None:
+            self._text_lines = self.data.decode("utf-8").split("\n")
+        return self._text_lines
 
     def may_hold_key(self, key: str) -> bool:
         """Whether some object of the text may have the member `key`: its quoted name appears (a
@@ -100,12 +112,12 @@ def first_record(data: bytes) -> dict[str, object] | None:
     return first if isinstance(first, dict) else None
 
 
-def _accepts(source: str, record: dict[str, object] | None, data: bytes) -> bool:
+def _accepts(source: str, record: dict[str, object] | None, head: bytes) -> bool:
     """Whether `source`'s check accepts the file's first record (or the first of its envelope)."""
     if source == "json":
         return record is not None
     if source == "vpcflow":
-        return record is None and bool(parse("vpcflow", data[:SNIFF_BYTES]).events)
+        return record is None and bool(parse("vpcflow", head).events)
     parser = JSON_PARSERS.get(source)
     if record is None or parser is None:
         return False
@@ -121,11 +133,12 @@ def _has_own_id(source: str, record: dict[str, object] | None) -> bool:
     return any(lookup(record, name) not in (None, "") for name in SOURCES[source].id_fields)
 
 
-def sources_of(record: dict[str, object] | None, data: bytes, wanted: Sequence[str]) -> set[str]:
-    """The sources a file is read as. Checks overlap (a CloudTrail record has an `eventType`, as Okta's
-    do): when some accepting sources also find their own id field in the record, only those (and
-    generic JSON) read it, so a CloudTrail capture is not hunted again as Okta."""
-    accepted = {source for source in wanted if _accepts(source, record, data)}
+def sources_of(record: dict[str, object] | None, head: bytes, wanted: Sequence[str]) -> set[str]:
+    """The sources a file (its first record, its first SNIFF_BYTES) is read as. Checks overlap (a
+    CloudTrail record has an `eventType`, as Okta's do): when some accepting sources also find their
+    own id field in the record, only those (and generic JSON) read it, so a CloudTrail capture is not
+    hunted again as Okta."""
+    accepted = {source for source in wanted if _accepts(source, record, head)}
     typed = accepted - {"json"}
     with_id = {source for source in typed if _has_own_id(source, record)}
     return (with_id or typed) | (accepted & {"json"})
