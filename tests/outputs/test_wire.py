@@ -8,6 +8,7 @@ import gzip
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -251,6 +252,31 @@ def test_a_timeout_names_the_setting(server: Server, pool: HttpClients) -> None:
     assert "timed out" in result.message
     assert "config.timeout_seconds" in result.message
 
+
+
+def test_an_answer_dripping_in_is_cut_at_the_exchange_deadline(server: Server, pool: HttpClients) -> None:
+    """Each read waits at most the timeout, the whole exchange at most three times it: a receiver
+    sending a header line every 0.1 s (never idle long enough for one read to time out) is cut
+    off at the deadline, not after the 10 s its 100 headers would take."""
+    stop = threading.Event()
+
+    def drip(handler: BaseHTTPRequestHandler) -> None:
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.1):
+            try:
+                handler.wfile.write(b"X-Drip: 1\r\n")
+            except OSError:
+                return
+
+    server.answer = drip
+    integration = make_integration("webhook", {"url": server.url() + "/drip", "timeout_seconds": 0.3, "retry_count": 0})
+    started = time.monotonic()
+    result = send(make_alert(), integration, make_ctx(http=pool))
+    elapsed = time.monotonic() - started
+    stop.set()
+    assert (result.ok, result.retryable) == (False, True)
+    assert "timed out" in result.message
+    assert elapsed < 2.5  # the deadline is 0.9 s; without one, the drip would last 10 s
 
 # -- TLS -------------------------------------------------------------------------------------------
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:

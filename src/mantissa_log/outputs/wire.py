@@ -185,7 +185,12 @@ class Connection:
         left = deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the answer took too long")
-        self.sock.settimeout(min(timeout, left))
+        wanted = min(timeout, left)
+        # Setting a socket's timeout is a system call that releases the interpreter lock; with
+        # several senders that hand-off costs more than the call. Far from the deadline the
+        # wanted value is the per-operation timeout, already set: skip it.
+        if wanted != self.sock.gettimeout():
+            self.sock.settimeout(wanted)
 
     def _line(self, timeout: float, deadline: float) -> bytes:
         self._wait(timeout, deadline)
