@@ -253,7 +253,6 @@ def test_a_timeout_names_the_setting(server: Server, pool: HttpClients) -> None:
     assert "config.timeout_seconds" in result.message
 
 
-
 def test_an_answer_dripping_in_is_cut_at_the_exchange_deadline(server: Server, pool: HttpClients) -> None:
     """Each read waits at most the timeout, the whole exchange at most three times it: a receiver
     sending a header line every 0.1 s (never idle long enough for one read to time out) is cut
@@ -277,6 +276,7 @@ def test_an_answer_dripping_in_is_cut_at_the_exchange_deadline(server: Server, p
     assert (result.ok, result.retryable) == (False, True)
     assert "timed out" in result.message
     assert elapsed < 2.5  # the deadline is 0.9 s; without one, the drip would last 10 s
+
 
 # -- TLS -------------------------------------------------------------------------------------------
 def _certificates(directory: Path) -> tuple[Path, Path, Path]:
