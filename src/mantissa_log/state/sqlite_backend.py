@@ -36,7 +36,7 @@ from mantissa_log.state.codec import encode, encode_value
 from mantissa_log.state.conditions import Condition, Exists, evaluate
 from mantissa_log.state.positions import checked_start_key, position_key
 from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
-from mantissa_log.state.sqlite_batch import row_key, update_rows
+from mantissa_log.state.sqlite_batch import row_key, update_in_place, update_rows
 from mantissa_log.state.views import ItemViews, ViewPage
 
 V = TypeVar("V")
@@ -251,9 +251,9 @@ class SqliteBackend(StateBackend):
         for chunk in chunks(changes, UPDATE_CHUNK):
             with self._write() as conn:
                 updates = [Update(key, values, condition=exists) for key, values in chunk]
-                done = update_rows(conn, self._table(table), table, self._copied(table), updates, now, _index_value)
-                for (key, values), item in zip(chunk, done, strict=True):
-                    if item is not None:
+                done = update_in_place(conn, self._table(table), table, self._copied(table), updates, now, _index_value)
+                for (key, values), written in zip(chunk, done, strict=True):
+                    if written:
                         continue  # changed by the chunk's statement
                     if self._set_in_place(conn, table, key, values, now):
                         continue

@@ -16,6 +16,8 @@ key attributes, names that are not plain, NaN), and every update of a chunk nami
 The stored text stays canonical (`codec.encode`): `json_set` replaces a value where it stands and
 `json_remove` keeps the others in order, but an attribute the item did not have is appended, so
 such an item is written again in canonical form (its attributes sorted), in the same transaction.
+`update_in_place` (for callers that need no new items: `set_existing`) writes only rows that
+already hold every attribute set, so nothing is appended and no item is read back or decoded.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import functools
 import json
 import math
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mantissa_log.state.backend import TTL_ATTRIBUTE, Item, TableSpec, Update
@@ -56,17 +58,59 @@ def update_rows(
     `columns`: (column, attribute) for each column copied from the item (ttl and index keys).
     """
     out: list[Item | None] = [None] * len(updates)
+    rewrites: list[tuple[str, Any, Any]] = []
+    for number, text, key in _update(conn, table_sql, spec, columns, updates, now, index_value, in_place=False):
+        item: Item = json.loads(text)
+        names_now = list(item)
+        if names_now != sorted(names_now):
+            rewrites.append((encode(item), *key))
+        out[number] = item
+    if rewrites:
+        conn.executemany(f"UPDATE {table_sql} SET item = ? WHERE hk = ? AND rk = ?", rewrites)
+    return out
+
+
+def update_in_place(
+    conn: sqlite3.Connection,
+    table_sql: str,
+    spec: TableSpec,
+    columns: Sequence[tuple[str, str]],
+    updates: Sequence[Update],
+    now: int,
+    index_value: Callable[[Any], Any],
+) -> list[bool]:
+    """`update_rows` for callers that need no new items (the outbox's alert summaries): only rows
+    that already have every attribute set are written, so `json_set` replaces values where they
+    stand and the text stays canonical without reading the items back. False for the others,
+    which are left to the caller."""
+    out = [False] * len(updates)
+    for number, _, _ in _update(conn, table_sql, spec, columns, updates, now, index_value, in_place=True):
+        out[number] = True
+    return out
+
+
+def _update(
+    conn: sqlite3.Connection,
+    table_sql: str,
+    spec: TableSpec,
+    columns: Sequence[tuple[str, str]],
+    updates: Sequence[Update],
+    now: int,
+    index_value: Callable[[Any], Any],
+    *,
+    in_place: bool,
+) -> Iterator[tuple[int, str, tuple[Any, Any]]]:
+    """(update number, new item text or "" when `in_place`, row key) of each update written."""
     if not BATCH_SQL:
-        return out
+        return
     keys = [row_key(spec, u.key) for u in updates]
     if any(k is None for k in keys) or len(set(keys)) < len(keys):
-        return out
+        return
     groups: dict[Shape, list[int]] = {}
     for number, u in enumerate(updates):
         shape = _shape(spec, u)
         if shape is not None:
             groups.setdefault(shape, []).append(number)
-    rewrites: list[tuple[str, Any, Any]] = []
     for shape, numbers in groups.items():
         names, remove, condition, condition_params = shape
         touched = [(col, attr) for col, attr in columns if attr in names or attr in remove]
@@ -91,25 +135,22 @@ def update_rows(
         sets = [f"item = {expression}"]
         sets += [f"{col} = j.value ->> {2 + len(names) + i}" for i, (col, _) in enumerate(touched)]
         where = f" AND ({condition})" if condition else ""
+        returned = "item"
+        if in_place:  # judged on the row before the update: every attribute set is there already
+            where += "".join(f" AND json_type(item, {_path(n)}) IS NOT NULL" for n in names)
+            returned = "''"
         found = conn.execute(
             f"UPDATE {table_sql} SET {', '.join(sets)} FROM json_each(?) AS j "
             f"WHERE hk = j.value ->> 0 AND rk = j.value ->> 1 AND (ttl IS NULL OR ttl > ?){where} "
-            "RETURNING hk, rk, item",
+            f"RETURNING hk, rk, {returned}",
             [encode_value(rows), now, *condition_params],
         ).fetchall()
         by_key = {(hk, rk): text for hk, rk, text in found}
         for number in numbers:
-            text = by_key.get(keys[number])  # type: ignore[arg-type]
-            if text is None:
-                continue  # not written: the caller's Python path decides
-            item: Item = json.loads(text)
-            names_now = list(item)
-            if names_now != sorted(names_now):
-                rewrites.append((encode(item), *keys[number]))  # type: ignore[misc]
-            out[number] = item
-    if rewrites:
-        conn.executemany(f"UPDATE {table_sql} SET item = ? WHERE hk = ? AND rk = ?", rewrites)
-    return out
+            key = keys[number]
+            text = by_key.get(key)  # type: ignore[arg-type]
+            if text is not None:  # else not written: the caller's Python path decides
+                yield number, text, key  # type: ignore[misc]
 
 
 def row_key(spec: TableSpec, key: Mapping[str, Any]) -> tuple[Any, Any] | None:
