@@ -80,7 +80,8 @@ class Settings(BaseSettings):
     delivery_backoff_seconds: float = 2.0
     delivery_backoff_max_seconds: float = 600.0
     # A worker that dies mid-delivery loses its claim after this; another worker then resends.
-    # Longer than any send's own deadline (webhook `timeout_seconds` is at most 120 s).
+    # A live worker renews the claims of sends still running (services/delivery/claims.py), so a
+    # send may take longer than this (a webhook: retry_count + 1 tries of up to 3 x timeout each).
     delivery_lease_seconds: float = 300.0
     # Processes running the outbox's delivery loop in a worker (the worker's own included): one
     # process is bound by the interpreter lock; more use more cores (docs/DELIVERY.md).

@@ -46,6 +46,7 @@ from mantissa_log.outputs.connections import HttpClients
 from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.secrets.base import SecretStore
+from mantissa_log.services.delivery.claims import ClaimKeeper
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.delivery.group_commit import GroupCommit
 from mantissa_log.services.delivery.router import AlertRouter
@@ -77,6 +78,10 @@ class OutboxReport:
             setattr(self, outcome, getattr(self, outcome) + 1)
 
 
+# A send does not start when its claim has less than this left (or a quarter of the lease, if
+# less): the claim is renewed while the send runs (`claims`), but a store that fails to renew it
+# must not let a send start that would outlive it.
+LEASE_MARGIN_SECONDS = 30.0
 RETRY_AFTER_MAX = 3600.0  # a receiver asking for more than an hour is asking too much
 
 
@@ -142,6 +147,7 @@ class Outbox:
         self.templates = templates
         self.http = HttpClients()
         self._recorder: GroupCommit[_Finished] = GroupCommit(self._record)
+        self.claims = ClaimKeeper(deliveries, owner, config.delivery_lease_seconds, clock)
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
@@ -180,6 +186,7 @@ class Outbox:
             sender.join()
         # The pass waits for its sends anyway: write all their outcomes together, in claim order.
         self._record([f for f in outcomes if f is not None])
+        self.claims.let_go([job.delivery for job in jobs])  # those not sent included
         return report
 
     def _send_queued(
@@ -230,6 +237,7 @@ class Outbox:
             self._pool.shutdown(wait=True)
             self._pool = None
         self._recorder.flush()
+        self.claims.close()
         self.http.close()
 
     def _release(self, deliveries: Sequence[Delivery]) -> None:
@@ -256,17 +264,20 @@ class Outbox:
         # Each secret is read once per batch (the store may be remote); a failed read is not kept.
         ctx = output_context(self.config, self.secrets, self.ledger, templates=self.templates, http=self.http)
         ctx.secret = functools.lru_cache(maxsize=None)(self.secrets.get)
-        return [
+        jobs = [
             _Job(
                 d, alerts.get((d.user_id, d.alert_id)), integrations[(d.user_id, d.integration_id)], ctx, report, pumped
             )
             for d in claimed
         ]
+        self.claims.hold(claimed)  # last: a read failing above leaves nothing held (claims lapse)
+        return jobs
 
     def _send_and_record(self, job: _Job) -> None:
         """A pumped send: its outcome is written by group commit with those finishing meanwhile."""
         finished = self._attempt_logged(job)
         if finished is None:
+            self.claims.let_go([job.delivery])
             self._release([job.delivery])
             return
         self._recorder.add(finished)
@@ -278,11 +289,21 @@ class Outbox:
             log.exception("delivery %s/%s failed", job.delivery.alert_key, job.delivery.integration_id)
             return None
 
-    def _attempt(self, job: _Job) -> _Finished:
+    def _attempt(self, job: _Job) -> _Finished | None:
         delivery, alert, integration = job.delivery, job.alert, job.integration
         if alert is None or integration is None or not integration.enabled:
             why = "the alert is gone" if alert is None else "the integration was deleted or disabled"
             return _Finished(job, closed(delivery, status="dead", now=self.clock.now(), error=why), "dead")
+        left = self.claims.seconds_left(delivery)
+        if left is None or left < self._lease_margin():
+            # The claim was lost, or is about to lapse (its renewals failed): another worker may
+            # send this delivery, so this one does not. Unrecorded, it is claimed afresh later.
+            log.warning(
+                "delivery %s/%s: the claim on it is lost or about to lapse; not sent under it",
+                delivery.alert_key,
+                delivery.integration_id,
+            )
+            return None
         ctx = copy.copy(job.ctx)  # the batch's context with this delivery's idempotency key
         ctx.extra_headers = {
             **ctx.extra_headers,
@@ -327,6 +348,9 @@ class Outbox:
             return _Finished(job, outcome, "retried", False)
         return _Finished(job, final("dead", result.message), "dead", False)
 
+    def _lease_margin(self) -> float:
+        return min(LEASE_MARGIN_SECONDS, self.config.delivery_lease_seconds / 4)
+
     def _record(self, batch: list[_Finished]) -> None:
         """Write a batch of outcomes under this worker's claims, then what follows from them."""
         if not batch:
@@ -349,6 +373,7 @@ class Outbox:
             for f in batch:
                 f.job.report.errors.append(f"{f.job.delivery.alert_key}/{f.job.delivery.integration_id}: {exc}")
         finally:
+            self.claims.let_go([f.job.delivery for f in batch])
             self._release([f.job.delivery for f in batch if f.job.pumped])
 
     def _refresh_alerts(self, finished: Sequence[Delivery]) -> None:

@@ -173,6 +173,16 @@ class DeliveryRepository:
         items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
         return [None if item is None else _delivery(item) for item in items]
 
+    def renew_many(
+        self, deliveries: Sequence[Delivery], owner: str, now: float, lease_seconds: float
+    ) -> list[Delivery | None]:
+        """Extend this worker's claims (a send still running): each only while the claim is still
+        `owner`'s and the delivery pending; None where it is not (lost, or already recorded)."""
+        values = {"lease_until": now + lease_seconds}
+        condition = all_of(Compare("lease_owner", "=", owner), Compare("status", "=", "pending"))
+        items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
+        return [None if item is None else _delivery(item) for item in items]
+
     def reschedule(
         self,
         delivery: Delivery,

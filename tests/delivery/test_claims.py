@@ -1,0 +1,90 @@
+"""A send that outlasts its claim's lease: the claim is renewed while the send runs, so another
+worker never takes the delivery and sends it a second time. Real time here (the renewals run on
+a thread that waits in real time), a 4 s lease and a receiver that holds the request for 5 s."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mantissa_log.services.container import Services
+from tests.delivery.conftest import add_webhook, delivery_config
+from tests.delivery.receiver import Receiver
+from tests.delivery.test_outbox import fire
+from tests.provisioned import build_provisioned
+
+LEASE = 4.0
+HOLD = 5.0  # longer than the lease: without renewals the claim lapses mid-send
+
+
+@pytest.fixture
+def workers(
+    tmp_path: Path, environment_name: str, backend_kind: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[Services, Services]]:
+    """Two workers sharing one store, each with its own claims (owner)."""
+    endpoint = request.getfixturevalue("moto_endpoint") if backend_kind == "dynamodb" else None
+    config = delivery_config(backend_kind, tmp_path / "home", environment_name, endpoint).model_copy(
+        update={"delivery_lease_seconds": LEASE}
+    )
+    first = build_provisioned(config)
+    second = build_provisioned(config)
+    yield first, second
+    second.close()
+    first.close()
+
+
+def test_a_send_longer_than_the_lease_keeps_its_claim(workers: tuple[Services, Services], receiver: Receiver) -> None:
+    first, second = workers
+    first.users.create_user("alice")
+    add_webhook(first, "hook", receiver.url + "/in", timeout_seconds=30)
+    alert = fire(first)
+    arrived = threading.Event()
+
+    def hold(_request: object) -> None:
+        arrived.set()
+        time.sleep(HOLD)
+
+    receiver.on_request = hold
+    ticking = threading.Thread(target=first.infra.outbox.tick)
+    ticking.start()
+    try:
+        assert arrived.wait(30)
+        taken = 0
+        # Past the lease and until the send ends, the other worker keeps looking for due work.
+        while ticking.is_alive():
+            taken += second.infra.outbox.tick().sent
+            time.sleep(0.1)
+    finally:
+        ticking.join(30)
+    assert taken == 0
+    assert len(receiver.requests) == 1
+    (delivery,) = first.infra.repos.deliveries.for_alert("alice", alert.alert_id)
+    assert (delivery.status, delivery.attempts, delivery.lease_owner) == ("delivered", 1, None)
+
+
+def test_a_claim_lost_to_another_worker_is_dropped_not_renewed(
+    workers: tuple[Services, Services], receiver: Receiver
+) -> None:
+    """A claim that lapsed and was taken over is not renewed (the renewal is conditional on the
+    claim still being this worker's): the keeper drops it, and the outbox would not send under
+    it (`seconds_left` is None)."""
+    first, second = workers
+    first.users.create_user("alice")
+    add_webhook(first, "hook", receiver.url + "/in")
+    alert = fire(first)
+    outbox = first.infra.outbox
+    now = time.time()
+    (due,) = first.infra.repos.deliveries.due("9" * 15, limit=10).items
+    (claimed,) = first.infra.repos.deliveries.claim_many([due], outbox.owner, now - LEASE - 1, LEASE)
+    assert claimed is not None
+    outbox.claims.hold([claimed])  # as `tick` would, but its lease already over
+    assert second.infra.outbox.tick().sent == 1  # the other worker takes the lapsed claim and sends
+    assert outbox.claims.renew_due() == 0
+    assert outbox.claims.seconds_left(claimed) is None
+    assert len(receiver.requests) == 1
+    (delivery,) = first.infra.repos.deliveries.for_alert("alice", alert.alert_id)
+    assert (delivery.status, delivery.attempts) == ("delivered", 1)
