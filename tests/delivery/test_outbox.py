@@ -10,6 +10,7 @@ from typing import Any
 from mantissa_log.clock import epoch
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.services.container import Services
+from mantissa_log.services.delivery.outbox import IN_FLIGHT_PER_SENDER
 from mantissa_log.services.worker import Cadence, Worker
 from mantissa_log.state.repositories.alerts import Firing
 from tests.clock import ManualClock
@@ -176,11 +177,13 @@ def test_unrouted_alerts_are_routed_by_the_worker(dlv: Services, receiver: Recei
 
 
 def test_the_worker_loop_pumps_again_soon_while_deliveries_are_in_flight(dlv: Services, receiver: Receiver) -> None:
-    """The outbox keeps at most `concurrency * 4` deliveries in flight; with one pump per period
-    a backlog drained at ~32 alerts/s. Here the period is a minute: every alert arrives anyway,
-    through quick pumps while any delivery is in hand."""
+    """The outbox keeps at most `concurrency * IN_FLIGHT_PER_SENDER` deliveries in flight; with
+    one pump per period a backlog drained at that many alerts a second. Here the period is a
+    minute: every alert arrives anyway, through quick pumps while any delivery is in hand."""
     add_webhook(dlv, "hook", receiver.url + "/in")
-    alerts = [fire(dlv, n) for n in range(1, 81)]  # more than 2 x concurrency * 4
+    dlv.infra.outbox.concurrency = 2
+    window = dlv.infra.outbox.concurrency * IN_FLIGHT_PER_SENDER
+    alerts = [fire(dlv, n) for n in range(1, 2 * window + 17)]  # more than two windows
     idle: Any = SimpleNamespace(maintain=lambda: None, purge_expired=lambda: None)
     worker = Worker(
         detection=SimpleNamespace(tick=lambda: None),  # type: ignore[arg-type]

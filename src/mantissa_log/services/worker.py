@@ -31,7 +31,8 @@ class Cadence:
     detection_every: float = 15.0
     delivery_every: float = 1.0
     # While deliveries are in flight the outbox is pumped again this soon: it keeps at most
-    # `concurrency * 4` in flight, so one pump a second capped delivery at ~32 alerts/s.
+    # `concurrency * IN_FLIGHT_PER_SENDER` in flight, so one pump a second would cap delivery at
+    # that many alerts a second.
     delivery_busy_every: float = 0.01
     collectors_every: float = 5.0
     purge_every: float = 60.0

@@ -32,6 +32,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -82,6 +83,10 @@ class OutboxReport:
 # less): the claim is renewed while the send runs (`claims`), but a store that fails to renew it
 # must not let a send start that would outlive it.
 LEASE_MARGIN_SECONDS = 30.0
+# The worker's loop keeps up to this many deliveries per sender in hand (claimed, queued or
+# being sent): enough that claims and outcome writes come in batches.
+IN_FLIGHT_PER_SENDER = 16
+ROUTE_EVERY_SECONDS = 1.0
 RETRY_AFTER_MAX = 3600.0  # a receiver asking for more than an hour is asking too much
 
 
@@ -148,6 +153,7 @@ class Outbox:
         self.http = HttpClients()
         self._recorder: GroupCommit[_Finished] = GroupCommit(self._record)
         self.claims = ClaimKeeper(deliveries, owner, config.delivery_lease_seconds, clock)
+        self._routed_at = -ROUTE_EVERY_SECONDS  # monotonic: when `pump` last routed
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
@@ -197,15 +203,20 @@ class Outbox:
 
     def pump(self, *, limit: int = 500) -> int:
         """Route new alerts and hand due deliveries not already in flight to the standing pool, up
-        to `concurrency * 4` in flight; returns how many are in flight after the pass (those just
+        to `concurrency * IN_FLIGHT_PER_SENDER` in flight; returns how many are in flight after the pass (those just
         handed over included; at least 1 when another worker won some of its claims), so the
         worker's loop knows to come back soon. Never waits for a send."""
-        self.route_pending(OutboxReport())
+        # Unrouted alerts are a crash's leftovers (the detection runner routes what it stores): a
+        # look once a second is enough, not one per pump (every 10 ms while sends are in flight).
+        moment = time.monotonic()
+        if moment - self._routed_at >= ROUTE_EVERY_SECONDS:
+            self._routed_at = moment
+            self.route_pending(OutboxReport())
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
         taken: list[Delivery] = []
         with self._in_flight_lock:
-            room = self.concurrency * 4 - len(self._in_flight)
+            room = self.concurrency * IN_FLIGHT_PER_SENDER - len(self._in_flight)
             # Only rows nobody holds (ours in flight included: they hold a live claim) and only
             # as many as there is room for, so other outbox processes' claims at the front of
             # the queue are stepped over rather than read again and again.
@@ -213,7 +224,7 @@ class Outbox:
             due = self.deliveries.due(due_at(now), limit=min(limit, room), claimable_at=now).items if room > 0 else []
             for delivery in due:
                 key = _key(delivery)
-                if key in self._in_flight or len(self._in_flight) >= self.concurrency * 4:
+                if key in self._in_flight or len(self._in_flight) >= self.concurrency * IN_FLIGHT_PER_SENDER:
                     continue
                 self._in_flight.add(key)
                 taken.append(delivery)
