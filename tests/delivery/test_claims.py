@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mantissa_log.services.container import Services
+from mantissa_log.state.tables import DELIVERIES
 from tests.delivery.conftest import add_webhook, delivery_config
 from tests.delivery.receiver import Receiver
 from tests.delivery.test_outbox import fire
@@ -88,3 +89,45 @@ def test_a_claim_lost_to_another_worker_is_dropped_not_renewed(
     assert len(receiver.requests) == 1
     (delivery,) = first.infra.repos.deliveries.for_alert("alice", alert.alert_id)
     assert (delivery.status, delivery.attempts) == ("delivered", 1)
+
+
+def test_a_queued_delivery_whose_claim_was_lost_is_not_sent(
+    workers: tuple[Services, Services], receiver: Receiver
+) -> None:
+    """One sender, two deliveries: the second waits behind a slow first send. Meanwhile its claim
+    passes to someone else (as after a lapse while the store could not be reached for renewals):
+    the renewal finds it lost, and the sender skips it instead of sending under someone else's
+    claim."""
+    first, _ = workers
+    first.users.create_user("alice")
+    add_webhook(first, "hook", receiver.url + "/in", timeout_seconds=30)
+    alerts = {fire(first, n).alert_id for n in (1, 2)}
+    first.infra.outbox.concurrency = 1
+    arrived = threading.Event()
+
+    def hold(_request: object) -> None:
+        arrived.set()
+        time.sleep(HOLD)
+
+    receiver.on_request = hold
+    ticking = threading.Thread(target=first.infra.outbox.tick)
+    ticking.start()
+    try:
+        assert arrived.wait(30)
+        (sent,) = [r.json()["alert_id"] for r in receiver.requests]
+        (waiting,) = alerts - {sent}
+        deliveries = first.infra.repos.deliveries
+        (queued,) = deliveries.for_alert("alice", waiting)
+        assert queued.lease_owner == first.infra.outbox.owner
+        first.infra.backend.update(
+            DELIVERIES,
+            {"alert_key": queued.alert_key, "integration_id": queued.integration_id},
+            set_values={"lease_owner": "another-worker"},
+        )
+    finally:
+        ticking.join(30)
+    assert [r.json()["alert_id"] for r in receiver.requests] == [sent]
+    (left,) = deliveries.for_alert("alice", waiting)
+    assert (left.status, left.attempts, left.lease_owner) == ("pending", 0, "another-worker")
+    (done,) = deliveries.for_alert("alice", sent)
+    assert (done.status, done.attempts) == ("delivered", 1)
