@@ -7,9 +7,12 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from mantissa_log.clock import epoch
 from mantissa_log.domain.alerts import Alert
 from mantissa_log.services.container import Services
+from mantissa_log.services.delivery import outbox as outbox_module
 from mantissa_log.services.delivery.outbox import IN_FLIGHT_PER_SENDER
 from mantissa_log.services.worker import Cadence, Worker
 from mantissa_log.state.repositories.alerts import Firing
@@ -223,3 +226,26 @@ def test_pump_answers_what_is_in_flight(dlv: Services, receiver: Receiver) -> No
         release.set()
     dlv.delivery.close()
     assert len(receiver.requests) == 2
+
+
+def test_pump_looks_for_unrouted_alerts_at_most_once_a_period(
+    dlv: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Unrouted alerts (a crash's leftovers) are routed by the worker's loop too, but looked for
+    once per `ROUTE_EVERY_SECONDS`, not on every pump (every 10 ms while sends are in flight)."""
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    repos = dlv.infra.repos
+    monkeypatch.setattr(outbox_module, "ROUTE_EVERY_SECONDS", 3600.0)
+    first = make_alert(1, alert_destinations=["webhook"])
+    repos.alerts.record_firing(Firing(first, 0), now())  # stored, never routed
+    dlv.infra.outbox.pump()
+    assert len(repos.deliveries.for_alert(first.user_id, first.alert_id)) == 1
+    second = make_alert(2, alert_destinations=["webhook"])
+    repos.alerts.record_firing(Firing(second, 0), now())
+    dlv.infra.outbox.pump()
+    assert repos.deliveries.for_alert(second.user_id, second.alert_id) == []  # within the period
+    monkeypatch.setattr(outbox_module, "ROUTE_EVERY_SECONDS", 0.0)
+    dlv.infra.outbox.pump()
+    assert len(repos.deliveries.for_alert(second.user_id, second.alert_id)) == 1
+    dlv.infra.outbox.close()
+    assert sorted(r.json()["alert_id"] for r in receiver.requests) == sorted([first.alert_id, second.alert_id])
