@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,11 +39,10 @@ def workers(
     first.close()
 
 
-def test_a_send_longer_than_the_lease_keeps_its_claim(workers: tuple[Services, Services], receiver: Receiver) -> None:
-    first, second = workers
-    first.users.create_user("alice")
-    add_webhook(first, "hook", receiver.url + "/in", timeout_seconds=30)
-    alert = fire(first)
+@contextmanager
+def ticking_with_the_first_request_held(worker: Services, receiver: Receiver) -> Iterator[threading.Thread]:
+    """A `tick` of `worker`'s outbox on its own thread, the receiver holding each request for
+    HOLD seconds; entered once the first request has arrived, left once the tick is over."""
     arrived = threading.Event()
 
     def hold(_request: object) -> None:
@@ -50,17 +50,26 @@ def test_a_send_longer_than_the_lease_keeps_its_claim(workers: tuple[Services, S
         time.sleep(HOLD)
 
     receiver.on_request = hold
-    ticking = threading.Thread(target=first.infra.outbox.tick)
+    ticking = threading.Thread(target=worker.infra.outbox.tick)
     ticking.start()
     try:
         assert arrived.wait(30)
+        yield ticking
+    finally:
+        ticking.join(30)
+
+
+def test_a_send_longer_than_the_lease_keeps_its_claim(workers: tuple[Services, Services], receiver: Receiver) -> None:
+    first, second = workers
+    first.users.create_user("alice")
+    add_webhook(first, "hook", receiver.url + "/in", timeout_seconds=30)
+    alert = fire(first)
+    with ticking_with_the_first_request_held(first, receiver) as ticking:
         taken = 0
         # Past the lease and until the send ends, the other worker keeps looking for due work.
         while ticking.is_alive():
             taken += second.infra.outbox.tick().sent
             time.sleep(0.1)
-    finally:
-        ticking.join(30)
     assert taken == 0
     assert len(receiver.requests) == 1
     (delivery,) = first.infra.repos.deliveries.for_alert("alice", alert.alert_id)
@@ -103,17 +112,7 @@ def test_a_queued_delivery_whose_claim_was_lost_is_not_sent(
     add_webhook(first, "hook", receiver.url + "/in", timeout_seconds=30)
     alerts = {fire(first, n).alert_id for n in (1, 2)}
     first.infra.outbox.concurrency = 1
-    arrived = threading.Event()
-
-    def hold(_request: object) -> None:
-        arrived.set()
-        time.sleep(HOLD)
-
-    receiver.on_request = hold
-    ticking = threading.Thread(target=first.infra.outbox.tick)
-    ticking.start()
-    try:
-        assert arrived.wait(30)
+    with ticking_with_the_first_request_held(first, receiver):
         (sent,) = [r.json()["alert_id"] for r in receiver.requests]
         (waiting,) = alerts - {sent}
         deliveries = first.infra.repos.deliveries
@@ -124,8 +123,6 @@ def test_a_queued_delivery_whose_claim_was_lost_is_not_sent(
             {"alert_key": queued.alert_key, "integration_id": queued.integration_id},
             set_values={"lease_owner": "another-worker"},
         )
-    finally:
-        ticking.join(30)
     assert [r.json()["alert_id"] for r in receiver.requests] == [sent]
     (left,) = deliveries.for_alert("alice", waiting)
     assert (left.status, left.attempts, left.lease_owner) == ("pending", 0, "another-worker")

@@ -36,7 +36,7 @@ from mantissa_log.state.codec import encode, encode_value
 from mantissa_log.state.conditions import Condition, Exists, evaluate
 from mantissa_log.state.positions import checked_start_key, position_key
 from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
-from mantissa_log.state.sqlite_batch import row_key, update_in_place, update_rows
+from mantissa_log.state.sqlite_batch import row_key
 from mantissa_log.state.views import ItemViews, ViewPage
 
 V = TypeVar("V")
@@ -220,7 +220,7 @@ class SqliteBackend(StateBackend):
         for chunk in chunks(updates, UPDATE_CHUNK):
             with self._write() as conn:
                 # Most of a chunk in a statement per shape (`sqlite_batch`); the rest item by item.
-                done = update_rows(conn, self._table(table), table, self._copied(table), chunk, now, _index_value)
+                done = self._batch(conn, table).update(chunk, now)
                 for u, item in zip(chunk, done, strict=True):
                     if item is not None:
                         out.append(item)
@@ -230,6 +230,9 @@ class SqliteBackend(StateBackend):
                     except Conflict:
                         out.append(None)  # nothing of this item was written: the check comes first
         return out
+
+    def _batch(self, conn: sqlite3.Connection, table: TableSpec) -> sqlite_batch.BatchTable:
+        return sqlite_batch.BatchTable(conn, self._table(table), table, self._copied(table), _index_value)
 
     @staticmethod
     def _copied(table: TableSpec) -> list[tuple[str, str]]:
@@ -251,7 +254,7 @@ class SqliteBackend(StateBackend):
         for chunk in chunks(changes, UPDATE_CHUNK):
             with self._write() as conn:
                 updates = [Update(key, values, condition=exists) for key, values in chunk]
-                done = update_in_place(conn, self._table(table), table, self._copied(table), updates, now, _index_value)
+                done = self._batch(conn, table).update_in_place(updates, now)
                 for (key, values), written in zip(chunk, done, strict=True):
                     if written:
                         continue  # changed by the chunk's statement

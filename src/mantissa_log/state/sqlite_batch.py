@@ -1,4 +1,4 @@
-"""Conditional updates of many SQLite rows in one statement (`SqliteBackend.update_many`).
+"""Conditional updates of many SQLite rows in one statement (`BatchTable`, for `update_many`).
 
 The outbox claims and records deliveries in batches; item by item in Python each was a read, a
 JSON decode, the condition, an encode and a write (~150 us). Here the updates of a chunk that
@@ -16,7 +16,7 @@ key attributes, names that are not plain, NaN), and every update of a chunk nami
 The stored text stays canonical (`codec.encode`): `json_set` replaces a value where it stands and
 `json_remove` keeps the others in order, but an attribute the item did not have is appended, so
 such an item is written again in canonical form (its attributes sorted), in the same transaction.
-`update_in_place` (for callers that need no new items: `set_existing`) writes only rows that
+`BatchTable.update_in_place` (for callers that need no new items: `set_existing`) writes only rows that
 already hold every attribute set, so nothing is appended and no item is read back or decoded.
 """
 
@@ -27,7 +27,8 @@ import json
 import math
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from mantissa_log.state.backend import TTL_ATTRIBUTE, Item, TableSpec, Update
 from mantissa_log.state.codec import encode, encode_value
@@ -44,113 +45,92 @@ Shape = tuple[tuple[str, ...], tuple[str, ...], str, tuple[Any, ...]]
 BATCH_SQL = sqlite3.sqlite_version_info >= (3, 38, 0)
 
 
-def update_rows(
-    conn: sqlite3.Connection,
-    table_sql: str,
-    spec: TableSpec,
-    columns: Sequence[tuple[str, str]],
-    updates: Sequence[Update],
-    now: int,
-    index_value: Callable[[Any], Any],
-) -> list[Item | None]:
-    """The new item of each update written here, None for those left to the caller.
+@dataclass(frozen=True)
+class BatchTable:
+    """One table's rows as the batch statements address them, on one connection (inside the
+    caller's write transaction). `columns`: (column, attribute) for each column copied from the
+    item (ttl and index keys); `index_value`: how an index key is stored in its column."""
 
-    `columns`: (column, attribute) for each column copied from the item (ttl and index keys).
-    """
-    out: list[Item | None] = [None] * len(updates)
-    rewrites: list[tuple[str, Any, Any]] = []
-    for number, text, key in _update(conn, table_sql, spec, columns, updates, now, index_value, in_place=False):
-        item: Item = json.loads(text)
-        names_now = list(item)
-        if names_now != sorted(names_now):
-            rewrites.append((encode(item), *key))
-        out[number] = item
-    if rewrites:
-        conn.executemany(f"UPDATE {table_sql} SET item = ? WHERE hk = ? AND rk = ?", rewrites)
-    return out
+    conn: sqlite3.Connection
+    table_sql: str
+    spec: TableSpec
+    columns: Sequence[tuple[str, str]]
+    index_value: Callable[[Any], Any]
 
+    def update(self, updates: Sequence[Update], now: int) -> list[Item | None]:
+        """The new item of each update written here, None for those left to the caller."""
+        out: list[Item | None] = [None] * len(updates)
+        rewrites: list[tuple[str, Any, Any]] = []
+        for number, key, text in self._written(updates, now, in_place=False):
+            item: Item = json.loads(cast(str, text))  # RETURNING item
+            names_now = list(item)
+            if names_now != sorted(names_now):
+                rewrites.append((encode(item), *key))
+            out[number] = item
+        if rewrites:
+            self.conn.executemany(f"UPDATE {self.table_sql} SET item = ? WHERE hk = ? AND rk = ?", rewrites)
+        return out
 
-def update_in_place(
-    conn: sqlite3.Connection,
-    table_sql: str,
-    spec: TableSpec,
-    columns: Sequence[tuple[str, str]],
-    updates: Sequence[Update],
-    now: int,
-    index_value: Callable[[Any], Any],
-) -> list[bool]:
-    """`update_rows` for callers that need no new items (the outbox's alert summaries): only rows
-    that already have every attribute set are written, so `json_set` replaces values where they
-    stand and the text stays canonical without reading the items back. False for the others,
-    which are left to the caller."""
-    out = [False] * len(updates)
-    for number, _, _ in _update(conn, table_sql, spec, columns, updates, now, index_value, in_place=True):
-        out[number] = True
-    return out
+    def update_in_place(self, updates: Sequence[Update], now: int) -> list[bool]:
+        """`update` for callers that need no new items (the outbox's alert summaries): only rows
+        that already have every attribute set are written, so `json_set` replaces values where
+        they stand and the text stays canonical without reading the items back. False for the
+        others, which are left to the caller."""
+        out = [False] * len(updates)
+        for number, _, _ in self._written(updates, now, in_place=True):
+            out[number] = True
+        return out
 
-
-def _update(
-    conn: sqlite3.Connection,
-    table_sql: str,
-    spec: TableSpec,
-    columns: Sequence[tuple[str, str]],
-    updates: Sequence[Update],
-    now: int,
-    index_value: Callable[[Any], Any],
-    *,
-    in_place: bool,
-) -> Iterator[tuple[int, str, tuple[Any, Any]]]:
-    """(update number, new item text or "" when `in_place`, row key) of each update written."""
-    if not BATCH_SQL:
-        return
-    keys = [row_key(spec, u.key) for u in updates]
-    if any(k is None for k in keys) or len(set(keys)) < len(keys):
-        return
-    groups: dict[Shape, list[int]] = {}
-    for number, u in enumerate(updates):
-        shape = _shape(spec, u)
-        if shape is not None:
-            groups.setdefault(shape, []).append(number)
-    for shape, numbers in groups.items():
-        names, remove, condition, condition_params = shape
-        touched = [(col, attr) for col, attr in columns if attr in names or attr in remove]
-        rows = []
-        for number in numbers:
-            u = updates[number]
-            values = u.set_values or {}
-            hk, rk = keys[number]  # type: ignore[misc]
-            rows.append(
-                [hk, rk, *(values[n] for n in names)]
-                + [
-                    index_value(values.get(attr)) if attr != TTL_ATTRIBUTE else _ttl(values.get(attr))
-                    for _, attr in touched
-                ]
-            )
-        expression = "item"
-        if remove:
-            expression = f"json_remove(item, {', '.join(_path(n) for n in remove)})"
-        if names:
-            pairs = ", ".join(f"{_path(n)}, j.value -> {2 + i}" for i, n in enumerate(names))
-            expression = f"json_set({expression}, {pairs})"
-        sets = [f"item = {expression}"]
-        sets += [f"{col} = j.value ->> {2 + len(names) + i}" for i, (col, _) in enumerate(touched)]
-        where = f" AND ({condition})" if condition else ""
-        returned = "item"
-        if in_place:  # judged on the row before the update: every attribute set is there already
-            where += "".join(f" AND json_type(item, {_path(n)}) IS NOT NULL" for n in names)
-            returned = "''"
-        found = conn.execute(
-            f"UPDATE {table_sql} SET {', '.join(sets)} FROM json_each(?) AS j "
-            f"WHERE hk = j.value ->> 0 AND rk = j.value ->> 1 AND (ttl IS NULL OR ttl > ?){where} "
-            f"RETURNING hk, rk, {returned}",
-            [encode_value(rows), now, *condition_params],
-        ).fetchall()
-        by_key = {(hk, rk): text for hk, rk, text in found}
-        for number in numbers:
-            key = keys[number]
-            text = by_key.get(key)  # type: ignore[arg-type]
-            if text is not None:  # else not written: the caller's Python path decides
-                yield number, text, key  # type: ignore[misc]
+    def _written(
+        self, updates: Sequence[Update], now: int, *, in_place: bool
+    ) -> Iterator[tuple[int, tuple[Any, Any], str | None]]:
+        """(update number, row key, new item text; None when `in_place`) of each update written."""
+        if not BATCH_SQL:
+            return
+        keys = [row_key(self.spec, u.key) for u in updates]
+        if any(k is None for k in keys) or len(set(keys)) < len(keys):
+            return
+        groups: dict[Shape, list[int]] = {}
+        for number, u in enumerate(updates):
+            shape = _shape(self.spec, u)
+            if shape is not None:
+                groups.setdefault(shape, []).append(number)
+        for shape, numbers in groups.items():
+            names, remove, condition, condition_params = shape
+            touched = [(col, attr) for col, attr in self.columns if attr in names or attr in remove]
+            rows = []
+            for number in numbers:
+                values = updates[number].set_values or {}
+                hk, rk = keys[number]  # type: ignore[misc]
+                rows.append(
+                    [hk, rk, *(values[n] for n in names)]
+                    + [
+                        self.index_value(values.get(attr)) if attr != TTL_ATTRIBUTE else _ttl(values.get(attr))
+                        for _, attr in touched
+                    ]
+                )
+            expression = "item"
+            if remove:
+                expression = f"json_remove(item, {', '.join(_path(n) for n in remove)})"
+            if names:
+                pairs = ", ".join(f"{_path(n)}, j.value -> {2 + i}" for i, n in enumerate(names))
+                expression = f"json_set({expression}, {pairs})"
+            sets = [f"item = {expression}"]
+            sets += [f"{col} = j.value ->> {2 + len(names) + i}" for i, (col, _) in enumerate(touched)]
+            where = f" AND ({condition})" if condition else ""
+            if in_place:  # judged on the row before the update: every attribute set is there already
+                where += "".join(f" AND json_type(item, {_path(n)}) IS NOT NULL" for n in names)
+            found = self.conn.execute(
+                f"UPDATE {self.table_sql} SET {', '.join(sets)} FROM json_each(?) AS j "
+                f"WHERE hk = j.value ->> 0 AND rk = j.value ->> 1 AND (ttl IS NULL OR ttl > ?){where} "
+                f"RETURNING hk, rk, {'NULL' if in_place else 'item'}",
+                [encode_value(rows), now, *condition_params],
+            ).fetchall()
+            by_key = {(hk, rk): text for hk, rk, text in found}
+            for number in numbers:
+                key = keys[number]
+                if key in by_key:  # else not written: the caller's Python path decides
+                    yield number, key, by_key[key]
 
 
 def row_key(spec: TableSpec, key: Mapping[str, Any]) -> tuple[Any, Any] | None:

@@ -47,7 +47,7 @@ from mantissa_log.outputs.connections import HttpClients
 from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.secrets.base import SecretStore
-from mantissa_log.services.delivery.claims import ClaimKeeper
+from mantissa_log.services.delivery.claims import ClaimKeeper, claim_key
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.delivery.group_commit import GroupCommit
 from mantissa_log.services.delivery.router import AlertRouter
@@ -191,8 +191,8 @@ class Outbox:
         for sender in senders:
             sender.join()
         # The pass waits for its sends anyway: write all their outcomes together, in claim order.
-        self._record([f for f in outcomes if f is not None])
-        self.claims.let_go([job.delivery for job in jobs])  # those not sent included
+        self._record([f for f in outcomes if f is not None])  # lets go of their claims
+        self.claims.let_go([job.delivery for job, f in zip(jobs, outcomes, strict=True) if f is None])
         return report
 
     def _send_queued(
@@ -223,7 +223,7 @@ class Outbox:
             now = epoch(self.clock.now())
             due = self.deliveries.due(due_at(now), limit=min(limit, room), claimable_at=now).items if room > 0 else []
             for delivery in due:
-                key = _key(delivery)
+                key = claim_key(delivery)
                 if key in self._in_flight or len(self._in_flight) >= self.concurrency * IN_FLIGHT_PER_SENDER:
                     continue
                 self._in_flight.add(key)
@@ -233,7 +233,8 @@ class Outbox:
         except Exception:
             self._release(taken)
             raise
-        self._release([d for d in taken if _key(d) not in {_key(j.delivery) for j in jobs}])
+        claimed = {claim_key(job.delivery) for job in jobs}
+        self._release([d for d in taken if claim_key(d) not in claimed])
         for job in jobs:
             self._pool.submit(self._send_and_record, job)
         with self._in_flight_lock:
@@ -254,7 +255,7 @@ class Outbox:
     def _release(self, deliveries: Sequence[Delivery]) -> None:
         with self._in_flight_lock:
             for delivery in deliveries:
-                self._in_flight.discard(_key(delivery))
+                self._in_flight.discard(claim_key(delivery))
 
     # -- a batch: claim, read once, send each, record together --------------------------------
     def _claim(self, due: Sequence[Delivery], report: OutboxReport, *, pumped: bool = False) -> list[_Job]:
@@ -413,10 +414,6 @@ class Outbox:
             else:
                 continue
             self.integrations.set_status(integration.user_id, integration.integration_id, status, iso(self.clock.now()))
-
-
-def _key(delivery: Delivery) -> tuple[str, str]:
-    return (delivery.alert_key, delivery.integration_id)
 
 
 def _summary(states: set[str]) -> str | None:
