@@ -8,12 +8,16 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from mantissa_log.clock import epoch
 from mantissa_log.services.container import Services
+from mantissa_log.services.delivery.claims import MAX_HOLD_SECONDS, ClaimKeeper
 from mantissa_log.state.tables import DELIVERIES
+from tests.clock import ManualClock
 from tests.delivery.conftest import add_webhook, delivery_config
 from tests.delivery.receiver import Receiver
 from tests.delivery.test_outbox import fire
@@ -21,6 +25,7 @@ from tests.provisioned import build_provisioned
 
 LEASE = 4.0
 HOLD = 5.0  # longer than the lease: without renewals the claim lapses mid-send
+MAX_HOLD = 20.0
 
 
 @pytest.fixture
@@ -128,3 +133,38 @@ def test_a_queued_delivery_whose_claim_was_lost_is_not_sent(
     assert (left.status, left.attempts, left.lease_owner) == ("pending", 0, "another-worker")
     (done,) = deliveries.for_alert("alice", sent)
     assert (done.status, done.attempts) == ("delivered", 1)
+
+
+def test_a_claim_is_renewed_only_up_to_the_longest_send(workers: tuple[Services, Services], receiver: Receiver) -> None:
+    """A send still running after the keeper's longest hold (MAX_HOLD_SECONDS by default, here 20 s)
+    is stuck (every output's own deadlines end it well before): its claim is no longer renewed, so
+    it lapses and the delivery is sent by someone (perhaps again) instead of never."""
+    first, _ = workers
+    first.users.create_user("alice")
+    add_webhook(first, "hook", receiver.url + "/in")
+    fire(first)
+    clock = ManualClock(datetime.now(UTC))
+    deliveries = first.infra.repos.deliveries
+    keeper = ClaimKeeper(deliveries, "stuck-worker", LEASE, clock, max_hold=MAX_HOLD)
+    (due,) = deliveries.due("9" * 15, limit=10).items
+    (claimed,) = deliveries.claim_many([due], keeper.owner, epoch(clock.now()), LEASE)
+    assert claimed is not None
+    keeper.hold([claimed])
+    assert MAX_HOLD_SECONDS >= 3600  # the default leaves every real send (at most 66 min) its renewals
+    try:
+        renewals = 0
+        for _ in range(4 * int(MAX_HOLD / LEASE)):  # renewed at each look while the send is young enough
+            clock.advance(LEASE / 2)
+            if not keeper.renew_due():
+                break
+            renewals += 1
+        held_for = renewals * LEASE / 2
+        assert MAX_HOLD - LEASE < held_for <= MAX_HOLD
+        left = keeper.seconds_left(claimed)
+        assert left is not None
+        assert left <= LEASE / 2  # no longer renewed: it lapses
+        clock.advance(LEASE)
+        assert keeper.renew_due() == 0
+        assert (keeper.seconds_left(claimed) or 0) < 0
+    finally:
+        keeper.close()

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from mantissa_log.outputs.base import OutputContext
@@ -124,3 +130,41 @@ def test_sender_is_the_operators_and_reply_to_the_users(smtp_server: SmtpServer)
     messages = [smtp_server.mailbox.message(n) for n in range(3)]
     assert [m["From"] for m in messages] == ["mantissa-log@company.com", "alerts@ops.example", "alerts@ops.example"]
     assert [m["Reply-To"] for m in messages] == ["alice@personal.example", "alice@personal.example", None]
+
+
+@contextmanager
+def dripping_smtp_server() -> Iterator[int]:
+    """A server on loopback that greets with a continuation line every 0.1 s and never finishes:
+    never idle long enough for one read to time out. Yields its port."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            conn, _ = listener.accept()
+            with conn:
+                while not stop.wait(0.1):
+                    conn.sendall(b"220-still saying hello\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=5)
+
+
+def test_a_server_dripping_its_answer_is_cut_at_the_session_deadline() -> None:
+    """Each read waits at most the SMTP timeout and the whole session at most three times it: a
+    server that never stops its greeting is cut off then (retryable), instead of holding a sender."""
+    integration = make_integration("email", CONFIG)
+    with dripping_smtp_server() as port:
+        ctx = make_ctx(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_seconds=0.3, smtp_starttls=False)
+        started = time.monotonic()
+        result = send(make_alert(), integration, ctx)
+        elapsed = time.monotonic() - started
+    assert (result.ok, result.retryable) == (False, True)
+    assert "0.9 s" in result.message, result.message  # names the deadline that ended it
+    assert elapsed < 2.5  # the deadline is 0.9 s; without one, the greeting never ends

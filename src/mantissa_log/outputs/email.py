@@ -7,15 +7,22 @@ allows (MANTISSA_SMTP_FROM_DOMAINS); a user's own address goes in Reply-To. Reci
 The SMTP host passes the same guard as HTTP targets and the connection goes to the checked
 address. Credentials are never sent in clear: with STARTTLS required and not offered the
 delivery fails; with STARTTLS turned off, login is only done to a loopback relay.
+
+Each socket operation waits at most MANTISSA_SMTP_TIMEOUT_SECONDS and the whole session (connect,
+greeting, TLS, login, the message, QUIT) at most three times it: a server that keeps sending one
+line at a time is never idle long enough for a read to time out, and would otherwise hold a
+sender, and the delivery's claim, for as long as it liked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import ipaddress
 import smtplib
 import socket
 import ssl
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -37,6 +44,7 @@ from mantissa_log.outputs.common import (
 
 SUBJECT_LIMIT = 200
 VALUE_LIMIT = 2000
+SESSION_TIMEOUTS = 3  # the whole session's deadline, in per-operation timeouts (as HTTP sends)
 
 
 def _facts(alert: Alert, ctx: OutputContext) -> list[tuple[str, str]]:
@@ -134,19 +142,54 @@ def build_message(alert: Alert, config: EmailConfig, ctx: OutputContext) -> Emai
 
 
 class _PinnedSMTP(smtplib.SMTP):
-    """Connects to the checked address while keeping the host name for EHLO and TLS checks."""
+    """Connects to the checked address while keeping the host name for EHLO and TLS checks, and
+    cuts the session off at its deadline.
 
-    def __init__(self, addresses: tuple[str, ...], timeout: float) -> None:
+    The cut comes from a timer thread: it shuts the session's socket down, so the read blocked on
+    it returns at once and smtplib raises. A socket still being connected when the timer fires is
+    refused as soon as it exists (`_get_socket`).
+    """
+
+    def __init__(self, addresses: tuple[str, ...], timeout: float, deadline_seconds: float) -> None:
         self._pinned_addresses = addresses
+        self._cut_lock = threading.Lock()
+        self.cut_off = False
+        self._timer = threading.Timer(deadline_seconds, self._cut)
+        self._timer.daemon = True
         super().__init__(timeout=timeout)
+        self._timer.start()
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = self._connect_pinned(port, timeout)
+        with self._cut_lock:
+            if self.cut_off:
+                sock.close()
+                raise TimeoutError("the SMTP session's deadline passed while connecting")
+            self.sock = sock
+        return sock
+
+    def _connect_pinned(self, port: int, timeout: float) -> socket.socket:
         for address in self._pinned_addresses[:-1]:
             try:
                 return socket.create_connection((address, port), timeout, self.source_address)
             except OSError:
                 continue
         return socket.create_connection((self._pinned_addresses[-1], port), timeout, self.source_address)
+
+    def _cut(self) -> None:
+        with self._cut_lock:
+            self.cut_off = True
+            sock = getattr(self, "sock", None)
+            if sock is not None:
+                # The plain socket's shutdown, also for a TLS one: it acts on the descriptor and leaves
+                # the TLS object to the thread reading through it.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._timer.cancel()
+        with self._cut_lock:  # never while a cut is shutting the socket down
+            super().close()
 
 
 def _smtp_failure(exc: Exception, secrets: tuple[str, ...]) -> DeliveryResult:
@@ -190,8 +233,10 @@ def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> Deliv
         password = fetched
     secrets = (password,) if password else ()
     message = build_message(alert, config, ctx)
+    deadline = SESSION_TIMEOUTS * ctx.smtp_timeout_seconds
+    smtp = _PinnedSMTP(addresses, ctx.smtp_timeout_seconds, deadline)
     try:
-        with _PinnedSMTP(addresses, ctx.smtp_timeout_seconds) as smtp:
+        with smtp:
             smtp.connect(host, ctx.smtp_port)
             smtp.ehlo_or_helo_if_needed()
             encrypted = False
@@ -209,7 +254,15 @@ def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> Deliv
                 smtp.login(ctx.smtp_username, password)
             refused = smtp.send_message(message, from_addr=sender(config, ctx), to_addrs=list(config.recipients))
     except (smtplib.SMTPException, OSError) as exc:
+        if smtp.cut_off:
+            return failed(
+                f"SMTP session with {host} did not finish within {deadline:g} s "
+                f"({SESSION_TIMEOUTS} times MANTISSA_SMTP_TIMEOUT_SECONDS); cut off",
+                retryable=True,
+            )
         return _smtp_failure(exc, secrets)
+    finally:
+        smtp.close()  # stops the deadline's timer (also when a check above returned early)
     if refused:
         listed = ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
         return DeliveryResult(ok=True, message=f"sent; refused recipients: {listed}")
