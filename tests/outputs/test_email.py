@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from mantissa_log.outputs.base import OutputContext
 from tests.outputs.helpers import (
     ARN,
     SMTP_PASSWORD,
+    Mailbox,
     SmtpServer,
     free_port,
+    localhost_certificates,
     make_alert,
     make_ctx,
     make_integration,
@@ -133,18 +141,35 @@ def test_sender_is_the_operators_and_reply_to_the_users(smtp_server: SmtpServer)
 
 
 @contextmanager
-def dripping_smtp_server() -> Iterator[int]:
-    """A server on loopback that greets with a continuation line every 0.1 s and never finishes:
-    never idle long enough for one read to time out. Yields its port."""
+def dripping_smtp_server(tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """A server on loopback that never finishes an answer: a continuation line every 0.1 s, never
+    idle long enough for one read to time out. Without `tls`, its greeting drips; with it, the
+    greeting and EHLO offer STARTTLS, and the answer to the EHLO after it, inside TLS, drips.
+    Yields its port."""
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))
+
+    def drip(conn: socket.socket) -> None:
+        while not stop.wait(0.1):
+            conn.sendall(b"250-still answering\r\n" if tls else b"220-still saying hello\r\n")
 
     def serve() -> None:
         with contextlib.suppress(OSError):
             conn, _ = listener.accept()
+            conn.settimeout(10)
             with conn:
-                while not stop.wait(0.1):
-                    conn.sendall(b"220-still saying hello\r\n")
+                if tls is None:
+                    drip(conn)
+                    return
+                lines = conn.makefile("rb")
+                conn.sendall(b"220 ready\r\n")
+                lines.readline()  # EHLO
+                conn.sendall(b"250-localhost\r\n250 STARTTLS\r\n")
+                lines.readline()  # STARTTLS
+                conn.sendall(b"220 go ahead\r\n")
+                with tls.wrap_socket(conn, server_side=True) as secure:
+                    secure.makefile("rb").readline()  # EHLO again, inside TLS
+                    drip(secure)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
@@ -168,3 +193,67 @@ def test_a_server_dripping_its_answer_is_cut_at_the_session_deadline() -> None:
     assert (result.ok, result.retryable) == (False, True)
     assert "0.9 s" in result.message, result.message  # names the deadline that ended it
     assert elapsed < 2.5  # the deadline is 0.9 s; without one, the greeting never ends
+
+
+def test_a_server_dripping_inside_tls_is_cut_at_the_session_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same deadline once STARTTLS has replaced the socket by a TLS one (verification on: the
+    test's own CA is the trusted bundle)."""
+    ca, leaf, key = localhost_certificates(tmp_path)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(leaf, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    integration = make_integration("email", CONFIG)
+    with dripping_smtp_server(server_side) as port:
+        ctx = make_ctx(smtp_host="localhost", smtp_port=port, smtp_timeout_seconds=0.3, smtp_starttls=True)
+        started = time.monotonic()
+        result = send(make_alert(), integration, ctx)
+        elapsed = time.monotonic() - started
+    assert (result.ok, result.retryable) == (False, True)
+    assert "0.9 s" in result.message, result.message
+    assert elapsed < 2.5
+
+
+def test_starttls_then_login_and_send_to_a_real_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default transport (MANTISSA_SMTP_STARTTLS on): STARTTLS verified against the host name,
+    then login and the message inside TLS (aiosmtpd refuses AUTH outside it here)."""
+    ca, leaf, key = localhost_certificates(tmp_path)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(leaf, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    mailbox = Mailbox()
+    logins: list[str] = []
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        assert isinstance(auth_data, LoginPassword)
+        logins.append(auth_data.login.decode())
+        return AuthResult(success=auth_data.password == SMTP_PASSWORD.encode(), handled=False)
+
+    port = free_port()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=server_side,
+        require_starttls=True,
+        authenticator=authenticate,
+        auth_require_tls=True,
+    )
+    controller.start()
+    try:
+        ctx = make_ctx(
+            smtp_host="localhost",
+            smtp_port=port,
+            smtp_timeout_seconds=5,
+            smtp_starttls=True,
+            smtp_username="mailer",
+            smtp_password_secret=ARN + "smtp",
+            smtp_from_domains=("company.com",),
+        )
+        result = send(make_alert(), make_integration("email", CONFIG), ctx)
+    finally:
+        controller.stop()
+    assert result.ok, result.message
+    assert logins == ["mailer"]
+    assert sorted(mailbox.envelopes[0].rcpt_tos) == ["oncall@company.com", "security@company.com"]

@@ -160,6 +160,9 @@ class _PinnedSMTP(smtplib.SMTP):
         self._timer.start()
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # STARTTLS checks the certificate against `_host`, which smtplib sets only when the host is
+        # given to the constructor (it is not here: the connection goes to a checked address).
+        self._host = host
         sock = self._connect_pinned(port, timeout)
         with self._cut_lock:
             if self.cut_off:
