@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     # A secret-store reference (ARN) for the SMTP password; never the password itself.
     smtp_password_secret: str | None = None
-    smtp_timeout_seconds: float = 30.0
+    # Each SMTP socket operation; the whole session gets three times it (outputs/email.py). Capped so
+    # that a session always ends well within a delivery claim's longest hold (delivery/claims.py).
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # The sender every email uses unless the user picks a from_address in one of the allowed
     # domains (MANTISSA_SMTP_FROM_DOMAINS, comma-separated; default: the domain of smtp_from).
     # A user's own address outside them goes in reply_to: this server is no spoofing relay.

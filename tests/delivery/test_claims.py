@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 
 from mantissa_log.clock import epoch
+from mantissa_log.config import Settings
+from mantissa_log.domain.integrations.webhook import WebhookConfig
+from mantissa_log.outputs import email, jira, pagerduty, slack
 from mantissa_log.services.container import Services
 from mantissa_log.services.delivery.claims import MAX_HOLD_SECONDS, ClaimKeeper
 from mantissa_log.state.tables import DELIVERIES
@@ -168,3 +171,15 @@ def test_a_claim_is_renewed_only_up_to_the_longest_send(workers: tuple[Services,
         assert (keeper.seconds_left(claimed) or 0) < 0
     finally:
         keeper.close()
+
+
+def test_the_longest_hold_outlasts_every_send_the_settings_allow() -> None:
+    """MAX_HOLD_SECONDS against the limits the settings and integration configs accept, read from
+    their own schemas: raising a limit without the hold fails here."""
+    hook = WebhookConfig.model_json_schema()["properties"]
+    settings = Settings.model_json_schema()["properties"]
+    webhook = (hook["retry_count"]["maximum"] + 1) * 3 * hook["timeout_seconds"]["maximum"]
+    webhook += settings["template_timeout_seconds"]["maximum"]
+    mail = email.SESSION_TIMEOUTS * settings["smtp_timeout_seconds"]["maximum"]
+    fixed = 3 * max(jira.TIMEOUT_SECONDS, slack.TIMEOUT_SECONDS, pagerduty.TIMEOUT_SECONDS)
+    assert 1.5 * max(webhook, mail, fixed) <= MAX_HOLD_SECONDS

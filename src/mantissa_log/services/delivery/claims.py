@@ -33,8 +33,9 @@ log = logging.getLogger("mantissa_log.outbox")
 Key = tuple[str, str]
 
 # The longest a claim is kept alive: the longest send the outputs allow is a webhook's 11 tries
-# (`retry_count` at most 10) of at most 3 x 120 s each, 66 minutes; twice that, for sends that
-# waited for a free sender first.
+# (`retry_count` at most 10) of at most 3 x 120 s each, plus its template's render (at most 60 s):
+# 67 minutes; about twice that, for sends that waited for a free sender first. A test holds it
+# above one and a half times every output's longest send, from the settings' own limits.
 MAX_HOLD_SECONDS = 2 * 11 * 3 * 120.0
 
 
