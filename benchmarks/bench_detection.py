@@ -229,6 +229,11 @@ class ZircoliteTable:
 
 def rule_fields(text: str) -> set[str]:
     """The event fields a Sigma rule reads (selection keys, and fieldref targets)."""
+    return document_fields(list(yaml.safe_load_all(text)))
+
+
+def document_fields(documents: list[Any]) -> set[str]:
+    """`rule_fields` of a rule file's YAML documents, already parsed."""
     fields: set[str] = set()
 
     def visit(node: Any) -> None:
@@ -242,7 +247,7 @@ def rule_fields(text: str) -> set[str]:
                 if "fieldref" in modifiers.split("|"):
                     fields.update(str(v) for v in (value if isinstance(value, list) else [value]))
 
-    for document in yaml.safe_load_all(text):
+    for document in documents:
         if isinstance(document, dict):
             for name, selection in (document.get("detection") or {}).items():
                 if name != "condition":

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_detection import rule_fields
+from benchmarks.bench_detection import document_fields
 from benchmarks.cloudtrail_gen import CORPUS, write_jsonl
 from benchmarks.lab_capture import write_lab_capture
 
@@ -192,10 +192,11 @@ def rule_names(rules: Path) -> dict[str, tuple[str, set[str]]]:
 
     names: dict[str, tuple[str, set[str]]] = {}
     for path in sorted(rules.glob("*.yml")):
-        text = path.read_text(encoding="utf-8")
-        for document in yaml.safe_load_all(text):
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        fields = document_fields(documents)
+        for document in documents:
             if isinstance(document, dict) and document.get("id"):
-                names[str(document["id"])] = (path.stem, rule_fields(text))
+                names[str(document["id"])] = (path.stem, fields)
     return names
 
 

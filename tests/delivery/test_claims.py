@@ -16,7 +16,8 @@ import pytest
 from mantissa_log.clock import epoch
 from mantissa_log.config import Settings
 from mantissa_log.domain.integrations.webhook import WebhookConfig
-from mantissa_log.outputs import email, jira, pagerduty, slack
+from mantissa_log.outputs import jira, pagerduty, slack
+from mantissa_log.outputs.common import SEND_DEADLINE_TIMEOUTS
 from mantissa_log.services.container import Services
 from mantissa_log.services.delivery.claims import MAX_HOLD_SECONDS, ClaimKeeper
 from mantissa_log.state.tables import DELIVERIES
@@ -178,8 +179,8 @@ def test_the_longest_hold_outlasts_every_send_the_settings_allow() -> None:
     their own schemas: raising a limit without the hold fails here."""
     hook = WebhookConfig.model_json_schema()["properties"]
     settings = Settings.model_json_schema()["properties"]
-    webhook = (hook["retry_count"]["maximum"] + 1) * 3 * hook["timeout_seconds"]["maximum"]
+    webhook = (hook["retry_count"]["maximum"] + 1) * SEND_DEADLINE_TIMEOUTS * hook["timeout_seconds"]["maximum"]
     webhook += settings["template_timeout_seconds"]["maximum"]
-    mail = email.SESSION_TIMEOUTS * settings["smtp_timeout_seconds"]["maximum"]
-    fixed = 3 * max(jira.TIMEOUT_SECONDS, slack.TIMEOUT_SECONDS, pagerduty.TIMEOUT_SECONDS)
+    mail = SEND_DEADLINE_TIMEOUTS * settings["smtp_timeout_seconds"]["maximum"]
+    fixed = SEND_DEADLINE_TIMEOUTS * max(jira.TIMEOUT_SECONDS, slack.TIMEOUT_SECONDS, pagerduty.TIMEOUT_SECONDS)
     assert 1.5 * max(webhook, mail, fixed) <= MAX_HOLD_SECONDS

@@ -25,6 +25,9 @@ CLOUDTRAIL_FIELDS = (
 GENERIC_FIELD_COUNT = 5
 # Path segments and query values at least this long are treated as possible tokens.
 MIN_SECRET_FRAGMENT = 8
+# A whole send (every request, redirect and read of it; an email's whole SMTP session) ends at this
+# many times its per-operation timeout: a receiver answering one byte at a time cannot hold a sender.
+SEND_DEADLINE_TIMEOUTS = 3
 
 
 def truncate(text: str, limit: int) -> str:

@@ -32,6 +32,7 @@ from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs import netguard
 from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, Target
 from mantissa_log.outputs.common import (
+    SEND_DEADLINE_TIMEOUTS,
     alert_facts,
     alert_link,
     failed,
@@ -44,7 +45,6 @@ from mantissa_log.outputs.common import (
 
 SUBJECT_LIMIT = 200
 VALUE_LIMIT = 2000
-SESSION_TIMEOUTS = 3  # the whole session's deadline, in per-operation timeouts (as HTTP sends)
 
 
 def _facts(alert: Alert, ctx: OutputContext) -> list[tuple[str, str]]:
@@ -236,7 +236,7 @@ def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> Deliv
         password = fetched
     secrets = (password,) if password else ()
     message = build_message(alert, config, ctx)
-    deadline = SESSION_TIMEOUTS * ctx.smtp_timeout_seconds
+    deadline = SEND_DEADLINE_TIMEOUTS * ctx.smtp_timeout_seconds
     smtp = _PinnedSMTP(addresses, ctx.smtp_timeout_seconds, deadline)
     try:
         with smtp:
@@ -260,7 +260,7 @@ def send(alert: Alert, target: Target[EmailConfig], ctx: OutputContext) -> Deliv
         if smtp.cut_off:
             return failed(
                 f"SMTP session with {host} did not finish within {deadline:g} s "
-                f"({SESSION_TIMEOUTS} times MANTISSA_SMTP_TIMEOUT_SECONDS); cut off",
+                f"({SEND_DEADLINE_TIMEOUTS} times MANTISSA_SMTP_TIMEOUT_SECONDS); cut off",
                 retryable=True,
             )
         return _smtp_failure(exc, secrets)

@@ -29,7 +29,7 @@ import httpx
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs import netguard
 from mantissa_log.outputs.base import DeliveryResult, OutputContext
-from mantissa_log.outputs.common import scrub, url_secrets
+from mantissa_log.outputs.common import SEND_DEADLINE_TIMEOUTS, scrub, url_secrets
 from mantissa_log.outputs.connections import HttpClients, tls_context
 from mantissa_log.outputs.netguard import redact_url
 from mantissa_log.outputs.wire import Answer, Connection, StaleConnection, WireError, encode_head
@@ -246,7 +246,7 @@ def exchange(
     body: bytes | None = content
     sent_headers = dict(headers or {})
     current = url
-    deadline = time.monotonic() + timeout * 3
+    deadline = time.monotonic() + timeout * SEND_DEADLINE_TIMEOUTS
     for hop_number in range(MAX_REDIRECTS + 1):
         shown = redact_url(current)
         try:

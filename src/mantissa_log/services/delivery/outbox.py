@@ -203,9 +203,9 @@ class Outbox:
 
     def pump(self, *, limit: int = 500) -> int:
         """Route new alerts and hand due deliveries not already in flight to the standing pool, up
-        to `concurrency * IN_FLIGHT_PER_SENDER` in flight; returns how many are in flight after the pass (those just
-        handed over included; at least 1 when another worker won some of its claims), so the
-        worker's loop knows to come back soon. Never waits for a send."""
+        to `concurrency * IN_FLIGHT_PER_SENDER` in flight; returns how many are in flight after the
+        pass (those just handed over included; at least 1 when another worker won some of its
+        claims), so the worker's loop knows to come back soon. Never waits for a send."""
         # Unrouted alerts are a crash's leftovers (the detection runner routes what it stores): a
         # look once a second is enough, not one per pump (every 10 ms while sends are in flight).
         moment = time.monotonic()
@@ -215,8 +215,9 @@ class Outbox:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="outbox")
         taken: list[Delivery] = []
+        window = self.concurrency * IN_FLIGHT_PER_SENDER
         with self._in_flight_lock:
-            room = self.concurrency * IN_FLIGHT_PER_SENDER - len(self._in_flight)
+            room = window - len(self._in_flight)
             # Only rows nobody holds (ours in flight included: they hold a live claim) and only
             # as many as there is room for, so other outbox processes' claims at the front of
             # the queue are stepped over rather than read again and again.
@@ -224,7 +225,7 @@ class Outbox:
             due = self.deliveries.due(due_at(now), limit=min(limit, room), claimable_at=now).items if room > 0 else []
             for delivery in due:
                 key = claim_key(delivery)
-                if key in self._in_flight or len(self._in_flight) >= self.concurrency * IN_FLIGHT_PER_SENDER:
+                if key in self._in_flight or len(self._in_flight) >= window:
                     continue
                 self._in_flight.add(key)
                 taken.append(delivery)

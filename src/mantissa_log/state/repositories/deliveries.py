@@ -168,10 +168,7 @@ class DeliveryRepository:
         """Take each delivery that is still pending with no live lease (None for the others);
         one write transaction for the lot on SQLite, one conditional write each on DynamoDB."""
         values = {"lease_owner": owner, "lease_until": now + lease_seconds}
-        condition = all_of(Compare("status", "=", "pending"), _claimable(now))
-        # One values dict and one condition for the lot (a batch is one shape to the store).
-        items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
-        return [None if item is None else _delivery(item) for item in items]
+        return self._lease_many(deliveries, values, all_of(Compare("status", "=", "pending"), _claimable(now)))
 
     def renew_many(
         self, deliveries: Sequence[Delivery], owner: str, now: float, lease_seconds: float
@@ -179,7 +176,14 @@ class DeliveryRepository:
         """Extend this worker's claims (a send still running): each only while the claim is still
         `owner`'s and the delivery pending; None where it is not (lost, or already recorded)."""
         values = {"lease_until": now + lease_seconds}
-        condition = all_of(Compare("lease_owner", "=", owner), Compare("status", "=", "pending"))
+        return self._lease_many(
+            deliveries, values, all_of(Compare("lease_owner", "=", owner), Compare("status", "=", "pending"))
+        )
+
+    def _lease_many(
+        self, deliveries: Sequence[Delivery], values: dict[str, Any], condition: Condition
+    ) -> list[Delivery | None]:
+        # One values dict and one condition for the lot (a batch is one shape to the store).
         items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
         return [None if item is None else _delivery(item) for item in items]
 
