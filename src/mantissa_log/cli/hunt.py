@@ -13,10 +13,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mantissa_log.cli.paths import event_files, rule_files
 from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.errors import MantissaError
+
+if TYPE_CHECKING:
+    from mantissa_log.services.detection.hunt_database import PendingDatabase
 
 HELP = "Scan log files with Sigma rules directly, no server or lake needed (incident response)."
 
@@ -40,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_hunt(argv: list[str]) -> int:
-    """Parse `argv` (what follows `hunt`), hunt, print the findings; the exit code."""
+def run_hunt(argv: list[str], database: PendingDatabase | None = None) -> int:
+    """Parse `argv` (what follows `hunt`), hunt, print the findings; the exit code.
+
+    `database`: the hunt's DuckDB database, when the caller started setting it up already."""
     parser = _parser()
     options = parser.parse_args(argv)  # exits with 2 and a usage line naming the option
     from mantissa_log.services.detection.hunt import hunt
@@ -52,7 +58,7 @@ def run_hunt(argv: list[str]) -> int:
     try:
         rules = rule_files(options.rules, option="--rules")
         events = event_files(options.events, option="--events")
-        findings = hunt(rules, events, options.source, cache)
+        findings = hunt(rules, events, options.source, cache, database)
     except MantissaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -40,6 +40,7 @@ from mantissa_log.lake.detect.hunt_inputs import (
     read_events_files,
     sources_of,
 )
+from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
 from mantissa_log.sigma.compiled import CompiledRule
@@ -60,32 +61,6 @@ class HuntMatch:
     rule_index: int  # position in the `rules` given
     events_file: Path
     matches: int
-
-
-class PendingDatabase:
-    """An in-memory DuckDB database being set up on a thread.
-
-    Setting one up takes ~50 ms of C++ that releases the interpreter lock: started first, it is ready
-    by the time the rules and the files have been read, instead of after.
-    """
-
-    def __init__(self) -> None:
-        self._outcome: list[duckdb.DuckDBPyConnection | duckdb.Error] = []
-        self._thread = threading.Thread(target=self._connect, name="hunt-duckdb", daemon=True)
-        self._thread.start()
-
-    def _connect(self) -> None:
-        try:
-            self._outcome.append(duckdb.connect(":memory:"))
-        except duckdb.Error as exc:  # raised to the caller of `get`, in its own thread
-            self._outcome.append(exc)
-
-    def get(self) -> duckdb.DuckDBPyConnection:
-        self._thread.join()
-        outcome = self._outcome[0]
-        if isinstance(outcome, duckdb.Error):
-            raise outcome
-        return outcome
 
 
 def hunt_files(

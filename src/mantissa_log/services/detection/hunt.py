@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mantissa_log.errors import MantissaError
-from mantissa_log.lake.detect.hunt import PendingDatabase, hunt_files
+from mantissa_log.lake.detect.hunt import hunt_files
+from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.sigma.cache import CompiledRuleCache
 from mantissa_log.sigma.compiled import CompiledRule
 
@@ -35,10 +36,17 @@ def _compile(cache: CompiledRuleCache, path: Path, source: str | None) -> list[C
 
 
 def hunt(
-    rule_paths: list[Path], event_paths: list[Path], source: str | None = None, cache_folder: Path | None = None
+    rule_paths: list[Path],
+    event_paths: list[Path],
+    source: str | None = None,
+    cache_folder: Path | None = None,
+    database: PendingDatabase | None = None,
 ) -> list[HuntFinding]:
-    """One finding per (rule, file) with matches, and one per rule file that does not compile."""
-    database = PendingDatabase()  # set up while the rules are read from the cache
+    """One finding per (rule, file) with matches, and one per rule file that does not compile.
+
+    `database`: one already being set up (the command starts it before its imports), else one is
+    started here, to be set up while the rules are read from the cache."""
+    database = database or PendingDatabase()
     cache = CompiledRuleCache(cache_folder)
     findings: list[HuntFinding] = []
     compiled: list[tuple[Path, CompiledRule]] = []
