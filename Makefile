@@ -72,7 +72,8 @@ unit: install-dev browser
 # template's cfn-lint, checkov and deployment checks are among them).
 test: lint typecheck unit
 
-# The detection benchmark (benchmarks/README.md): BENCH_EVENTS events (default 1,000,000); last line `ratio: X`.
+# The detection benchmark (benchmarks/README.md): BENCH_EVENTS events (default 1,000,000), or BENCH_CAPTURE (your
+# own CloudTrail file or folder); last line `ratio: X`.
 bench: install-dev
 	$(BIN)/python -m benchmarks.bench_detection
 

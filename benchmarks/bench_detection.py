@@ -2,6 +2,12 @@
 
     python -m benchmarks.bench_detection            # BENCH_EVENTS events (default 1,000,000)
     BENCH_EVENTS=100000 make bench
+    BENCH_CAPTURE=/data/trail make bench             # your own CloudTrail capture instead
+
+BENCH_CAPTURE: a CloudTrail capture of your own (a file, or a folder of `*.json`/`*.jsonl` files, each
+possibly gzipped; JSON lines or CloudTrail's `{"Records": [...]}` deliveries) replaces the generated
+events: it is written out as one event per line first (`write_capture`, not timed, as generation is
+not), so both engines read the same file.
 
 Flow: generate N CloudTrail events as JSON lines (benchmarks/cloudtrail_gen.py, not timed), then run each
 engine in its own child process (so each has its own peak memory and neither warms the other's caches),
@@ -27,6 +33,7 @@ baseline's, end to end.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -61,6 +68,43 @@ ZIRCOLITE_PRAGMAS = (
 )
 
 Result = dict[str, Any]
+
+
+def capture_files(capture: Path) -> list[Path]:
+    if capture.is_dir():
+        return sorted(p for p in capture.rglob("*") if p.is_file() and p.name.endswith((".json", ".jsonl", ".gz")))
+    return [capture]
+
+
+def write_capture(capture: Path, target: Path) -> tuple[int, int, int]:
+    """A capture's events as JSON lines in `target`, envelopes unnested: (events, bytes, lines skipped).
+
+    A line (or a whole file: a single delivery document) that is not a JSON object, or a Records element
+    that is not one, is skipped and counted."""
+    events = skipped = 0
+    with target.open("w", encoding="utf-8") as out:
+        for path in capture_files(capture):
+            raw = path.read_bytes()
+            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8", errors="replace")
+            try:  # a delivery file is one document, possibly spread over several lines
+                documents: list[Any] = [json.loads(text)]
+            except ValueError:
+                documents = []
+                for line in text.splitlines():
+                    if line.strip():
+                        try:
+                            documents.append(json.loads(line))
+                        except ValueError:
+                            skipped += 1
+            for document in documents:
+                records = document.get("Records") if isinstance(document, dict) else None
+                for event in records if isinstance(records, list) else [document]:
+                    if isinstance(event, dict):
+                        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+                        events += 1
+                    else:
+                        skipped += 1
+    return events, target.stat().st_size, skipped
 
 
 def rule_files() -> list[Path]:
@@ -124,6 +168,7 @@ def run_ours(source: Path) -> Result:
     return {
         "engine": "ours",
         "events": stored.rows,
+        "duplicates": stored.duplicates,
         "timings": timings,
         "rss_mb": {"after_load": rss_after_load, "peak": peak_rss_mb()},
         "matches": {name: sorted(ids) for name, ids in matches.items()},
@@ -336,15 +381,21 @@ def rate(events: int, seconds: float) -> float:
     return events / seconds if seconds > 0 else float("inf")
 
 
-def report(n: int, generated: tuple[int, float], ours: Result, base: Result) -> bool:
+def report(n: int, generated: tuple[int, float], ours: Result, base: Result, capture: Path | None = None) -> bool:
     """Print the comparison; True when every rule the baseline can answer matches identically."""
     size, gen_seconds = generated
+    origin = f"capture {capture}, written out" if capture is not None else f"generated with seed {SEED},"
     print(
-        f"CloudTrail detection benchmark: {n:,} events ({size / 1e6:,.0f} MB of JSON lines, generated in "
-        f"{gen_seconds:.1f} s, seed {SEED}), {len(ours['matches'])} SigmaHQ AWS rules"
+        f"CloudTrail detection benchmark: {n:,} events ({size / 1e6:,.0f} MB of JSON lines, {origin} in "
+        f"{gen_seconds:.1f} s), {len(ours['matches'])} SigmaHQ AWS rules"
     )
-    if ours["events"] != n or base["events"] != n:
-        print(f"EVENT COUNT MISMATCH: ours {ours['events']}, baseline {base['events']}, generated {n}")
+    # We store an event id once (CloudTrail delivers some events twice); the baseline keeps every row.
+    # Matches are compared as sets of event ids, so both answer the same question.
+    stored = ours["events"] + ours.get("duplicates", 0)
+    if ours.get("duplicates"):
+        print(f"ours stored {ours['events']:,} events: {ours['duplicates']:,} repeated event ids stored once")
+    if stored != n or base["events"] != n:
+        print(f"EVENT COUNT MISMATCH: ours {stored}, baseline {base['events']}, input {n}")
     t, b = ours["timings"], base["timings"]
     ours_load = t["load"]
     ours_total = ours_load + t["query"]
@@ -409,7 +460,7 @@ def report(n: int, generated: tuple[int, float], ours: Result, base: Result) -> 
             f"  UNEXPLAINED difference in {name}: only ours {sorted(mine - theirs)[:5]} ({len(mine - theirs)}), "
             f"only baseline {sorted(theirs - mine)[:5]} ({len(theirs - mine)})"
         )
-    identical = not differing and ours["events"] == base["events"] == n
+    identical = not differing and stored == base["events"] == n
     print(
         f"identical: {'yes' if identical else 'no'} ({len(compared) - len(differing)} of {len(compared)} rules "
         f"compared agree; {len(broken)} rules excluded where the baseline is known to be wrong)"
@@ -434,15 +485,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.output.write_text(json.dumps(result), encoding="utf-8")
         return 0
     n = args.events if args.events is not None else int(os.environ.get("BENCH_EVENTS", DEFAULT_EVENTS))
+    capture = Path(os.environ["BENCH_CAPTURE"]).resolve() if os.environ.get("BENCH_CAPTURE") else None
+    if capture is not None and not capture.exists():
+        raise SystemExit(f"BENCH_CAPTURE: {capture} does not exist")
     with tempfile.TemporaryDirectory(prefix="bench-detection-") as work:
         folder = Path(work)
         events_file = folder / "cloudtrail.jsonl"
         started = time.perf_counter()
-        size = write_jsonl(events_file, n)
+        if capture is None:
+            size = write_jsonl(events_file, n)
+        else:
+            n, size, skipped = write_capture(capture, events_file)
+            if skipped:
+                print(f"capture: {skipped:,} lines or records that are not JSON objects skipped")
+            if not n:
+                raise SystemExit(f"BENCH_CAPTURE: no CloudTrail events in {capture}")
         generated = (size, time.perf_counter() - started)
         ours = run_child("ours", events_file, folder / "ours.json")
         base = run_child("baseline", events_file, folder / "baseline.json")
-    identical = report(n, generated, ours, base)
+    identical = report(n, generated, ours, base, capture)
     return 0 if identical else 1
 
 

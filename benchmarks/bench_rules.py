@@ -88,7 +88,7 @@ def setup(home: Path, events: int) -> None:
         who = Principal(user)
         bodies = [(p.stem.replace("_", "-")[:60], p.read_text()) for p in plain]
         chosen = [bodies[(u * PLAIN_PER_USER + i) % len(bodies)] for i in range(PLAIN_PER_USER)]
-        chosen += [(name, correlation_body(name, *rest)) for name, *rest in CORRELATIONS]
+        chosen += [(name, correlation_body(name, event, key, count)) for name, event, key, count in CORRELATIONS]
         for name, body in chosen:
             try:
                 services.rules.create(who, RuleWrite(rule_name=name, body=body, schedule="rate(5 minutes)"), "api")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -49,3 +50,36 @@ def test_the_lab_capture_resamples_real_events_with_fresh_ids(tmp_path: Path) ->
     assert len({event["eventID"] for event in events}) == 500
     shapes = {(e["eventSource"], e["eventName"]) for e in lab_events()}
     assert {(e["eventSource"], e["eventName"]) for e in events} <= shapes
+
+
+def test_benchmark_takes_a_capture_of_deliveries_and_lines(tmp_path: Path) -> None:
+    # A capture as CloudTrail leaves it: gzipped `{"Records": [...]}` deliveries beside JSON lines,
+    # one event delivered twice, one line that is not JSON.
+    corpus = ROOT.parent / "shared" / "corpus" / "events"
+    events = [json.loads(line) for path in sorted(corpus.glob("stratus__*.jsonl"))[:12] for line in path.open()]
+    capture = tmp_path / "capture"
+    (capture / "2026" / "12").mkdir(parents=True)
+    half = len(events) // 2
+    delivery = json.dumps({"Records": events[:half]}).encode()
+    (capture / "2026" / "12" / "delivery.json.gz").write_bytes(gzip.compress(delivery))
+    lines = [json.dumps(event) for event in events[half:]] + [json.dumps(events[0]), "not json"]
+    (capture / "lines.jsonl").write_text("\n".join(lines) + "\n")
+    env = {**os.environ, "BENCH_CAPTURE": str(capture), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_detection"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout
+    assert done.returncode == 0, output + done.stderr
+    assert "capture: 1 lines or records that are not JSON objects skipped" in output
+    assert f"benchmark: {len(events) + 1:,} events" in output
+    assert "1 repeated event ids stored once" in output
+    assert next(line for line in output.splitlines() if line.startswith("identical: ")).startswith("identical: yes")
+    matching = re.search(r"events matching any rule \(ours\): ([\d,]+)", output)
+    assert matching is not None
+    assert int(matching.group(1).replace(",", "")) > 0
+    assert re.fullmatch(r"ratio: \d+\.\d", output.strip().splitlines()[-1])
