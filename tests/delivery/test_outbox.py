@@ -228,6 +228,24 @@ def test_pump_answers_what_is_in_flight(dlv: Services, receiver: Receiver) -> No
     assert len(receiver.requests) == 2
 
 
+def test_the_first_pump_routes_even_on_a_machine_just_booted(
+    dlv: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monotonic clock counts from the machine's boot on Linux: a worker started within its first
+    routing period after boot must still route leftovers on its first pass (it once waited until the
+    clock passed the period; the loop's test failed on any machine up for less than an hour)."""
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    repos = dlv.infra.repos
+    monkeypatch.setattr(outbox_module, "ROUTE_EVERY_SECONDS", 5.0)
+    monkeypatch.setattr(outbox_module, "time", SimpleNamespace(monotonic=lambda: 0.2))
+    alert = make_alert(1, alert_destinations=["webhook"])
+    repos.alerts.record_firing(Firing(alert, 0), now())  # stored, never routed
+    dlv.infra.outbox.pump()
+    assert len(repos.deliveries.for_alert(alert.user_id, alert.alert_id)) == 1
+    dlv.infra.outbox.close()
+    assert [r.json()["alert_id"] for r in receiver.requests] == [alert.alert_id]
+
+
 def test_pump_looks_for_unrouted_alerts_at_most_once_a_period(
     dlv: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,11 +71,12 @@ def worker_command(
         runner = threading.Thread(target=services.worker.run, args=(stop,), name="worker")
         runner.start()
         heartbeat = heartbeat_path(services.config.home)
-        beat = 0.0
+        beat: float | None = None  # monotonic; None: not yet written (any number could be recent: see outbox)
         try:
             while runner.is_alive():
                 runner.join(0.5)
-                if time.monotonic() - beat >= HEARTBEAT_SECONDS and not services.worker.stalled(time.monotonic()):
+                due = beat is None or time.monotonic() - beat >= HEARTBEAT_SECONDS
+                if due and not services.worker.stalled(time.monotonic()):
                     # Only a worker whose every loop keeps finishing passes says it is alive.
                     heartbeat.write_text(str(time.time()))
                     beat = time.monotonic()

@@ -153,7 +153,10 @@ class Outbox:
         self.http = HttpClients()
         self._recorder: GroupCommit[_Finished] = GroupCommit(self._record)
         self.claims = ClaimKeeper(deliveries, owner, config.delivery_lease_seconds, clock)
-        self._routed_at = -ROUTE_EVERY_SECONDS  # monotonic: when `pump` last routed
+        # When `pump` last routed (monotonic), None before its first pass. Not a number standing for
+        # "long ago": the monotonic clock's origin is unspecified (on Linux, the machine's boot), so
+        # any such number is recent on a machine up for less than the period.
+        self._routed_at: float | None = None
 
     def route_pending(self, report: OutboxReport) -> None:
         """Alerts stored but not yet routed (e.g. the process died right after storing them)."""
@@ -209,7 +212,7 @@ class Outbox:
         # Unrouted alerts are a crash's leftovers (the detection runner routes what it stores): a
         # look once a second is enough, not one per pump (every 10 ms while sends are in flight).
         moment = time.monotonic()
-        if moment - self._routed_at >= ROUTE_EVERY_SECONDS:
+        if self._routed_at is None or moment - self._routed_at >= ROUTE_EVERY_SECONDS:
             self._routed_at = moment
             self.route_pending(OutboxReport())
         if self._pool is None:
