@@ -41,6 +41,8 @@ def test_no_secret_under_the_data_home_or_in_tables(
     ref = api.get("/api/v1/settings", headers=alice.headers).json()["api_key_secret_id"]
     assert services.infra.secrets.get(ref) == LLM_KEY
     # ... yet no byte of any file under the data home (SQLite file, WAL, key file, rules) holds one.
+    # The requests' audit records are written off the request path: all of them are checked too.
+    services.audit.flush()
     services.infra.backend.close()
     files = _files_under(services.config.home)
     assert files, "the data home is empty: nothing was scanned"

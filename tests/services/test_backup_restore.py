@@ -49,6 +49,10 @@ NOT_RESTORED = frozenset({"api-tokens", "audit-log"})
 
 
 def _snapshot(services: Services, skip: frozenset[str] = frozenset()) -> dict[str, object]:
+    # The audit's records are written by a background thread: a read of the tables is a read of the
+    # audit, so it waits for the records handed in before it, as the product's readers do (without
+    # this, records of `_populate`'s last requests landed between two snapshots under load).
+    services.audit.flush()
     backend = services.infra.backend
     tables = {spec.name: sorted(map(encode, backend.scan(spec))) for spec in ALL_TABLES if spec.name not in skip}
     bodies = {key: services.infra.rule_bodies.get(key) for key in services.infra.rule_bodies.keys()}  # noqa: SIM118 - RuleStore.keys(), not a dict
