@@ -48,6 +48,14 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def output_once_it_shows(self, line: str, seconds: float = 30.0) -> str:
+        """The output, once `line` is in it (the server writes its access log after answering)."""
+        deadline = time.monotonic() + seconds
+        while line not in (output := self.output()):
+            assert time.monotonic() < deadline, f"{line!r} never appeared in the server's output"
+            time.sleep(0.05)
+        return output
+
     def cli(self, *args: str) -> str:
         env = os.environ | {"MANTISSA_HOME": str(self.home)}
         done = subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=120, check=True)
@@ -226,9 +234,7 @@ def test_query_strings_never_reach_the_access_log(server: Server) -> None:
     printed = server.output().count(secret)  # the first-run banner shows it
     response = httpx.get(f"{server.base}/api/v1/me?token={secret}&api_key=sk-leak-{secret[-8:]}")
     assert response.status_code == 401  # a token in the URL is not a credential
-    time.sleep(0.3)
-    output = server.output()
-    assert '"GET /api/v1/me HTTP/1.1" 401' in output
+    output = server.output_once_it_shows('"GET /api/v1/me HTTP/1.1" 401')
     assert output.count(secret) == printed
     assert "sk-leak" not in output
 
