@@ -36,11 +36,13 @@ def test_the_access_log_keeps_the_path_and_drops_the_query() -> None:
 STUCK_SERVER = textwrap.dedent(
     """
     import sys, time
+    from pathlib import Path
     from mantissa_log.cli.http_server import build_server
     from mantissa_log.config import Settings
 
     async def app(scope, receive, send):
         if scope["type"] == "http":
+            (Path(sys.argv[2]) / "handler-started").touch()  # the test signals only from then on
             time.sleep(600)  # a handler that blocks the event loop: nothing graceful can finish
 
     settings = Settings(home=sys.argv[2], shutdown_grace_seconds=1)
@@ -66,7 +68,9 @@ def test_a_stuck_server_still_exits_soon_after_sigterm(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline
                 time.sleep(0.1)
         client.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        time.sleep(0.5)  # the handler is now blocking the loop
+        while not (tmp_path / "handler-started").exists():  # then the handler is blocking the loop
+            assert time.monotonic() < deadline, "the request never reached the handler"
+            time.sleep(0.05)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
