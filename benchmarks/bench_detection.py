@@ -6,8 +6,8 @@
 
 BENCH_CAPTURE: a CloudTrail capture of your own (a file, or a folder of `*.json`/`*.jsonl` files, each
 possibly gzipped; JSON lines or CloudTrail's `{"Records": [...]}` deliveries) replaces the generated
-events: it is written out as one event per line first (`write_capture`, not timed, as generation is
-not), so both engines read the same file.
+events: it is read by the product's CloudTrail parser and written out as one event per line first
+(`write_capture`, not timed, as generation is not), so both engines read the same file.
 
 Flow: generate N CloudTrail events as JSON lines (benchmarks/cloudtrail_gen.py, not timed), then run each
 engine in its own child process (so each has its own peak memory and neither warms the other's caches),
@@ -33,7 +33,6 @@ baseline's, end to end.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import re
@@ -77,34 +76,26 @@ def capture_files(capture: Path) -> list[Path]:
 
 
 def write_capture(capture: Path, target: Path) -> tuple[int, int, int]:
-    """A capture's events as JSON lines in `target`, envelopes unnested: (events, bytes, lines skipped).
+    """A capture's events as JSON lines in `target`: (events, bytes, refused).
 
-    A line (or a whole file: a single delivery document) that is not a JSON object, or a Records element
-    that is not one, is skipped and counted."""
-    events = skipped = 0
+    Each file is read by the product's own CloudTrail parser (`lake.parsers.stream`: gzip, JSON lines,
+    `{"Records": [...]}` deliveries, arrays, pretty-printed documents); what it refuses (a line that is
+    not JSON, a record that is not a CloudTrail event) is counted, not written."""
+    from mantissa_log.lake.model import IngestLimits, ParseResult  # not at the top: the baseline's child
+    from mantissa_log.lake.parsers import stream  # process imports this module and must not load ours
+
+    # One's own capture on one's own machine: the caps on an upload's size and lines do not apply; the
+    # cap on one event does (the lake refuses bigger events, so both engines get the same ones).
+    limits = IngestLimits(decompressed_bytes=1 << 40, line_bytes=1 << 30)
+    events = refused = 0
     with target.open("w", encoding="utf-8") as out:
         for path in capture_files(capture):
-            raw = path.read_bytes()
-            text = (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode("utf-8", errors="replace")
-            try:  # a delivery file is one document, possibly spread over several lines
-                documents: list[Any] = [json.loads(text)]
-            except ValueError:
-                documents = []
-                for line in text.splitlines():
-                    if line.strip():
-                        try:
-                            documents.append(json.loads(line))
-                        except ValueError:
-                            skipped += 1
-            for document in documents:
-                records = document.get("Records") if isinstance(document, dict) else None
-                for event in records if isinstance(records, list) else [document]:
-                    if isinstance(event, dict):
-                        out.write(json.dumps(event, separators=(",", ":")) + "\n")
-                        events += 1
-                    else:
-                        skipped += 1
-    return events, target.stat().st_size, skipped
+            result = ParseResult("cloudtrail", filename=str(path))
+            for event in stream("cloudtrail", path.read_bytes(), result, limits):
+                out.write(event.raw + "\n")
+                events += 1
+            refused += result.rejected_total
+    return events, target.stat().st_size, refused
 
 
 def rule_files() -> list[Path]:
@@ -495,9 +486,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if capture is None:
             size = write_jsonl(events_file, n)
         else:
-            n, size, skipped = write_capture(capture, events_file)
-            if skipped:
-                print(f"capture: {skipped:,} lines or records that are not JSON objects skipped")
+            n, size, refused = write_capture(capture, events_file)
+            if refused:
+                print(f"capture: {refused:,} lines or records refused by the CloudTrail parser (not JSON, not events)")
             if not n:
                 raise SystemExit(f"BENCH_CAPTURE: no CloudTrail events in {capture}")
         generated = (size, time.perf_counter() - started)

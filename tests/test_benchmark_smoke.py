@@ -70,7 +70,7 @@ def test_benchmark_takes_a_capture_of_deliveries_and_lines(tmp_path: Path) -> No
     lines = [json.dumps(event) for event in events[half:]] + [json.dumps(events[0]), "not json"]
     (capture / "lines.jsonl").write_text("\n".join(lines) + "\n")
     output = _detection_benchmark(BENCH_CAPTURE=str(capture))
-    assert "capture: 1 lines or records that are not JSON objects skipped" in output
+    assert "capture: 1 lines or records refused by the CloudTrail parser" in output
     assert f"benchmark: {len(events) + 1:,} events" in output
     assert "1 repeated event ids stored once" in output
     assert next(line for line in output.splitlines() if line.startswith("identical: ")).startswith("identical: yes")
