@@ -56,7 +56,7 @@ class EventsFile:
         self.first = first  # its first line's object when it is JSON lines (parsed once, also for sniffing)
         self._data = data  # None: a big file of JSON lines, read by DuckDB, never held whole
         self._holds_key: dict[str, bool] = {}
-        self._text_lines: list[str] | None = None
+        self._text: str | None = None
 
     @property
     def lines(self) -> bool:
@@ -70,12 +70,12 @@ class EventsFile:
             self._data = self.read_path.read_bytes()
         return self._data
 
-    def text_lines(self) -> list[str]:
-        """The UTF-8 text split at newlines, worked out once (both half-scans of a small hunt hand the
-        same lines to DuckDB); UnicodeDecodeError when it is not UTF-8."""
-        if self._text_lines is None:
-            self._text_lines = self.data.decode("utf-8").split("\n")
-        return self._text_lines
+    def text(self) -> str:
+        """The UTF-8 text, decoded once (both half-scans of a small hunt hand the same text to DuckDB);
+        UnicodeDecodeError when it is not UTF-8."""
+        if self._text is None:
+            self._text = self.data.decode("utf-8")
+        return self._text
 
     def may_hold_key(self, key: str) -> bool:
         """Whether some object of the text may have the member `key`: its quoted name appears (a
