@@ -19,7 +19,7 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.errors import StoreError
-from mantissa_log.lake import LogLake, parse, staging
+from mantissa_log.lake import LogLake, halved_copy, parse, staging
 from mantissa_log.lake import native as native_module
 from mantissa_log.lake import sql as lake_sql
 from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, IngestResult
@@ -319,6 +319,57 @@ def test_a_failed_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Monke
         lake.ingest_file("cloudtrail", path, ingest_time=T0)
     leftovers = [p for p in (tmp_path / "lake").rglob("*") if p.is_file() and "_ids" not in p.parts]
     assert leftovers == []
+
+
+def _half_tables(lake: LogLake) -> list[str]:
+    """Tables of the lake's in-memory database left by a halved COPY (they are regular tables)."""
+    with lake._ingest_connection() as connection:
+        found = connection.execute("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'ingest_halves_%'")
+        return [str(row[0]) for row in found.fetchall()]
+
+
+def test_rows_written_in_halves_keep_the_input_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Inputs of 16k-123k rows are written as two halves at once; 10 rows here, the same way.
+    monkeypatch.setattr(halved_copy, "HALVED_MIN_ROWS", 10)
+    lines: list[str | bytes] = [compact(ct(eventID=f"id-{i:04d}")) for i in range(100)]
+    lines[40] = "{"  # one line for the Python parser: merged back in order
+    lines[41] = compact({"Records": [ct(eventID="id-0041-a"), ct(eventID="id-0041-b")]})
+    lines[77] = lines[12]  # a duplicate: the rows come from the dedup's table
+    path = write_lines(tmp_path / "f.jsonl", lines)
+    native, python = both_ways(tmp_path, "cloudtrail", path)
+    assert native.duplicates == 1
+    assert len(native.files) == 2  # one per half
+    assert len(python.files) == 1  # the Python path writes its own way
+    ids = [row[0] for row in stored(LogLake(tmp_path / "native"), "cloudtrail")]
+    assert ids == sorted(ids)
+    assert len(ids) == 99  # 100 lines: one refused, one envelope of two, one duplicate
+    assert _half_tables(LogLake(tmp_path / "native")) == []
+
+
+def test_a_failed_half_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(halved_copy, "HALVED_MIN_ROWS", 10)
+    real_copy_rows = lake_sql.copy_rows
+    calls: list[str] = []
+
+    def second_breaks(*args: Any, **kwargs: Any) -> str:
+        calls.append("copy")
+        if len(calls) == 2:
+            return "COPY (SELECT no_such_column FROM range(3)) TO '/nonexistent/x.parquet'"
+        return real_copy_rows(*args, **kwargs)
+
+    monkeypatch.setattr(lake_sql, "copy_rows", second_breaks)
+    lake = LogLake(tmp_path / "lake")
+    path = write_lines(tmp_path / "f.jsonl", [compact(ct(eventID=f"id-{i}")) for i in range(40)])
+    with pytest.raises(StoreError):
+        lake.ingest_file("cloudtrail", path, ingest_time=T0)
+    assert len(calls) == 2  # both halves were tried: the first one's file must be gone too
+    leftovers = [p for p in (tmp_path / "lake").rglob("*") if p.is_file() and "_ids" not in p.parts]
+    assert leftovers == []
+    assert _half_tables(lake) == []
+    # Nothing of the failed ingest reached the dedup index: once writing works, every event is stored.
+    monkeypatch.setattr(lake_sql, "copy_rows", real_copy_rows)
+    again = lake.ingest_file("cloudtrail", path, ingest_time=T0)
+    assert (again.rows, again.duplicates, len(again.files)) == (40, 0, 2)
 
 
 def test_hash_ids_hash_the_stored_text(tmp_path: Path) -> None:

@@ -30,7 +30,7 @@ import duckdb
 from mantissa_log.clock import utc_now
 from mantissa_log.domain.log_sources import SOURCE_NAMES, SOURCES, LogSource
 from mantissa_log.errors import StorageFull, StoreError, ValidationFailed, is_no_room
-from mantissa_log.lake import maintenance, native, partitions, sql
+from mantissa_log.lake import halved_copy, maintenance, native, partitions, sql
 from mantissa_log.lake.dedup import EventIndex, IndexSession
 from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
@@ -298,12 +298,22 @@ class LogLake:
             else:
                 # One COPY cutting the files itself: parallel, far faster than one COPY per file.
                 groups = -(-per_file // _ROW_GROUP_ROWS)
-                folder = files.folder()
-                statement = sql.copy_rows(
-                    spec, relation, files.stamp, folder, row_group_rows=-(-per_file // groups), groups_per_file=groups
-                )
-                files.connection.execute(statement)
-                files.adopt(folder)
+                group_rows = -(-per_file // groups)
+                folders: list[Path] = []
+
+                def statement_for(part: str) -> str:
+                    folders.append(files.folder())  # named in the order of the parts: the files' order
+                    return sql.copy_rows(
+                        spec, part, files.stamp, folders[-1], row_group_rows=group_rows, groups_per_file=groups
+                    )
+
+                if halved_copy.HALVED_MIN_ROWS <= rows <= halved_copy.ONE_ROW_GROUP_ROWS and (os.cpu_count() or 1) > 1:
+                    # One row group is written by one thread: two halves at once (see `lake.halved_copy`).
+                    halved_copy.copy_in_halves(files.connection, relation, rows, statement_for)
+                else:
+                    files.connection.execute(statement_for(relation))
+                for folder in folders:
+                    files.adopt(folder)
         except (duckdb.Error, UnicodeError) as exc:
             raise StoreError(f"cannot write {path.name}: {exc}") from exc
 
