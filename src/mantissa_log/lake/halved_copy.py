@@ -4,20 +4,22 @@ DuckDB runs a query on as many threads as its source has parts: a table's row gr
 a file's chunks. The native ingest's rows below KEEP_TEXT_BYTES come from the file read again beside
 its decisions (a POSITIONAL JOIN), and even a table of them is one row group below 122,880 rows: so
 the COPY, which builds each event's struct and compresses it (most of an ingest's time), ran on one
-thread. Here the rows are stored once in a table (cheap: no JSON work) and two cursors each COPY half
-of them into their own files, in input order.
+thread. Here the rows are stored once in a table (cheap: no JSON work; the dedup filter then reads
+them from it too, rather than the file again) and two cursors each COPY half of them into their own
+files, in input order.
 
-Measured (2026-12-03, 2 cores, whole ingests of one file, each in its own process, one way and the other
-alternated, median / best): 100,000 generated CloudTrail events 2.14 / 1.99 -> 1.66 / 1.52 s; a 30,477-event
-lab capture 0.77 / 0.65 -> 0.57 / 0.55 s; 20,000 events 0.47 / 0.39 -> 0.40 / 0.35 s.
+Measured (2026-12-03, 2 cores, whole ingests of one file, each in its own process, the old way and this
+one alternated, median / best): 100,000 generated CloudTrail events 1.80 / 1.59 -> 1.36 / 1.15 s; a
+30,477-event lab capture 0.76 / 0.71 -> 0.60 / 0.56 s.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import duckdb
 
@@ -28,26 +30,36 @@ HALVED_MIN_ROWS = 16_384
 ONE_ROW_GROUP_ROWS = 122_880
 
 
-def copy_in_halves(
-    connection: duckdb.DuckDBPyConnection,
-    relation: str,
-    rows: int,
-    statement_for: Callable[[str], str],
-) -> None:
-    """Run `statement_for(half)` for the first and the second half of `relation`'s rows (in its order),
-    on two cursors at once. The caller names each half's files before, so their order is fixed.
+def applies(rows: int) -> bool:
+    """Whether `rows` rows are written in two halves (one row group, and a second core to use)."""
+    return HALVED_MIN_ROWS <= rows <= ONE_ROW_GROUP_ROWS and (os.cpu_count() or 1) > 1
 
-    The rows go through a regular table with a name of its own: a cursor does not see another's TEMP
-    tables, which the relation is made of. It is dropped whatever happens."""
+
+@contextlib.contextmanager
+def shared_rows(connection: duckdb.DuckDBPyConnection, relation: str) -> Iterator[str]:
+    """`relation`'s rows, in its order, in a regular table with a name of its own, dropped on exit
+    whatever happens: a cursor does not see another's TEMP tables, which the relation is made of."""
     table = f"ingest_halves_{uuid.uuid4().hex}"
     connection.execute(f"CREATE TABLE {table} AS SELECT * FROM {relation}")  # noqa: S608
     try:
-        half = rows // 2
-        halves = [f"(SELECT * FROM {table} WHERE rowid < {half})", f"(SELECT * FROM {table} WHERE rowid >= {half})"]  # noqa: S608
-        execute_together(connection, [statement_for(part) for part in halves])
+        yield table
     finally:
         with contextlib.suppress(duckdb.Error):
             connection.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def copy_in_halves(
+    connection: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: int,
+    statement_for: Callable[[str], str],
+) -> None:
+    """Run `statement_for(half)` for the first and the second half of the rows of `table` (made by
+    `shared_rows`), on two cursors at once. `statement_for` names each half's files as it is called,
+    first half first, so their order is the input's."""
+    half = rows // 2
+    halves = [f"(SELECT * FROM {table} WHERE rowid < {half})", f"(SELECT * FROM {table} WHERE rowid >= {half})"]  # noqa: S608
+    execute_together(connection, [statement_for(part) for part in halves])
 
 
 def execute_together(connection: duckdb.DuckDBPyConnection, statements: Sequence[str]) -> None:

@@ -272,13 +272,7 @@ class LogLake:
                 uncounted += outcome.uncounted
                 repaired += outcome.repaired
                 if outcome.rows:
-                    fresh = dedup.filter(outcome.relation, "epoch_us(t::TIMESTAMP)")
-                    files.duplicates += fresh.duplicates
-                    if fresh.kept:
-                        self._copy_rows(files, spec, fresh.table, fresh.kept, path)
-                    files.rows += fresh.kept
-                    if fresh.owned:
-                        files.connection.execute(f"DROP TABLE {fresh.table}")
+                    self._store_rows(files, dedup, spec, outcome.relation, outcome.rows, path)
                 native.drop_piece(files.connection)
             _unchanged_while_read(path, before)
         rejected.sort(key=lambda r: (r.line or 0, -1 if r.index is None else r.index))
@@ -286,8 +280,38 @@ class LogLake:
             started, rejected=tuple(rejected), repaired=repaired, native=True, rejected_total=len(rejected) + uncounted
         )
 
-    def _copy_rows(self, files: IngestFiles, spec: LogSource, relation: str, rows: int, path: Path) -> None:
-        """COPY a relation of (n, pos, raw, t, event_id), in input order, into files of `rows_per_file` rows."""
+    def _store_rows(
+        self, files: IngestFiles, dedup: IndexSession, spec: LogSource, relation: str, rows: int, path: Path
+    ) -> None:
+        """The rows of a piece (n, pos, raw, t, event_id) not seen before, into the ingest's files."""
+        with contextlib.ExitStack() as stack:
+            shared = None
+            if self._halved(rows):
+                # Written in halves by two cursors, which need the rows in a table they see: made now,
+                # the dedup filter reads it too, rather than the file again.
+                try:
+                    shared = stack.enter_context(halved_copy.shared_rows(files.connection, relation))
+                except duckdb.Error as exc:
+                    raise StoreError(f"cannot write {path.name}: {exc}") from exc
+                relation = shared
+            fresh = dedup.filter(relation, "epoch_us(t::TIMESTAMP)")
+            files.duplicates += fresh.duplicates
+            if fresh.kept:
+                self._copy_rows(files, spec, fresh.table, fresh.kept, path, shared=fresh.table == shared)
+            files.rows += fresh.kept
+            if fresh.owned:
+                files.connection.execute(f"DROP TABLE {fresh.table}")
+
+    def _halved(self, rows: int) -> bool:
+        """Whether `rows` rows are written in two halves at once (files cut by DuckDB, one row group)."""
+        return self.rows_per_file >= 2 * _ROW_GROUP_ROWS and halved_copy.applies(rows)
+
+    def _copy_rows(
+        self, files: IngestFiles, spec: LogSource, relation: str, rows: int, path: Path, *, shared: bool = False
+    ) -> None:
+        """COPY a relation of (n, pos, raw, t, event_id), in input order, into files of `rows_per_file` rows.
+
+        `shared`: the relation is a `halved_copy.shared_rows` table already."""
         per_file = self.rows_per_file
         try:
             if per_file < 2 * _ROW_GROUP_ROWS:
@@ -307,9 +331,15 @@ class LogLake:
                         spec, part, files.stamp, folders[-1], row_group_rows=group_rows, groups_per_file=groups
                     )
 
-                if halved_copy.HALVED_MIN_ROWS <= rows <= halved_copy.ONE_ROW_GROUP_ROWS and (os.cpu_count() or 1) > 1:
+                if self._halved(rows):
                     # One row group is written by one thread: two halves at once (see `lake.halved_copy`).
-                    halved_copy.copy_in_halves(files.connection, relation, rows, statement_for)
+                    with contextlib.ExitStack() as stack:
+                        table = (
+                            relation
+                            if shared
+                            else stack.enter_context(halved_copy.shared_rows(files.connection, relation))
+                        )
+                        halved_copy.copy_in_halves(files.connection, table, rows, statement_for)
                 else:
                     files.connection.execute(statement_for(relation))
                 for folder in folders:
