@@ -16,12 +16,14 @@ one alternated, median / best): 100,000 generated CloudTrail events 1.80 / 1.59 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 import duckdb
+
+from mantissa_log.lake.at_once import at_once
 
 # From this many rows on, an input small enough to be one row group is written in halves: below, the
 # extra table and threads cost about what the second core saves.
@@ -59,25 +61,10 @@ def copy_in_halves(
     first half first, so their order is the input's."""
     half = rows // 2
     halves = [f"(SELECT * FROM {table} WHERE rowid < {half})", f"(SELECT * FROM {table} WHERE rowid >= {half})"]  # noqa: S608
-    execute_together(connection, [statement_for(part) for part in halves])
-
-
-def execute_together(connection: duckdb.DuckDBPyConnection, statements: Sequence[str]) -> None:
-    """Each statement on a cursor of its own, all at once (DuckDB releases the interpreter lock while it
-    runs one); the first error is raised in the caller's thread once all have ended."""
-    errors: list[BaseException] = []
+    statements = [statement_for(part) for part in halves]
 
     def run(statement: str) -> None:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(statement)
-        except BaseException as exc:  # raised again by the caller, as one statement would raise it
-            errors.append(exc)
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
 
-    threads = [threading.Thread(target=run, args=(statement,), name="ingest-copy") for statement in statements]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    at_once([functools.partial(run, statement) for statement in statements], name="ingest-copy")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import _duckdb as duckdb
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
+from mantissa_log.lake.at_once import at_once
 from mantissa_log.lake.detect.hunt_inputs import (
     SMALL_FILE_BYTES,
     EventsFile,
@@ -129,23 +129,12 @@ def _scan_streaming(
     # the rules on two cursors plan and run at once (the engine releases the interpreter lock): the
     # corpus' 57-rule scan 0.060 -> 0.048 s. Big inputs are read by one scan: there parsing is the cost.
     halves = [rules[0::2], rules[1::2]]
-    outcomes: list[dict[tuple[int, int], int] | None] = [None, None]
-    errors: list[BaseException] = []
 
-    def scan_half(position: int) -> None:
-        try:
-            with con.cursor() as cursor:
-                outcomes[position] = _scan_lines(cursor, files, halves[position], envelope)
-        except BaseException as exc:  # raised again in the caller's thread, as one scan would raise it
-            errors.append(exc)
+    def scan_half(half: list[tuple[int, CompiledRule]]) -> dict[tuple[int, int], int] | None:
+        with con.cursor() as cursor:
+            return _scan_lines(cursor, files, half, envelope)
 
-    threads = [threading.Thread(target=scan_half, args=(position,), name="hunt-scan") for position in (0, 1)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    outcomes = at_once([lambda: scan_half(halves[0]), lambda: scan_half(halves[1])], name="hunt-scan")
     first, second = outcomes
     return None if first is None or second is None else first | second
 
