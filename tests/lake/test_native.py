@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -348,6 +349,29 @@ def test_rows_written_in_halves_keep_the_input_order(
     assert ids == sorted(ids)
     assert len(ids) == 100 - int(duplicate)  # 100 lines: one refused, one envelope of two
     assert _half_tables(LogLake(tmp_path / "native")) == []
+
+
+def test_concurrent_ingests_in_halves_keep_their_own_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The halves' tables are regular tables of the lake's one database, seen by every cursor: each
+    ingest must read only its own, whatever runs at the same time."""
+    monkeypatch.setattr(halved_copy, "HALVED_MIN_ROWS", 10)
+    lake = LogLake(tmp_path / "lake")
+    jobs: list[tuple[str, Path]] = []
+    for t in range(4):
+        trail = [compact(ct(eventID=f"ct-{t}-{i:03d}")) for i in range(30)]
+        jobs.append(("cloudtrail", write_lines(tmp_path / f"trail-{t}.jsonl", list(trail))))
+        plain = [compact({"n": i, "thread": t, "time": "2026-01-02T03:04:05Z"}) for i in range(40)]
+        jobs.append(("json", write_lines(tmp_path / f"plain-{t}.jsonl", list(plain))))
+    jobs += jobs[:2]  # repeats: every event a duplicate, whichever ingest comes first
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        results = list(pool.map(lambda job: lake.ingest_file(job[0], job[1], ingest_time=T0), jobs))
+    assert sum(result.rows for result in results) == 4 * 30 + 4 * 40
+    assert sum(result.duplicates for result in results) == 30 + 40
+    written = [len(r.files) for (source, _), r in zip(jobs, results, strict=True) if source == "cloudtrail" and r.rows]
+    assert written == [2, 2, 2, 2]  # each in halves
+    ids = [row[0] for row in stored(lake, "cloudtrail")]
+    assert sorted(ids) == sorted(f"ct-{t}-{i:03d}" for t in range(4) for i in range(30))
+    assert _half_tables(lake) == []
 
 
 def test_a_failed_half_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
