@@ -1,5 +1,5 @@
 """What a small hunt loads: its start is a product goal (`make bench-hunt` on small captures), so the
-modules it needs not are kept off its path."""
+modules it does not need are kept off its path."""
 
 from __future__ import annotations
 

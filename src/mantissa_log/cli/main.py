@@ -54,6 +54,3 @@ def _leave(code: int) -> NoReturn:
     except OSError:  # the reader went away (a closed pipe): the usual exit reports it
         raise SystemExit(code) from None
     os._exit(code)
-    from mantissa_log.cli.app import app
-
-    app()

@@ -261,7 +261,7 @@ def _lines_select(
 
 
 def _handed(inputs: list[tuple[int, EventsFile]]) -> tuple[str, str] | None:
-    """These files' text joined at newlines, and the file id of each of its lines (comma-separated); None
+    """(the file id of each line, comma-separated; these files' text joined at newlines), or None
     when DuckDB should read them itself: beyond HANDED_BYTES, or when one is not UTF-8 (DuckDB's reader
     then fails the query as it would have, and the caller's careful way takes over).
 
