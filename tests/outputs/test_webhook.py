@@ -141,3 +141,26 @@ def test_non_ascii_header_value_is_a_permanent_failure(receiver: Receiver) -> No
     assert "could not be built" in result.message
     assert "clé-secrète" not in result.message
     assert receiver.requests == []
+
+
+def _strict_json(body: bytes) -> Any:
+    """The body as a strict parser reads it: UTF-8, and no NaN or Infinity (they are not JSON)."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(body.decode("utf-8"), parse_constant=refuse)
+
+
+def test_default_body_is_strict_utf8_json_whatever_the_samples_hold(receiver: Receiver) -> None:
+    samples = [{"user": "José 😀", "score": float("nan"), "ratio": float("inf"), "n": 12}]
+    send(make_alert(samples=samples), _integration(receiver), make_ctx())
+    body = receiver.requests[0].body
+    assert "José 😀".encode() in body  # written as UTF-8, not \u escapes
+    assert _strict_json(body)["samples"] == [{"user": "José 😀", "score": None, "ratio": None, "n": 12}]
+
+
+def test_default_body_keeps_integers_beyond_64_bits(receiver: Receiver) -> None:
+    samples = [{"id": 2**70, "neg": -(10**30)}]
+    send(make_alert(samples=samples), _integration(receiver), make_ctx())
+    assert json.loads(receiver.requests[0].body)["samples"] == samples

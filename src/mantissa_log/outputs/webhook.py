@@ -27,7 +27,7 @@ from mantissa_log.domain.alerts import Alert
 from mantissa_log.domain.integrations.webhook import SECRET_PLACEHOLDER, SPEC, WebhookConfig
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.outputs.base import DeliveryResult, OutputContext, OutputSpec, PayloadError, Target
-from mantissa_log.outputs.common import default_payload, failed, sample_alert
+from mantissa_log.outputs.common import compact_json, default_payload, failed, sample_alert
 from mantissa_log.outputs.http import exchange
 from mantissa_log.outputs.template_pool import TemplateError, shared_renderer
 
@@ -60,7 +60,7 @@ def _render(template: str, alert: Alert, ctx: OutputContext) -> bytes:
 def render_body(alert: Alert, config: WebhookConfig, ctx: OutputContext) -> bytes:
     """The exact body bytes. Raises TemplateFailed for a bad custom template."""
     if config.payload_template != "custom" or not config.template:
-        return json.dumps(default_payload(alert, ctx), separators=(",", ":"), default=str).encode()
+        return compact_json(default_payload(alert, ctx))
     try:
         return _render(config.template, alert, ctx)
     except TemplateError as exc:

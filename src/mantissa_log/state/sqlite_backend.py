@@ -8,7 +8,6 @@ conditional writes and atomic adds safe across threads and processes.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -32,7 +31,7 @@ from mantissa_log.state.backend import (
     is_expired,
     keep,
 )
-from mantissa_log.state.codec import encode, encode_value
+from mantissa_log.state.codec import decode_value, encode, encode_value
 from mantissa_log.state.conditions import Condition, Exists, evaluate
 from mantissa_log.state.positions import checked_start_key, position_key
 from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
@@ -53,8 +52,8 @@ def _quote(name: str) -> str:
 
 
 def _decode(text: str) -> Item:
-    # Items are stored as JSON objects by `encode`: `json.loads` already gives a fresh dict (no copy).
-    item: Item = json.loads(text)
+    # Items are stored as JSON objects by `encode`: the parse already gives a fresh dict (no copy).
+    item: Item = decode_value(text)
     return item
 
 
@@ -492,7 +491,7 @@ class SqliteBackend(StateBackend):
                     (encode_value(list(chunk)), now),
                 ).fetchall()
                 for hk, value in rows:
-                    out[hk].append(MISSING if value is None else json.loads(value))
+                    out[hk].append(MISSING if value is None else decode_value(value))
         return out
 
     def batch_put(self, table: TableSpec, items: Sequence[Item]) -> None:

@@ -23,7 +23,6 @@ already hold every attribute set, so nothing is appended and no item is read bac
 from __future__ import annotations
 
 import functools
-import json
 import math
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from mantissa_log.state.backend import TTL_ATTRIBUTE, Item, TableSpec, Update
-from mantissa_log.state.codec import encode, encode_value
+from mantissa_log.state.codec import decode_value, encode, encode_value
 from mantissa_log.state.conditions import Condition
 from mantissa_log.state.sql_conditions import PLAIN_NAME, condition_sql
 
@@ -62,7 +61,7 @@ class BatchTable:
         out: list[Item | None] = [None] * len(updates)
         rewrites: list[tuple[str, Any, Any]] = []
         for number, key, text in self._written(updates, now, in_place=False):
-            item: Item = json.loads(cast(str, text))  # RETURNING item
+            item: Item = decode_value(cast(str, text))  # RETURNING item
             names_now = list(item)
             if names_now != sorted(names_now):
                 rewrites.append((encode(item), *key))
@@ -91,8 +90,14 @@ class BatchTable:
         if any(k is None for k in keys) or len(set(keys)) < len(keys):
             return
         groups: dict[Shape, list[int]] = {}
+        shape: Shape | None = None
+        previous: Update | None = None
         for number, u in enumerate(updates):
-            shape = _shape(self.spec, u)
+            # A batch of claims shares one values dict and one condition: the shape (its checks
+            # and the condition's SQL) is worked out once for the run, not once per update.
+            if previous is None or not _same_parts(u, previous):
+                shape = _shape(self.spec, u)
+            previous = u
             if shape is not None:
                 groups.setdefault(shape, []).append(number)
         for shape, numbers in groups.items():
@@ -144,6 +149,16 @@ def row_key(spec: TableSpec, key: Mapping[str, Any]) -> tuple[Any, Any] | None:
     rk = key.get(spec.range_key)
     plain = isinstance(rk, str) if spec.range_key_type == "S" else type(rk) is int and -(2**63) <= rk < 2**63
     return (hk, rk) if plain else None
+
+
+def _same_parts(u: Update, other: Update) -> bool:
+    """Whether two updates hold the very same values, removals and condition (the key aside)."""
+    return (
+        u.set_values is other.set_values
+        and u.add_values is other.add_values
+        and u.remove is other.remove
+        and u.condition is other.condition
+    )
 
 
 def _shape(spec: TableSpec, u: Update) -> Shape | None:

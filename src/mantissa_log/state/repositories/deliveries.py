@@ -58,13 +58,19 @@ class Outcome:
         return str(self.values.get("status", "pending"))
 
 
-def _recording(owner: str, outcome: Outcome) -> Update:
+def _recording(outcome: Outcome, held_by_owner: Condition) -> Update:
+    """`held_by_owner`: `_held_by(owner)`, one object for a whole batch (the store works a
+    batch's shared condition out once)."""
     return Update(
         _key(outcome.delivery),
         set_values=outcome.values,
         remove=("lease_owner", "lease_until", *outcome.remove),
-        condition=Compare("lease_owner", "=", owner),
+        condition=held_by_owner,
     )
+
+
+def _held_by(owner: str) -> Condition:
+    return Compare("lease_owner", "=", owner)
 
 
 def rescheduled(
@@ -98,14 +104,15 @@ def closed(
 ) -> Outcome:
     """The delivery's final state; it leaves the due queue. `error` says why it is dead (or
     skipped); a delivered record drops the error of an earlier failed attempt."""
-    values: dict[str, Any] = {"status": status, "updated_at": iso(now)}
+    stamp = iso(now)
+    values: dict[str, Any] = {"status": status, "updated_at": stamp}
     remove: tuple[str, ...] = ("queue", "due_at")
     if attempts is not None:
         values["attempts"] = attempts
     if status == "delivered":
         if error:
             raise ValueError("a delivered record has no error")
-        values["delivered_at"] = iso(now)
+        values["delivered_at"] = stamp
         remove += ("last_error",)
     elif error:
         values["last_error"] = error[:MAX_ERROR_CHARS]
@@ -231,7 +238,8 @@ class DeliveryRepository:
         """Write attempts' outcomes, each only while this worker still holds its claim; for each,
         whether it was written (False where the lease was lost: another worker may have taken
         the delivery since)."""
-        items = self.backend.update_many(DELIVERIES, [_recording(owner, o) for o in outcomes])
+        held = _held_by(owner)
+        items = self.backend.update_many(DELIVERIES, [_recording(o, held) for o in outcomes])
         return [item is not None for item in items]
 
     def redeliver(self, delivery: Delivery, *, now: datetime, expires_at: datetime) -> Delivery | None:
@@ -259,7 +267,7 @@ class DeliveryRepository:
 
     def _record(self, owner: str, outcome: Outcome) -> Delivery:
         """Write an attempt's outcome, only while this worker still holds the claim (else Conflict)."""
-        u = _recording(owner, outcome)
+        u = _recording(outcome, _held_by(owner))
         item = self.backend.update(DELIVERIES, u.key, set_values=u.set_values, remove=u.remove, condition=u.condition)
         return _delivery(item)
 
