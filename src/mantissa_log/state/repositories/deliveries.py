@@ -30,9 +30,11 @@ _RETIRED_FIELDS = ("max_attempts",)
 
 
 def _delivery(item: dict[str, Any]) -> Delivery:
-    data = {k: v for k, v in item.items() if k not in _RETIRED_FIELDS}
-    # Records from before the age limit: give them one from now on reading.
-    data.setdefault("expires_at", data.get("updated_at") or data.get("created_at"))
+    data = item
+    if any(map(item.__contains__, _RETIRED_FIELDS)) or "expires_at" not in item:  # rare: copy only then
+        data = {k: v for k, v in item.items() if k not in _RETIRED_FIELDS}
+        # Records from before the age limit: give them one from now on reading.
+        data.setdefault("expires_at", data.get("updated_at") or data.get("created_at"))
     return Delivery.model_validate(data)
 
 
