@@ -228,6 +228,34 @@ def test_pump_answers_what_is_in_flight(dlv: Services, receiver: Receiver) -> No
     assert len(receiver.requests) == 2
 
 
+def test_pump_leaves_the_queue_alone_while_less_than_a_share_of_the_window_is_free(
+    dlv: Services, receiver: Receiver, clock: ManualClock
+) -> None:
+    """A refill reads the due queue and claims a batch: it waits until `1 / REFILL_SHARE` of the
+    window is free rather than taking one or two deliveries per pump (each refill's reads and
+    claim cost the same whatever its size)."""
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    dlv.infra.outbox.concurrency = 1
+    share = IN_FLIGHT_PER_SENDER // outbox_module.REFILL_SHARE
+    release = threading.Event()
+    receiver.on_request = lambda _request: release.wait(10)
+    held = [fire(dlv, n) for n in range(1, IN_FLIGHT_PER_SENDER - share + 2)]  # one less than a share free
+    try:
+        assert dlv.delivery.pump() == len(held)
+        waiting = fire(dlv, 100)  # there is room for it, but less than a share: not taken yet
+        assert dlv.delivery.pump() == len(held)
+        due = dlv.infra.repos.deliveries.due("9" * 15, claimable_at=epoch(clock.now())).items
+        assert [d.alert_id for d in due] == [waiting.alert_id]
+    finally:
+        release.set()
+    deadline = time.monotonic() + 20
+    while dlv.delivery.pump() and time.monotonic() < deadline:  # as sends finish, room comes: it is taken
+        time.sleep(0.01)
+    dlv.delivery.close()
+    assert sorted(r.json()["alert_id"] for r in receiver.requests) == sorted(a.alert_id for a in [*held, waiting])
+    assert receiver.requests[-1].json()["alert_id"] == waiting.alert_id
+
+
 def test_the_first_pump_routes_even_on_a_machine_just_booted(
     dlv: Services, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
