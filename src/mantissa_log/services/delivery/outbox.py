@@ -54,6 +54,7 @@ from mantissa_log.services.delivery.router import AlertRouter
 from mantissa_log.services.delivery.senders import StandingSenders
 from mantissa_log.state.repositories.alerts import AlertRepository
 from mantissa_log.state.repositories.deliveries import (
+    DeliveryKey,
     DeliveryRepository,
     JiraLedgerRepository,
     Outcome,
@@ -181,7 +182,7 @@ class Outbox:
         report = OutboxReport()
         self.route_pending(report)
         now = epoch(self.clock.now())
-        due = self.deliveries.due(due_at(now), limit=limit, claimable_at=now).items
+        due = self.deliveries.due_keys(due_at(now), limit=limit, claimable_at=now)
         jobs = self._claim(due, report)
         # Receivers are slow compared with the store: send several at once. Every job's claim is
         # this worker's alone, so threads (and other workers) never share a delivery. Plain
@@ -225,7 +226,7 @@ class Outbox:
             self.route_pending(OutboxReport())
         if self._senders is None:
             self._senders = StandingSenders(self.concurrency, self._send_and_record, name="outbox")
-        taken: list[Delivery] = []
+        taken: list[DeliveryKey] = []
         window = self.concurrency * IN_FLIGHT_PER_SENDER
         with self._in_flight_lock:
             room = window - len(self._in_flight)
@@ -235,20 +236,19 @@ class Outbox:
             # as many as there is room for, so other outbox processes' claims at the front of
             # the queue are stepped over rather than read again and again.
             now = epoch(self.clock.now())
-            due = self.deliveries.due(due_at(now), limit=min(limit, room), claimable_at=now).items if room > 0 else []
-            for delivery in due:
-                key = claim_key(delivery)
+            due = self.deliveries.due_keys(due_at(now), limit=min(limit, room), claimable_at=now)
+            for key in due:
                 if key in self._in_flight or len(self._in_flight) >= window:
                     continue
                 self._in_flight.add(key)
-                taken.append(delivery)
+                taken.append(key)
         try:
             jobs = self._claim(taken, OutboxReport(), pumped=True)
         except Exception:
             self._release(taken)
             raise
         claimed = {claim_key(job.delivery) for job in jobs}
-        self._release([d for d in taken if claim_key(d) not in claimed])
+        self._release([key for key in taken if key not in claimed])
         for job in jobs:
             self._senders.submit(job)
         with self._in_flight_lock:
@@ -266,18 +266,18 @@ class Outbox:
         self.claims.close()
         self.http.close()
 
-    def _release(self, deliveries: Sequence[Delivery]) -> None:
+    def _release(self, keys: Sequence[DeliveryKey]) -> None:
         with self._in_flight_lock:
-            for delivery in deliveries:
-                self._in_flight.discard(claim_key(delivery))
+            for key in keys:
+                self._in_flight.discard(key)
 
     # -- a batch: claim, read once, send each, record together --------------------------------
-    def _claim(self, due: Sequence[Delivery], report: OutboxReport, *, pumped: bool = False) -> list[_Job]:
+    def _claim(self, due: Sequence[DeliveryKey], report: OutboxReport, *, pumped: bool = False) -> list[_Job]:
         if not due:
             return []
         now = epoch(self.clock.now())
         lease = self.config.delivery_lease_seconds
-        claimed = [c for c in self.deliveries.claim_many(due, self.owner, now, lease) if c is not None]
+        claimed = [c for c in self.deliveries.claim_keys(due, self.owner, now, lease) if c is not None]
         if not claimed:
             return []
         alerts = self.alerts.get_alerts([(d.user_id, d.alert_id) for d in claimed])
@@ -304,7 +304,7 @@ class Outbox:
         finished = self._attempt_logged(job)
         if finished is None:
             self.claims.let_go([job.delivery])
-            self._release([job.delivery])
+            self._release([claim_key(job.delivery)])
             return
         self._recorder.add(finished)
 
@@ -400,7 +400,7 @@ class Outbox:
                 f.job.report.errors.append(f"{f.job.delivery.alert_key}/{f.job.delivery.integration_id}: {exc}")
         finally:
             self.claims.let_go([f.job.delivery for f in batch])
-            self._release([f.job.delivery for f in batch if f.job.pumped])
+            self._release([claim_key(f.job.delivery) for f in batch if f.job.pumped])
 
     def _refresh_alerts(self, finished: Sequence[Delivery]) -> None:
         """Each alert's delivery status, summarised from all its deliveries once none is pending."""

@@ -47,6 +47,10 @@ def _key(delivery: Delivery) -> Key:
     return {"alert_key": delivery.alert_key, "integration_id": delivery.integration_id}
 
 
+# A delivery as the outbox's due read and claims name it: (alert_key, integration_id).
+DeliveryKey = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one attempt changes on its delivery record (written under the worker's lease)."""
@@ -168,16 +172,33 @@ class DeliveryRepository:
         more = page.next_key if len(ready) == len(items) else None
         return ModelPage(ready, more)
 
+    def due_keys(self, now_key: str, *, limit: int, claimable_at: float) -> list[DeliveryKey]:
+        """`due(...)`'s first page as keys only, for the outbox to claim: no model is built for
+        a row it may not win (its claim reads the item back anyway)."""
+        page = self.backend.query(
+            DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, filter=_claimable(claimable_at)
+        )
+        return [
+            (str(item["alert_key"]), str(item["integration_id"]))
+            for item in page.items
+            if str(item.get("due_at") or "") <= now_key
+        ]
+
     def claim(self, delivery: Delivery, owner: str, now: float, lease_seconds: float) -> Delivery | None:
         return self.claim_many([delivery], owner, now, lease_seconds)[0]
 
     def claim_many(
         self, deliveries: Sequence[Delivery], owner: str, now: float, lease_seconds: float
     ) -> list[Delivery | None]:
+        return self.claim_keys([(d.alert_key, d.integration_id) for d in deliveries], owner, now, lease_seconds)
+
+    def claim_keys(
+        self, keys: Sequence[DeliveryKey], owner: str, now: float, lease_seconds: float
+    ) -> list[Delivery | None]:
         """Take each delivery that is still pending with no live lease (None for the others);
         one write transaction for the lot on SQLite, one conditional write each on DynamoDB."""
         values = {"lease_owner": owner, "lease_until": now + lease_seconds}
-        return self._lease_many(deliveries, values, all_of(Compare("status", "=", "pending"), _claimable(now)))
+        return self._lease_many(keys, values, all_of(Compare("status", "=", "pending"), _claimable(now)))
 
     def renew_many(
         self, deliveries: Sequence[Delivery], owner: str, now: float, lease_seconds: float
@@ -186,14 +207,20 @@ class DeliveryRepository:
         `owner`'s and the delivery pending; None where it is not (lost, or already recorded)."""
         values = {"lease_until": now + lease_seconds}
         return self._lease_many(
-            deliveries, values, all_of(Compare("lease_owner", "=", owner), Compare("status", "=", "pending"))
+            [(d.alert_key, d.integration_id) for d in deliveries],
+            values,
+            all_of(Compare("lease_owner", "=", owner), Compare("status", "=", "pending")),
         )
 
     def _lease_many(
-        self, deliveries: Sequence[Delivery], values: dict[str, Any], condition: Condition
+        self, keys: Sequence[DeliveryKey], values: dict[str, Any], condition: Condition
     ) -> list[Delivery | None]:
         # One values dict and one condition for the lot (a batch is one shape to the store).
-        items = self.backend.update_many(DELIVERIES, [Update(_key(d), values, condition=condition) for d in deliveries])
+        updates = [
+            Update({"alert_key": alert, "integration_id": integration}, values, condition=condition)
+            for alert, integration in keys
+        ]
+        items = self.backend.update_many(DELIVERIES, updates)
         return [None if item is None else _delivery(item) for item in items]
 
     def reschedule(
