@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from mantissa_log.clock import epoch
-from mantissa_log.domain.alerts import Alert
+from mantissa_log.domain.alerts import Alert, due_at
 from mantissa_log.services.container import Services
 from mantissa_log.services.delivery import outbox as outbox_module
 from mantissa_log.services.delivery.outbox import IN_FLIGHT_PER_SENDER
@@ -226,6 +226,25 @@ def test_pump_answers_what_is_in_flight(dlv: Services, receiver: Receiver) -> No
         release.set()
     dlv.delivery.close()
     assert len(receiver.requests) == 2
+
+
+def test_due_keys_are_the_due_deliveries_nobody_holds_oldest_first(
+    dlv: Services, receiver: Receiver, clock: ManualClock
+) -> None:
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    alerts = [fire(dlv, n) for n in range(1, 5)]
+    deliveries = dlv.infra.repos.deliveries
+    now = epoch(clock.now())
+    keys = [(f"alice/{a.alert_id}", "hook") for a in alerts]
+    assert deliveries.due_keys(due_at(now), limit=10, claimable_at=now) == keys
+    assert deliveries.due_keys(due_at(now), limit=2, claimable_at=now) == keys[:2]
+    assert deliveries.due_keys(due_at(now - 3600), limit=10, claimable_at=now) == []  # not due yet then
+    (taken,) = deliveries.claim_keys([keys[1]], "another-worker", now, 300)
+    assert taken is not None
+    assert taken.lease_owner == "another-worker"
+    assert deliveries.due_keys(due_at(now), limit=10, claimable_at=now) == [keys[0], *keys[2:]]
+    assert deliveries.due_keys(due_at(now + 301), limit=10, claimable_at=now + 301) == keys  # its lease ran out
+    assert deliveries.claim_keys([keys[1]], "a-third", now, 300) == [None]  # held: not taken twice
 
 
 def test_pump_leaves_the_queue_alone_while_less_than_a_share_of_the_window_is_free(
