@@ -9,7 +9,12 @@ for what orjson refuses or would write otherwise, so what is stored does not cha
 - integers beyond 64 bits, keys that are not strings, lone surrogates, datetimes and dataclasses
   (orjson refuses them; `json` then writes them as before, or raises `TypeError` as before);
 - NaN and infinities, which orjson writes as `null` (they are the only values it turns into
-  `null` unasked, so a `null` in its output sends the item to `json`, which keeps them).
+  `null` unasked, so a `null` in its output sends the item to `json`, which keeps them; an item
+  holding a real null, such as a CloudTrail sample's `"requestParameters": null`, is therefore
+  written by `json`, as before).
+
+One widening: a UUID or a plain enum, which `json` refuses, orjson writes as its text or value.
+The repositories hand the store plain JSON values (models' `dump()`), so neither reaches it.
 
 The two encoders agree on everything else byte for byte except a float's exponent: `json` writes
 `1e-07`, orjson `1e-7`. Both read back as the same float; which one an item gets depends only on
