@@ -16,6 +16,7 @@ from mantissa_log.services.delivery import outbox as outbox_module
 from mantissa_log.services.delivery.outbox import IN_FLIGHT_PER_SENDER
 from mantissa_log.services.worker import Cadence, Worker
 from mantissa_log.state.repositories.alerts import Firing
+from mantissa_log.state.tables import DELIVERIES
 from tests.clock import ManualClock
 from tests.delivery.conftest import ALICE, BACKOFF_CAP, add_webhook
 from tests.delivery.receiver import Receiver, Reply
@@ -245,6 +246,22 @@ def test_due_keys_are_the_due_deliveries_nobody_holds_oldest_first(
     assert deliveries.due_keys(due_at(now), limit=10, claimable_at=now) == [keys[0], *keys[2:]]
     assert deliveries.due_keys(due_at(now + 301), limit=10, claimable_at=now + 301) == keys  # its lease ran out
     assert deliveries.claim_keys([keys[1]], "a-third", now, 300) == [None]  # held: not taken twice
+
+
+def test_a_delivery_stored_by_an_older_version_is_read_and_sent(dlv: Services, receiver: Receiver) -> None:
+    """Records from before the age limit have no `expires_at` (it is taken from `updated_at`) and may
+    hold a field the model no longer has (`max_attempts`, dropped on read, not refused)."""
+    add_webhook(dlv, "hook", receiver.url + "/in")
+    alert = fire(dlv)
+    deliveries = dlv.infra.repos.deliveries
+    (current,) = deliveries.for_alert("alice", alert.alert_id)
+    old = {k: v for k, v in current.dump().items() if k != "expires_at"} | {"max_attempts": 5}
+    dlv.infra.backend.put(DELIVERIES, old)
+    (read,) = deliveries.for_alert("alice", alert.alert_id)
+    assert read.expires_at == current.updated_at
+    assert read.model_dump(exclude={"expires_at"}) == current.model_dump(exclude={"expires_at"})
+    assert dlv.infra.outbox.tick().sent == 1
+    assert [r.json()["alert_id"] for r in receiver.requests] == [alert.alert_id]
 
 
 def test_pump_leaves_the_queue_alone_while_less_than_a_share_of_the_window_is_free(

@@ -26,21 +26,16 @@ from dataclasses import dataclass
 
 from mantissa_log.clock import Clock, epoch
 from mantissa_log.domain.alerts import Delivery
-from mantissa_log.state.repositories.deliveries import DeliveryRepository
+from mantissa_log.state.repositories.deliveries import DeliveryKey, DeliveryRepository, delivery_key
 
 log = logging.getLogger("mantissa_log.outbox")
 
-Key = tuple[str, str]
 
 # The longest a claim is kept alive: the longest send the outputs allow is a webhook's 11 tries
 # (`retry_count` at most 10) of at most 3 x 120 s each, plus its template's render (at most 60 s):
 # 67 minutes; about twice that, for sends that waited for a free sender first. A test holds it
 # above one and a half times every output's longest send, from the settings' own limits.
 MAX_HOLD_SECONDS = 2 * 11 * 3 * 120.0
-
-
-def claim_key(delivery: Delivery) -> Key:
-    return (delivery.alert_key, delivery.integration_id)
 
 
 @dataclass
@@ -67,7 +62,7 @@ class ClaimKeeper:
         self.lease_seconds = lease_seconds
         self.clock = clock
         self.max_hold = max_hold
-        self._held: dict[Key, _Held] = {}
+        self._held: dict[DeliveryKey, _Held] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,7 +74,7 @@ class ClaimKeeper:
         now = epoch(self.clock.now())
         with self._lock:
             for delivery in claimed:
-                self._held[claim_key(delivery)] = _Held(delivery, now)
+                self._held[delivery_key(delivery)] = _Held(delivery, now)
             if self._thread is None and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._run, name="outbox-claims", daemon=True)
                 self._thread.start()
@@ -88,12 +83,12 @@ class ClaimKeeper:
         """Deliveries whose outcome is written, or that will not be sent under this claim."""
         with self._lock:
             for delivery in deliveries:
-                self._held.pop(claim_key(delivery), None)
+                self._held.pop(delivery_key(delivery), None)
 
     def seconds_left(self, delivery: Delivery) -> float | None:
         """How long this worker's claim on the delivery still holds; None once it is lost."""
         with self._lock:
-            held = self._held.get(claim_key(delivery))
+            held = self._held.get(delivery_key(delivery))
         if held is None or held.delivery.lease_until is None:
             return None
         return held.delivery.lease_until - epoch(self.clock.now())
@@ -121,7 +116,7 @@ class ClaimKeeper:
         renewed = self.deliveries.renew_many(due, self.owner, now, self.lease_seconds)
         with self._lock:
             for old, new in zip(due, renewed, strict=True):
-                key = claim_key(old)
+                key = delivery_key(old)
                 kept = self._held.get(key)
                 if kept is None:
                     continue  # recorded meanwhile

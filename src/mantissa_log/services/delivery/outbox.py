@@ -47,7 +47,7 @@ from mantissa_log.outputs.connections import HttpClients
 from mantissa_log.outputs.registry import OutputRegistry
 from mantissa_log.outputs.template_pool import TemplateRenderer
 from mantissa_log.secrets.base import SecretStore
-from mantissa_log.services.delivery.claims import ClaimKeeper, claim_key
+from mantissa_log.services.delivery.claims import ClaimKeeper
 from mantissa_log.services.delivery.context import output_context
 from mantissa_log.services.delivery.group_commit import GroupCommit
 from mantissa_log.services.delivery.router import AlertRouter
@@ -59,6 +59,7 @@ from mantissa_log.state.repositories.deliveries import (
     JiraLedgerRepository,
     Outcome,
     closed,
+    delivery_key,
     rescheduled,
 )
 from mantissa_log.state.repositories.integrations import IntegrationRepository
@@ -155,7 +156,7 @@ class Outbox:
         self.clock = clock
         self.concurrency = concurrency
         self._senders: StandingSenders[_Job] | None = None
-        self._in_flight: set[tuple[str, str]] = set()
+        self._in_flight: set[DeliveryKey] = set()
         self._in_flight_lock = threading.Lock()
         self.templates = templates
         self.http = HttpClients()
@@ -247,7 +248,7 @@ class Outbox:
         except Exception:
             self._release(taken)
             raise
-        claimed = {claim_key(job.delivery) for job in jobs}
+        claimed = {delivery_key(job.delivery) for job in jobs}
         self._release([key for key in taken if key not in claimed])
         for job in jobs:
             self._senders.submit(job)
@@ -304,7 +305,7 @@ class Outbox:
         finished = self._attempt_logged(job)
         if finished is None:
             self.claims.let_go([job.delivery])
-            self._release([claim_key(job.delivery)])
+            self._release([delivery_key(job.delivery)])
             return
         self._recorder.add(finished)
 
@@ -400,7 +401,7 @@ class Outbox:
                 f.job.report.errors.append(f"{f.job.delivery.alert_key}/{f.job.delivery.integration_id}: {exc}")
         finally:
             self.claims.let_go([f.job.delivery for f in batch])
-            self._release([claim_key(f.job.delivery) for f in batch if f.job.pumped])
+            self._release([delivery_key(f.job.delivery) for f in batch if f.job.pumped])
 
     def _refresh_alerts(self, finished: Sequence[Delivery]) -> None:
         """Each alert's delivery status, summarised from all its deliveries once none is pending."""

@@ -16,7 +16,7 @@ from typing import Any
 from mantissa_log.clock import epoch, iso
 from mantissa_log.domain.alerts import Delivery, FinalDeliveryState, alert_key, due_at
 from mantissa_log.errors import Conflict
-from mantissa_log.state.backend import MISSING, Key, StateBackend, Update
+from mantissa_log.state.backend import MISSING, Key, Page, StateBackend, Update
 from mantissa_log.state.conditions import Compare, Condition, NotExists, all_of, any_of
 from mantissa_log.state.repositories.common import ModelPage
 from mantissa_log.state.tables import DELIVERIES, DUE_DELIVERIES_INDEX, JIRA_ISSUES
@@ -49,6 +49,10 @@ def _key(delivery: Delivery) -> Key:
 
 # A delivery as the outbox's due read and claims name it: (alert_key, integration_id).
 DeliveryKey = tuple[str, str]
+
+
+def delivery_key(delivery: Delivery) -> DeliveryKey:
+    return (delivery.alert_key, delivery.integration_id)
 
 
 @dataclass(frozen=True)
@@ -163,26 +167,25 @@ class DeliveryRepository:
         `claimable_at` (epoch seconds): only those no worker holds a live claim on at that time.
         Several outbox processes share the queue; without it each would read the same oldest
         rows, held by whichever claimed them first, and find nothing left to take."""
-        filter = None if claimable_at is None else _claimable(claimable_at)
-        page = self.backend.query(
-            DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, start_key=start_key, filter=filter
-        )
-        items = [_delivery(i) for i in page.items]
-        ready = [d for d in items if (d.due_at or "") <= now_key]
-        more = page.next_key if len(ready) == len(items) else None
-        return ModelPage(ready, more)
+        ready, page = self._due_items(now_key, limit, start_key, claimable_at)
+        more = page.next_key if len(ready) == len(page.items) else None
+        return ModelPage([_delivery(i) for i in ready], more)
 
     def due_keys(self, now_key: str, *, limit: int, claimable_at: float) -> list[DeliveryKey]:
         """`due(...)`'s first page as keys only, for the outbox to claim: no model is built for
         a row it may not win (its claim reads the item back anyway)."""
+        ready, _ = self._due_items(now_key, limit, None, claimable_at)
+        return [(str(item["alert_key"]), str(item["integration_id"])) for item in ready]
+
+    def _due_items(
+        self, now_key: str, limit: int, start_key: Key | None, claimable_at: float | None
+    ) -> tuple[list[dict[str, Any]], Page]:
+        """A page of the due queue, and those of its items whose time has come."""
+        filter = None if claimable_at is None else _claimable(claimable_at)
         page = self.backend.query(
-            DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, filter=_claimable(claimable_at)
+            DELIVERIES, "due", index=DUE_DELIVERIES_INDEX, limit=limit, start_key=start_key, filter=filter
         )
-        return [
-            (str(item["alert_key"]), str(item["integration_id"]))
-            for item in page.items
-            if str(item.get("due_at") or "") <= now_key
-        ]
+        return [item for item in page.items if str(item.get("due_at") or "") <= now_key], page
 
     def claim(self, delivery: Delivery, owner: str, now: float, lease_seconds: float) -> Delivery | None:
         return self.claim_many([delivery], owner, now, lease_seconds)[0]
@@ -190,7 +193,7 @@ class DeliveryRepository:
     def claim_many(
         self, deliveries: Sequence[Delivery], owner: str, now: float, lease_seconds: float
     ) -> list[Delivery | None]:
-        return self.claim_keys([(d.alert_key, d.integration_id) for d in deliveries], owner, now, lease_seconds)
+        return self.claim_keys([delivery_key(d) for d in deliveries], owner, now, lease_seconds)
 
     def claim_keys(
         self, keys: Sequence[DeliveryKey], owner: str, now: float, lease_seconds: float
@@ -207,7 +210,7 @@ class DeliveryRepository:
         `owner`'s and the delivery pending; None where it is not (lost, or already recorded)."""
         values = {"lease_until": now + lease_seconds}
         return self._lease_many(
-            [(d.alert_key, d.integration_id) for d in deliveries],
+            [delivery_key(d) for d in deliveries],
             values,
             all_of(Compare("lease_owner", "=", owner), Compare("status", "=", "pending")),
         )
