@@ -41,3 +41,57 @@ def test_a_small_hunt_hands_its_lines_over_without_dragging_in_type_modules(tmp_
     assert outcome["findings"]  # the lines were read: the rule matched some
     assert all(matches > 0 for matches in outcome["findings"])
     assert outcome["loaded"] == []
+
+
+# What the command's own path (argument parsing, the compiled-rule cache's keys) must not load: `hashlib`
+# loads OpenSSL (`_hashlib`, ~4 ms) and argparse's formatter imports `shutil` (with bz2 and lzma, ~3 ms)
+# only to learn the terminal's width.
+COMMAND_MODULES = ("_hashlib", "shutil")
+
+_COMMAND_PROBE = """
+import io, json, sys
+from mantissa_log.cli.hunt import run_hunt
+rules, events, *watched = sys.argv[1:]
+out, sys.stdout = sys.stdout, io.StringIO()
+code = run_hunt(["--rules", rules, "--events", events, "--format", "json"])
+printed, sys.stdout = sys.stdout.getvalue(), out
+print(json.dumps({"code": code, "lines": printed.splitlines(), "loaded": [m for m in watched if m in sys.modules]}))
+"""
+
+
+def test_the_hunt_command_finds_its_rules_in_the_cache_without_openssl_or_shutil(tmp_path: Path) -> None:
+    events = tmp_path / "trail.jsonl"
+    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records(300)))
+    rule = next(path for path in AWS if path.stem == "aws_sts_assumerole_misuse")
+    command = [sys.executable, "-c", _COMMAND_PROBE, str(rule), str(events), *COMMAND_MODULES]
+    environment = {"MANTISSA_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    subprocess.run(command, capture_output=True, check=True, timeout=120, env=environment)  # compiles, caches
+    probe = subprocess.run(command, capture_output=True, text=True, check=True, timeout=120, env=environment)
+    outcome = json.loads(probe.stdout)
+    assert outcome["code"] == 0
+    findings = [json.loads(line) for line in outcome["lines"]]
+    assert findings
+    assert all(finding["matches"] > 0 for finding in findings)
+    assert outcome["loaded"] == []
+
+
+def _help(columns: str) -> list[str]:
+    probe = "import sys; from mantissa_log.cli.hunt import run_hunt; run_hunt(['--help'])"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env={"COLUMNS": columns}
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_hunt_help_is_wrapped_at_the_terminal_width_as_columns_says() -> None:
+    narrow, wide = _help("50"), _help("200")
+    description = "Scan log files with Sigma rules directly, no server or lake needed (incident response)."
+    assert description in wide  # one line at 200 columns
+    assert description not in narrow
+    # At 50 columns argparse wraps its text at 48 (option names and the list of sources cannot break).
+    start = narrow.index("") + 1
+    wrapped = narrow[start : narrow.index("", start)]
+    assert " ".join(wrapped) == description
+    assert len(wrapped) > 1
+    assert all(len(line) <= 48 for line in wrapped)
