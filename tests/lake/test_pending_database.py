@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import _duckdb as duckdb
+import pytest
 
 from mantissa_log.lake.detect.pending import WARM_UP, PendingDatabase
+from mantissa_log.services.detection.hunt import hunt
+from tests.lake.conftest import corpus_records
+from tests.lake.test_hunt import AWS
 
 
 def test_the_warm_up_query_runs_on_this_engine_and_counts_what_it_should() -> None:
@@ -20,3 +27,24 @@ def test_a_pending_database_is_a_working_connection_once_set_up() -> None:
     assert connection.execute("SELECT json_extract_string('{\"a\": [\"b\"]}', '$.a[0]')").fetchall() == [("b",)]
     assert pending.get() is connection  # set up once
     connection.close()
+
+
+def test_a_hunt_leaves_a_database_it_was_given_open_and_closes_one_it_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = tmp_path / "trail.jsonl"
+    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records(50)))
+    rule = next(path for path in AWS if path.stem == "aws_sts_assumerole_misuse")
+    given = PendingDatabase()
+    found = hunt([rule], [events], cache_folder=tmp_path / "cache", database=given)
+    assert [finding.matches for finding in found if finding.error is None]
+    # Its owner's: still open (the `hunt` command ends its process rather than pay for closing it).
+    assert given.get().execute("SELECT 42").fetchall() == [(42,)]
+    given.close()
+
+    closed: list[PendingDatabase] = []
+    monkeypatch.setattr(PendingDatabase, "close", lambda self: closed.append(self))
+    again = hunt([rule], [events], cache_folder=tmp_path / "cache")
+    assert [finding.matches for finding in again] == [finding.matches for finding in found]
+    assert len(closed) == 1  # the one it made
+    assert closed[0] is not given

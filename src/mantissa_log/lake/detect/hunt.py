@@ -69,8 +69,16 @@ def hunt_files(
     source: str | None = None,
     database: PendingDatabase | None = None,
 ) -> list[HuntMatch]:
-    """Per (rule, file) with at least one match: how many events of the file the rule matched."""
-    database = database or PendingDatabase()
+    """Per (rule, file) with at least one match: how many events of the file the rule matched.
+
+    `database`: its owner's, left open (the `hunt` command ends its process without closing it);
+    without one, the hunt makes its own and closes it."""
+    if database is None:
+        database = PendingDatabase()
+        try:
+            return hunt_files(rules, event_paths, source, database)
+        finally:
+            database.close()
     scratch = Scratch()
     try:
         return _hunt(rules, read_events_files(event_paths, scratch), source, database)
@@ -85,21 +93,21 @@ def _hunt(
     firsts = [(item.first if item.lines else first_record(item.data)) if source is None else None for item in inputs]
     claims = [sources_of(first, item.head, needed) for first, item in zip(firsts, inputs, strict=True)]
     found: dict[tuple[int, int], int] = {}
-    with database.get() as con:
-        for wanted in needed:
-            chosen = [i for i in range(len(inputs)) if source == wanted or (source is None and wanted in claims[i])]
-            if not chosen:
+    con = database.get()
+    for wanted in needed:
+        chosen = [i for i in range(len(inputs)) if source == wanted or (source is None and wanted in claims[i])]
+        if not chosen:
+            continue
+        of_source = [(index, rule) for index, rule in enumerate(rules) if rule.source == wanted]
+        counts = _scan_streaming(con, wanted, [inputs[i] for i in chosen], chosen, of_source)
+        if counts is None:
+            table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
+            if table is None:
                 continue
-            of_source = [(index, rule) for index, rule in enumerate(rules) if rule.source == wanted]
-            counts = _scan_streaming(con, wanted, [inputs[i] for i in chosen], chosen, of_source)
-            if counts is None:
-                table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
-                if table is None:
-                    continue
-                counts = _scan(con, table, of_source)
-                con.execute(f"DROP TABLE {table}")
-            for (index, fid), count in counts.items():
-                found[(fid, index)] = count
+            counts = _scan(con, table, of_source)
+            con.execute(f"DROP TABLE {table}")
+        for (index, fid), count in counts.items():
+            found[(fid, index)] = count
     return [HuntMatch(index, inputs[fid].path, count) for (fid, index), count in sorted(found.items()) if count > 0]
 
 

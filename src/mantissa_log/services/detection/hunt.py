@@ -44,9 +44,25 @@ def hunt(
 ) -> list[HuntFinding]:
     """One finding per (rule, file) with matches, and one per rule file that does not compile.
 
-    `database`: one already being set up (the command starts it before its imports), else one is
-    started here, to be set up while the rules are read from the cache."""
-    database = database or PendingDatabase()
+    `database`: one already being set up (the command starts it before its imports), left open for
+    its owner (the command ends its process instead of closing it); else one is started here, set up
+    while the rules are read from the cache, and closed at the end."""
+    if database is None:
+        database = PendingDatabase()
+        try:
+            return _hunt(rule_paths, event_paths, source, cache_folder, database)
+        finally:
+            database.close()
+    return _hunt(rule_paths, event_paths, source, cache_folder, database)
+
+
+def _hunt(
+    rule_paths: list[Path],
+    event_paths: list[Path],
+    source: str | None,
+    cache_folder: Path | None,
+    database: PendingDatabase,
+) -> list[HuntFinding]:
     cache = CompiledRuleCache(cache_folder)
     findings: list[HuntFinding] = []
     compiled: list[tuple[Path, CompiledRule]] = []
