@@ -229,6 +229,14 @@ class SqlPredicateBackend(TextQueryBackend):
         except FieldPathError as error:
             raise UnsupportedSigma(str(error), field=field) from error
 
+    def accesses(self, field: str) -> list[Access]:
+        """The ways this backend reads `field` (UnsupportedSigma when the structure has no such field)."""
+        return self._access(field)
+
+    def field_read(self, access: StructLeaf) -> str:
+        """The SQL read of a struct leaf, as the rule's expressions write it (before `lower`)."""
+        return self._struct(self.event_column, access.path)
+
     def _struct(self, base: str, path: tuple[str, ...]) -> str:
         for name in path:
             base = self.struct_field_expression.format(base=base, name=name.replace('"', '""'))
@@ -268,7 +276,7 @@ class SqlPredicateBackend(TextQueryBackend):
     def _value(self, access: Access) -> tuple[str, bool]:
         """(SQL, is_list) for one way of reading a field."""
         if isinstance(access, StructLeaf):
-            return self._struct(self.event_column, access.path), False
+            return self.field_read(access), False
         if isinstance(access, StructListLeaf):
             base = self._struct(self.event_column, access.list_path)
             return self._map(base, lambda var: self._struct(var, access.inner)), True

@@ -15,6 +15,14 @@ from mantissa_log.errors import ValidationFailed
 SQL_OPERATORS: dict[str, str] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=", "eq": "=", "neq": "<>"}
 
 
+# A rule's gate (`sigma.gates`): clauses that must all hold, each a disjunction of tests
+# `(read SQL, op, lower-cased text)`, op one of eq / prefix / suffix / contains.
+Test = tuple[str, str, str]
+Clause = tuple[Test, ...]
+Gate = tuple[Clause, ...]
+GATE_OPS = ("eq", "prefix", "suffix", "contains")
+
+
 class RuleCompileError(ValidationFailed):
     """A Sigma rule we refuse to compile; the message says why, `field` says where."""
 
@@ -44,6 +52,7 @@ class CompiledRule:
     flag_expression: str  # the same truth table as CASE chains; never NULL
     athena_predicate: str
     correlation: Correlation | None = None
+    gates: Gate = ()  # what every matching event holds; empty: nothing known (`sigma.gates`)
 
 
 def to_data(rule: CompiledRule) -> dict[str, Any]:
@@ -54,7 +63,26 @@ def to_data(rule: CompiledRule) -> dict[str, Any]:
 def from_data(data: dict[str, Any]) -> CompiledRule:
     correlation = data.get("correlation")
     fields = {k: v for k, v in data.items() if k != "correlation"}
+    fields["gates"] = tuple(tuple(tuple(test) for test in clause) for clause in data.get("gates", ()))
     if correlation is not None:
         corr: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in correlation.items()}
         return CompiledRule(**fields, correlation=Correlation(**corr))
     return CompiledRule(**fields)
+
+
+def gate_holds(gate: Gate, values: dict[str, frozenset[str]]) -> bool:
+    """Whether an input whose events' distinct lowered values per read are `values` could pass every
+    clause of the gate (some value satisfies some test of each clause)."""
+    return all(
+        any(_test_holds(op, text, values.get(read, frozenset())) for read, op, text in clause) for clause in gate
+    )
+
+
+def _test_holds(op: str, text: str, values: frozenset[str]) -> bool:
+    if op == "eq":
+        return text in values
+    if op == "prefix":
+        return any(value.startswith(text) for value in values)
+    if op == "suffix":
+        return any(value.endswith(text) for value in values)
+    return any(text in value for value in values)

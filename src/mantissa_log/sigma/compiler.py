@@ -5,7 +5,9 @@
 
 A CompiledRule carries the same detection three ways: `predicate` (DuckDB, plain AND/OR, for WHERE),
 `flag_expression` (DuckDB, CASE chains, for one projection computing a flag per rule) and
-`athena_predicate` (Trino). All are never-NULL booleans over the columns `raw` and `event`.
+`athena_predicate` (Trino). All are never-NULL booleans over the columns `raw` and `event`. It also
+carries the rule's gate (`sigma.gates`): what every event it matches holds, for a hunt to skip
+rules its input cannot match.
 Everything we cannot run faithfully raises RuleCompileError naming the reason, never a weaker query.
 """
 
@@ -33,7 +35,8 @@ from mantissa_log.sigma.backend_base import SqlPredicateBackend
 from mantissa_log.sigma.backend_duckdb import DuckDBBackend
 from mantissa_log.sigma.budget import check_rule_size
 from mantissa_log.sigma.common import UnsupportedSigma
-from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule, Correlation, RuleCompileError
+from mantissa_log.sigma.compiled import SQL_OPERATORS, CompiledRule, Correlation, Gate, RuleCompileError
+from mantissa_log.sigma.gates import rule_gate
 from mantissa_log.sigma.pipelines import map_field, pipeline_for, source_for_rule
 
 
@@ -68,13 +71,15 @@ def _backends(source: LogSource) -> tuple[DuckDBBackend, AthenaBackend]:
     )
 
 
-def _expressions(rule: SigmaRule, source: LogSource) -> tuple[str, str, str]:
+def _expressions(rule: SigmaRule, source: LogSource) -> tuple[str, str, str, Gate]:
+    """(DuckDB predicate, DuckDB flag expression, Athena predicate, gate) of one rule."""
     duck, athena = _backends(source)
     try:
         # Both backends are built with the source's pipeline: one processed copy serves both.
         processed = duck.processed(rule)
         predicate, flag = duck.processed_expressions(processed, (False, True))
-        return predicate, flag, athena.processed_expressions(processed, (athena.flag,))[0]
+        athena_predicate = athena.processed_expressions(processed, (athena.flag,))[0]
+        return predicate, flag, athena_predicate, rule_gate(processed, duck)
     except UnsupportedSigma as error:
         raise RuleCompileError(f"rule '{rule.title}': {_reason(error)}", field=error.field or "detection") from error
     except SigmaError as error:
@@ -86,7 +91,7 @@ def _expressions(rule: SigmaRule, source: LogSource) -> tuple[str, str, str]:
 def compile_sigma_rule(rule: SigmaRule, source: str | None = None) -> CompiledRule:
     """Compile one parsed Sigma rule for `source` (a key of SOURCES; default: from its logsource)."""
     log_source = _pick_source(rule, source)
-    predicate, flag, athena = _expressions(rule, log_source)
+    predicate, flag, athena, gate = _expressions(rule, log_source)
     return CompiledRule(
         rule_id=str(rule.id) if rule.id else None,
         title=rule.title,
@@ -94,6 +99,7 @@ def compile_sigma_rule(rule: SigmaRule, source: str | None = None) -> CompiledRu
         predicate=predicate,
         flag_expression=flag,
         athena_predicate=athena,
+        gates=gate,
     )
 
 

@@ -1,0 +1,94 @@
+"""A small hunt plans only the rules its events can match (their gates hold), and finds what a hunt
+planning every rule finds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mantissa_log.lake.detect import hunt as hunt_module
+from mantissa_log.lake.detect.hunt import HuntMatch, hunt_files
+from mantissa_log.sigma import compile_sigma
+from mantissa_log.sigma.compiled import CompiledRule
+from tests.lake.conftest import corpus_files, corpus_records
+from tests.lake.test_hunt import AWS, oracle
+
+
+@pytest.fixture(scope="module")
+def aws_rules() -> list[CompiledRule]:
+    return [rule for path in AWS for rule in compile_sigma(path.read_text())]
+
+
+def _planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every rule index a scan is asked to plan, from now on."""
+    planned: list[int] = []
+    real = hunt_module._scan_lines
+
+    def spy(con: Any, inputs: Any, rules: list[tuple[int, CompiledRule]], envelope: str | None) -> Any:
+        planned.extend(index for index, _ in rules)
+        return real(con, inputs, rules, envelope)
+
+    monkeypatch.setattr(hunt_module, "_scan_lines", spy)
+    return planned
+
+
+def _every_rule_planned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hunt_module, "_passing_gates", lambda con, source, inputs, rules, envelope: rules)
+
+
+def _counts(found: list[HuntMatch]) -> dict[tuple[int, str], int]:
+    return {(match.rule_index, match.events_file.name): match.matches for match in found}
+
+
+def test_a_tiny_capture_plans_only_the_rules_its_events_can_match(
+    tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [r for r in corpus_records() if r.get("eventSource") in ("sts.amazonaws.com", "s3.amazonaws.com")][:40]
+    capture = tmp_path / "tiny.jsonl"
+    capture.write_text("".join(json.dumps(record) + "\n" for record in records))
+    planned = _planned(monkeypatch)
+    gated = hunt_files(aws_rules, [capture])
+    assert gated  # something matched
+    assert 0 < len(planned) < len(aws_rules) // 2
+    _every_rule_planned(monkeypatch)
+    planned.clear()
+    assert _counts(hunt_files(aws_rules, [capture])) == _counts(gated)
+    assert len(planned) == len(aws_rules)
+    assert {m.rule_index: m.matches for m in gated} == oracle(aws_rules, capture, "cloudtrail")
+
+
+def test_the_corpus_finds_the_same_with_and_without_gates(
+    aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = corpus_files()
+    gated = _counts(hunt_files(aws_rules, files))
+    _every_rule_planned(monkeypatch)
+    assert gated == _counts(hunt_files(aws_rules, files))
+    assert len(gated) > 20
+
+
+def test_a_capture_matching_no_gate_plans_nothing_and_finds_nothing(
+    tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = tmp_path / "quiet.jsonl"
+    quiet = {"eventSource": "quiet.amazonaws.com", "eventName": "Nothing", "userIdentity": {"type": "Unknown"}}
+    capture.write_text(json.dumps(quiet) + "\n")
+    gated_only = [rule for rule in aws_rules if rule.gates]
+    planned = _planned(monkeypatch)
+    assert hunt_files(gated_only, [capture]) == []
+    assert planned == []
+
+
+def test_when_the_gate_pass_fails_every_rule_is_hunted_the_careful_way(
+    tmp_path: Path, aws_rules: list[CompiledRule]
+) -> None:
+    # A line that opens an object but is not JSON fails the pass (and the scan): the careful way counts.
+    records = corpus_records(300)
+    capture = tmp_path / "broken.jsonl"
+    capture.write_text("".join(json.dumps(record) + "\n" for record in records) + '{"eventName": \n')
+    found = {m.rule_index: m.matches for m in hunt_files(aws_rules, [capture])}
+    assert found == oracle(aws_rules, capture, "cloudtrail")
+    assert found
