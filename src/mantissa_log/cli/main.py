@@ -7,10 +7,11 @@ goes through the Typer application (`cli/app.py`), which lists `hunt` too.
 
 A hunt starts setting up its DuckDB database (C++ that releases the interpreter lock) before it
 imports its own modules, so that both run at once, and it ends without the interpreter's teardown
-(`_leave`) and without closing that database (the command owns it; closing frees its memory, 6-11 ms). On a small capture those were 0.02-0.04 s of a 0.2 s run, where the ratio to
-Zircolite is decided by the two engines' fixed costs (x7.8 -> x9.4-9.7 on 728 events;
-benchmarks/README.md). `--help` (or a usage error) needs no database: the set-up is waited for on
-every way out, as a process must not reach the interpreter's teardown while it runs.
+(`_leave`). On a small capture those were 0.02-0.04 s of a 0.2 s run, where the ratio to Zircolite
+is decided by the two engines' fixed costs (x7.8 -> x9.4-9.7 on 728 events; benchmarks/README.md).
+Nor does it close that database (the command owns it; closing frees its memory: 6-11 ms). `--help`
+(or a usage error) needs no database: the set-up is waited for on every way out, as a process must
+not reach the interpreter's teardown while it runs.
 """
 
 from __future__ import annotations
