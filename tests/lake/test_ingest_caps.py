@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mantissa_log.lake import LogLake, parse
-from mantissa_log.lake.model import IngestLimits, IngestResult
+from mantissa_log.lake.model import IngestLimits
+from mantissa_log.lake.results import IngestResult
 from tests.fixtures_api import ApiUser
 
 SMALL = IngestLimits(decompressed_bytes=4 << 20, line_bytes=64 << 10, event_bytes=16 << 10)

@@ -23,7 +23,8 @@ from mantissa_log.errors import StoreError
 from mantissa_log.lake import LogLake, halved_copy, parse, staging
 from mantissa_log.lake import native as native_module
 from mantissa_log.lake import sql as lake_sql
-from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, IngestResult
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits
+from mantissa_log.lake.results import IngestResult
 from tests.lake.conftest import corpus_files, corpus_records
 
 T0 = datetime(2026, 3, 1, 9, 15, tzinfo=UTC)

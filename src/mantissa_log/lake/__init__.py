@@ -13,27 +13,20 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the names as the type checker sees them; at run time __getattr__ imports them
     from mantissa_log.lake.guard import ensure_select
-    from mantissa_log.lake.model import (
-        ColumnInfo,
-        IngestLimits,
-        IngestResult,
-        ParsedEvent,
-        ParseResult,
-        Rejection,
-        SourceInfo,
-    )
+    from mantissa_log.lake.model import IngestLimits, ParsedEvent, ParseResult, Rejection
     from mantissa_log.lake.parsers import PARSERS, parse
+    from mantissa_log.lake.results import ColumnInfo, IngestResult, SourceInfo
     from mantissa_log.lake.store import LogLake
 
 _HOMES = {
     "ensure_select": "mantissa_log.lake.guard",
-    "ColumnInfo": "mantissa_log.lake.model",
+    "ColumnInfo": "mantissa_log.lake.results",
     "IngestLimits": "mantissa_log.lake.model",
-    "IngestResult": "mantissa_log.lake.model",
+    "IngestResult": "mantissa_log.lake.results",
     "ParsedEvent": "mantissa_log.lake.model",
     "ParseResult": "mantissa_log.lake.model",
     "Rejection": "mantissa_log.lake.model",
-    "SourceInfo": "mantissa_log.lake.model",
+    "SourceInfo": "mantissa_log.lake.results",
     "PARSERS": "mantissa_log.lake.parsers",
     "parse": "mantissa_log.lake.parsers",
     "LogLake": "mantissa_log.lake.store",

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from mantissa_log.lake.model import IngestResult, Rejection
+from mantissa_log.lake.model import Rejection
+from mantissa_log.lake.results import IngestResult
 
 
 def _fsync(path: Path, *, directory: bool = False) -> None:

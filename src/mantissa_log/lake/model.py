@@ -1,10 +1,10 @@
-"""Values passed between the parsers, the store and its callers (plain data, no I/O)."""
+"""What the parsers produce and the store takes (plain data, no I/O); what the store reports back is
+in `lake.results`, kept apart so that a hunt, which only reads, does not build those classes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,38 +77,3 @@ class ParseResult:
         self.rejected_total += 1
         if always or len(self.rejected) < MAX_KEPT_REJECTIONS:
             self.rejected.append(Rejection(line, index, reason))
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    source: str
-    ingest_time: datetime  # aware, UTC; the same for every row of the call
-    rows: int
-    files: tuple[Path, ...]
-    bytes_written: int
-    seconds: float
-    rejected: tuple[Rejection, ...] = ()  # carried over from the ParseResult, if one was given
-    rejected_total: int | None = None  # all rejections, when more were counted than kept
-    repaired: int = 0  # events kept after replacing invalid Unicode by U+FFFD (see ParseResult)
-    native: bool = False  # read by DuckDB (`LogLake.ingest_file` on JSON lines), not by a Python parser
-    duplicates: int = 0  # events already stored within the dedup horizon (or twice in this input): not stored
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnInfo:
-    name: str
-    type: str
-
-
-@dataclass(frozen=True, slots=True)
-class SourceInfo:
-    name: str
-    columns: tuple[ColumnInfo, ...]
-    rows: int
-    files: int
-    bytes: int
-    min_event_time: datetime | None = None  # aware, UTC
-    max_event_time: datetime | None = None
-    min_ingest_time: datetime | None = None
-    max_ingest_time: datetime | None = None
-    quarantined: int = 0  # unreadable files moved aside (`lake/_quarantine`)

@@ -16,10 +16,10 @@ from typing import Any
 
 from mantissa_log.errors import StoreError
 from mantissa_log.lake.athena_run import AthenaQueryTimedOut, AthenaRunner
-from mantissa_log.lake.model import ColumnInfo
 from mantissa_log.lake.query_guard import CheckedQuery
 from mantissa_log.lake.query_run import QueryFailed, QueryLimits, QueryResult, json_rows, message_of
 from mantissa_log.lake.query_schema import TableSchema, athena_tables
+from mantissa_log.lake.results import ColumnInfo
 from mantissa_log.lake.s3lake import S3LogLake
 
 _INTEGERS = frozenset({"tinyint", "smallint", "integer", "int", "bigint"})

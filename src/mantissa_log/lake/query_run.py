@@ -27,8 +27,8 @@ import duckdb
 
 from mantissa_log.errors import ValidationFailed
 from mantissa_log.lake.guard import ensure_select
-from mantissa_log.lake.model import ColumnInfo
 from mantissa_log.lake.query_guard import CheckedQuery
+from mantissa_log.lake.results import ColumnInfo
 from mantissa_log.lake.store import LogLake
 
 _PATH = re.compile(r"'?(?:/[^\s'\"]+){2,}'?")

@@ -37,7 +37,7 @@ from mantissa_log.clock import utc_now
 from mantissa_log.domain.log_sources import SOURCE_NAMES
 from mantissa_log.errors import StoreError
 from mantissa_log.lake.fields import EPOCH
-from mantissa_log.lake.model import IngestResult
+from mantissa_log.lake.results import IngestResult
 from mantissa_log.lake.store import LogLake, as_utc
 
 _MICRO = timedelta(microseconds=1)

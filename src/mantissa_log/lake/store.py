@@ -36,19 +36,11 @@ from mantissa_log.lake.fields import EPOCH
 from mantissa_log.lake.guard import guarded_connection
 from mantissa_log.lake.inflight import InFlight
 from mantissa_log.lake.ingest_files import IngestFiles
-from mantissa_log.lake.model import (
-    DEFAULT_LIMITS,
-    ColumnInfo,
-    IngestLimits,
-    IngestResult,
-    ParsedEvent,
-    ParseResult,
-    Rejection,
-    SourceInfo,
-)
+from mantissa_log.lake.model import DEFAULT_LIMITS, IngestLimits, ParsedEvent, ParseResult, Rejection
 from mantissa_log.lake.parsers import stream
 from mantissa_log.lake.parsers.jsonsource import JsonSourceParser
 from mantissa_log.lake.reader import GZIP_MAGIC
+from mantissa_log.lake.results import ColumnInfo, IngestResult, SourceInfo
 from mantissa_log.lake.upload_groups import GROUP_MAX_BYTES, WaitingUpload, kept_per_part, take_group
 
 T = TypeVar("T")

@@ -9,7 +9,8 @@ import itertools
 import duckdb
 
 from mantissa_log.lake.dedup import Filtered
-from mantissa_log.lake.model import IngestResult, ParsedEvent
+from mantissa_log.lake.model import ParsedEvent
+from mantissa_log.lake.results import IngestResult
 
 
 @dataclasses.dataclass

@@ -28,11 +28,11 @@ from mantissa_log.domain.queries import (
     QueryTurn,
 )
 from mantissa_log.errors import NotFound, QueryRefused, UpstreamFailed, ValidationFailed
-from mantissa_log.lake.model import ColumnInfo
 from mantissa_log.lake.query_backend import QueryBackend
 from mantissa_log.lake.query_guard import CheckedQuery, QueryRejected, check_query
 from mantissa_log.lake.query_run import QueryFailed, QueryLimits, QueryResult
 from mantissa_log.lake.query_schema import TableSchema
+from mantissa_log.lake.results import ColumnInfo
 from mantissa_log.services.identity import Principal
 from mantissa_log.services.llm.fenced import read_fenced
 from mantissa_log.services.llm.gateway import ChatResult, LlmService, ResolvedLlm
