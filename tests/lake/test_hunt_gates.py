@@ -27,16 +27,16 @@ def _planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     planned: list[int] = []
     real = hunt_module._scan_lines
 
-    def spy(con: Any, inputs: Any, rules: list[tuple[int, CompiledRule]], envelope: str | None) -> Any:
+    def spy(con: Any, lines: Any, rules: list[tuple[int, CompiledRule]]) -> Any:
         planned.extend(index for index, _ in rules)
-        return real(con, inputs, rules, envelope)
+        return real(con, lines, rules)
 
     monkeypatch.setattr(hunt_module, "_scan_lines", spy)
     return planned
 
 
 def _every_rule_planned(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hunt_module, "_passing_gates", lambda con, source, inputs, rules, envelope: rules)
+    monkeypatch.setattr(hunt_module, "_passing_gates", lambda con, source, lines, rules: rules)
 
 
 def _counts(found: list[HuntMatch]) -> dict[tuple[int, str], int]:

@@ -130,14 +130,14 @@ def _scan_streaming(
         # No line holds the key, so no line is an envelope: skip making each line a list to unnest,
         # a fifth of the scan.
         envelope = None
-    files = list(zip(fids, inputs, strict=True))
+    lines = _Lines(list(zip(fids, inputs, strict=True)), envelope)
     small = sum(item.size for item in inputs) <= SPLIT_BYTES
     if small:
-        rules = _passing_gates(con, source, files, rules, envelope)
+        rules = _passing_gates(con, source, lines, rules)
         if not rules:
             return {}
     if not small or len(rules) < 2 or (os.cpu_count() or 1) < 2:
-        return _scan_lines(con, files, rules, envelope)
+        return _scan_lines(con, lines, rules)
     # Small inputs: the scan is mostly planning one expression per rule, on one thread. Two halves of
     # the rules on two cursors plan and run at once (the engine releases the interpreter lock): the
     # corpus' 57-rule scan 0.060 -> 0.048 s. Big inputs are read by one scan: there parsing is the cost.
@@ -145,19 +145,31 @@ def _scan_streaming(
 
     def scan_half(half: list[tuple[int, CompiledRule]]) -> dict[tuple[int, int], int] | None:
         with con.cursor() as cursor:
-            return _scan_lines(cursor, files, half, envelope)
+            return _scan_lines(cursor, lines, half)
 
     outcomes = at_once([lambda: scan_half(halves[0]), lambda: scan_half(halves[1])], name="hunt-scan")
     first, second = outcomes
     return None if first is None or second is None else first | second
 
 
+class _Lines:
+    """The SELECT of these files' lines (`_lines_select`) and its parameters, made once per form: the
+    gate pass and both halves of a small scan share one joined text, which DuckDB then converts once
+    (a fresh 1 MB string costs it 2-3 ms each time, on the interpreter lock)."""
+
+    def __init__(self, inputs: list[tuple[int, EventsFile]], envelope: str | None) -> None:
+        self.inputs = inputs
+        self.envelope = envelope
+        self._made: dict[bool, tuple[str, list[Any]]] = {}
+
+    def select(self, *, validate: bool) -> tuple[str, list[Any]]:
+        if validate not in self._made:  # two halves asking at once may both make it: the same value
+            self._made[validate] = _lines_select(self.inputs, self.envelope, validate=validate)
+        return self._made[validate]
+
+
 def _passing_gates(
-    con: duckdb.DuckDBPyConnection,
-    source: str,
-    inputs: list[tuple[int, EventsFile]],
-    rules: list[tuple[int, CompiledRule]],
-    envelope: str | None,
+    con: duckdb.DuckDBPyConnection, source: str, lines: _Lines, rules: list[tuple[int, CompiledRule]]
 ) -> list[tuple[int, CompiledRule]]:
     """The rules these events can match: those without a gate, and those whose gate holds for the
     events' distinct values of the fields the gates test (`sigma.gates`), read in one cheap pass.
@@ -177,12 +189,12 @@ def _passing_gates(
         return rules
     shape = sql.quote_literal(json.dumps(structure, separators=(",", ":")))
     typed = f"CAST(json_transform(raw, {shape}) AS {sql.duckdb_type(structure)})"
-    lines, params = _lines_select(inputs, envelope, validate=False)
+    events, params = lines.select(validate=False)
     # (read's position, value) pairs, distinct: one hash aggregate (a `list(DISTINCT ...)` per read was
     # five times slower).
     positions = ", ".join(str(position) for position in range(len(reads)))
     values = ", ".join(f"lower({read})" for read in reads)
-    pairs = f"SELECT unnest([{positions}]) AS k, unnest([{values}]) AS v FROM (SELECT {typed} AS event FROM ({lines}))"
+    pairs = f"SELECT unnest([{positions}]) AS k, unnest([{values}]) AS v FROM (SELECT {typed} AS event FROM ({events}))"
     try:
         found = con.execute(f"SELECT DISTINCT k, v FROM ({pairs}) WHERE v IS NOT NULL", params or None).fetchall()
     except duckdb.Error:
@@ -195,19 +207,16 @@ def _passing_gates(
 
 
 def _scan_lines(
-    con: duckdb.DuckDBPyConnection,
-    inputs: list[tuple[int, EventsFile]],
-    rules: list[tuple[int, CompiledRule]],
-    envelope: str | None,
+    con: duckdb.DuckDBPyConnection, lines: _Lines, rules: list[tuple[int, CompiledRule]]
 ) -> dict[tuple[int, int], int] | None:
     """One streaming scan of these rules over these JSON-lines files; None when DuckDB fails it."""
     # When the scan builds the event struct, `json_transform` already parses every line and fails the
     # query on one that is not JSON (the caller then takes the careful way), so a separate `json_valid`
     # would only parse each line twice (measured: -13 % of a 30k-event scan's CPU).
     structure = _event_structure(rules)
-    lines, params = _lines_select(inputs, envelope, validate=not structure)
+    events, params = lines.select(validate=not structure)
     try:
-        return _scan_together(con, f"({lines})", rules, params, structure=structure)
+        return _scan_together(con, f"({events})", rules, params, structure=structure)
     except duckdb.Error:
         return None
 
