@@ -8,7 +8,9 @@ Scenarios (both engines get the same rule files and the same event files):
      attack-lab events of the corpus resampled (`lab_capture`: narrow and repetitive, as a held-out
      capture is; Zircolite's best case) with the same 57 rules;
   d. your capture: HUNT_CAPTURE, a CloudTrail JSON-lines file (or a folder of *.jsonl files) of
-     your own, with the same 57 rules (a held-out capture: the check the issue names).
+     your own, with the same 57 rules (a held-out capture: the check the issue names). A capture as
+     CloudTrail delivers it (gzip, `{"Records": [...]}` documents) is converted first into one
+     JSON-lines file by the lake's CloudTrail parser, which both engines then read.
 HUNT_SCENARIOS picks which run, by letter (default "abc", or "abcd" when HUNT_CAPTURE is set; e.g.
 HUNT_SCENARIOS=d HUNT_CAPTURE=/data/trail.jsonl for the capture alone).
 Zircolite runs from ../shared/peers/zircolite-3.7.0 in its own scratch venv (.bench/zircolite-venv,
@@ -240,6 +242,55 @@ def event_files(events: Path) -> list[Path]:
     return sorted(events.glob("*.jsonl")) if events.is_dir() else [events]
 
 
+def _plain_lines(path: Path) -> bool:
+    """Whether a capture file is plain JSON lines of events: a `.jsonl` name, not gzip, and a first
+    non-blank line that is a JSON object and not a CloudTrail `{"Records": [...]}` delivery."""
+    if path.suffix != ".jsonl":
+        return False
+    with path.open("rb") as stream:
+        if stream.read(2) == b"\x1f\x8b":
+            return False
+        stream.seek(0)
+        for line in stream:
+            if line.strip():
+                try:
+                    first = json.loads(line)
+                except ValueError:
+                    return False
+                return isinstance(first, dict) and not isinstance(first.get("Records"), list)
+    return True
+
+
+def capture_as_lines(capture: Path, work: Path) -> tuple[Path, str | None]:
+    """The capture as both engines get it, and a note when it had to be converted.
+
+    Zircolite reads JSON lines (`-j`); a capture as CloudTrail delivers it (gzip files of
+    `{"Records": [...]}`, or such documents pretty-printed) is first read by the lake's own CloudTrail
+    parser and written as one JSON-lines file of its events, so that both engines hunt the same events.
+    A file or folder of plain `.jsonl` files is used as it is."""
+    if capture.is_dir():
+        files = sorted(path for path in capture.rglob("*") if path.is_file() and not path.name.startswith("."))
+    else:
+        files = [capture]
+    if files and all(_plain_lines(path) for path in files) and (not capture.is_dir() or files == event_files(capture)):
+        return capture, None
+    from mantissa_log.lake import parse  # the benchmark's own process: no hunt timing includes this
+
+    converted = work / "capture.jsonl"
+    events = rejected = 0
+    with converted.open("w", encoding="utf-8") as out:
+        for path in files:
+            parsed = parse("cloudtrail", path.read_bytes(), filename=str(path))
+            out.writelines(event.raw + "\n" for event in parsed.events)
+            events += len(parsed.events)
+            rejected += parsed.rejected_total
+    note = (
+        f"{len(files)} files, not all plain JSON lines: converted by the CloudTrail parser into one "
+        f"JSON-lines file of {events:,} events for both engines ({rejected:,} records refused)"
+    )
+    return converted, note
+
+
 def aws_rules(work: Path) -> Path:
     """The 57 SigmaHQ AWS rules of the corpus, in their own folder (both engines read a folder)."""
     aws = work / "aws-rules"
@@ -275,7 +326,10 @@ def main() -> int:
                 size = write_lab_capture(events, lab_n)
                 label = f"c. lab-like: 57 AWS rules, {lab_n:,} resampled lab events ({size / 1e6:.0f} MB)"
             elif letter == "d" and capture:
-                rules, events = aws_rules(work), Path(capture).resolve()
+                rules = aws_rules(work)
+                events, note = capture_as_lines(Path(capture).resolve(), work / "d")
+                if note:
+                    print(f"\nyour capture: {note}", flush=True)
                 files = event_files(events)
                 size = sum(path.stat().st_size for path in files)
                 label = f"d. your capture: 57 AWS rules, {events} ({len(files)} files, {size / 1e6:.0f} MB)"

@@ -4,6 +4,7 @@ own events (so a held-out capture is judged on what it holds, not on a list made
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from benchmarks.bench_hunt import (
     KNOWN_DIVERGENCES,
     CaptureShapes,
     blind_spots,
+    capture_as_lines,
     capture_shapes,
     event_files,
     explained,
@@ -79,3 +81,29 @@ def test_on_the_corpus_the_hand_checked_divergences_are_found_from_the_events() 
         assert spots(stem), stem
     assert spots("aws_cloudtrail_disable_logging") == []
     assert spots("aws_root_account_usage") == []
+
+
+def test_a_capture_of_plain_json_lines_is_used_as_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "capture"
+    folder.mkdir()
+    for name in ("a.jsonl", "b.jsonl"):
+        (folder / name).write_text(json.dumps(EVENT) + "\n" + json.dumps({"eventName": "Other"}) + "\n")
+    assert capture_as_lines(folder, tmp_path) == (folder, None)
+    assert capture_as_lines(folder / "a.jsonl", tmp_path) == (folder / "a.jsonl", None)
+
+
+def test_a_capture_as_cloudtrail_delivers_it_is_converted_to_the_same_events(tmp_path: Path) -> None:
+    folder = tmp_path / "capture"
+    folder.mkdir()
+    records = [EVENT | {"eventID": f"e{i}", "eventSource": "s3.amazonaws.com"} for i in range(5)]
+    (folder / "delivery.json.gz").write_bytes(gzip.compress(json.dumps({"Records": records[:3]}).encode()))
+    (folder / "pretty.json").write_text(json.dumps({"Records": records[3:]}, indent=2))
+    (folder / "lines.jsonl").write_text(json.dumps({"Records": [records[0]]}) + "\n")  # an envelope per line
+    converted, note = capture_as_lines(folder, tmp_path)
+    assert converted == tmp_path / "capture.jsonl"
+    assert note is not None
+    assert "3 files" in note
+    assert "6 events" in note
+    events = [json.loads(line) for line in converted.read_text().splitlines()]
+    assert sorted(event["eventID"] for event in events) == ["e0", "e0", "e1", "e2", "e3", "e4"]
+    assert all(event["eventName"] == "PutBucketVersioning" for event in events)
