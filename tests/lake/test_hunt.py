@@ -46,12 +46,13 @@ def oracle(rules: list[CompiledRule], path: Path, source: str) -> dict[int, int]
 def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test both ways: as small inputs go (files held whole, lines handed to DuckDB as a
     parameter, the rules scanned in two halves at once) and as big ones do (files over 1 MiB read in
-    chunks and never held, DuckDB reading the files, one scan for all rules: beyond HELD_BYTES,
-    HANDED_BYTES and SPLIT_BYTES)."""
+    chunks and never held, DuckDB reading the files, one scan for all rules, no gate pass: beyond
+    HELD_BYTES, HANDED_BYTES, SPLIT_BYTES and GATE_BYTES)."""
     if request.param == "big inputs' way":
         monkeypatch.setattr(hunt_inputs, "HELD_BYTES", 0)
         monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
         monkeypatch.setattr(hunt_module, "SPLIT_BYTES", 0)
+        monkeypatch.setattr(hunt_module, "GATE_BYTES", 0)
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,15 @@ def aws_rules() -> list[CompiledRule]:
     return [rule for path in AWS for rule in compile_sigma(path.read_text())]
 
 
+@pytest.fixture(autouse=True, params=["handed over", "read whole by DuckDB", "read by DuckDB's CSV reader"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gate pass reads the lines as the scan does, whichever way they reach DuckDB."""
+    if request.param != "handed over":
+        monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
+    if request.param == "read by DuckDB's CSV reader":
+        monkeypatch.setattr(hunt_module, "SMALL_FILE_BYTES", 0)
+
+
 def _planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Every rule index a scan is asked to plan, from now on."""
     planned: list[int] = []

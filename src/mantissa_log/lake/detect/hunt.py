@@ -55,6 +55,11 @@ HANDED_BYTES = 64 << 20
 # Inputs up to this size in all are scanned by two cursors at once, each with half the rules (see
 # `_scan_streaming`); bigger ones by one scan, so that their events are parsed once.
 SPLIT_BYTES = 4 << 20
+# Inputs up to this size in all are first read for the distinct values the rules' gates test, and only
+# the rules those values can satisfy are planned (`_passing_gates`): the pass parses every line once
+# more, which costs less than planning the rules it drops only while the input is small (a 6.7 MB
+# 5,000-event scan 78 -> 62 ms; at 13 MB 148 -> 170 ms, at 26 MB 229 -> 262 ms: medians in-process).
+GATE_BYTES = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -131,8 +136,9 @@ def _scan_streaming(
         # a fifth of the scan.
         envelope = None
     lines = _Lines(list(zip(fids, inputs, strict=True)), envelope)
-    small = sum(item.size for item in inputs) <= SPLIT_BYTES
-    if small:
+    size = sum(item.size for item in inputs)
+    small = size <= SPLIT_BYTES
+    if size <= GATE_BYTES:
         rules = _passing_gates(con, source, lines, rules)
         if not rules:
             return {}
