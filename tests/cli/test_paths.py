@@ -37,3 +37,13 @@ def test_event_files_skip_hidden_and_keep_order(tmp_path: Path) -> None:
     with pytest.raises(ValidationFailed) as missing:
         event_files([tmp_path / "nope"], option="--events")
     assert missing.value.field == "--events"
+
+
+def test_files_are_ordered_as_paths_are_not_as_their_text(tmp_path: Path) -> None:
+    # As text "a-c.jsonl" < "a/b.jsonl" ('-' before '/'); as paths a/b.jsonl comes first (part "a" < "a-c.jsonl").
+    for name in ("a.d/e.jsonl", "a-c.jsonl", "a/b.jsonl"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    expected = [tmp_path / "a" / "b.jsonl", tmp_path / "a-c.jsonl", tmp_path / "a.d" / "e.jsonl"]
+    assert event_files([tmp_path]) == expected
+    assert expected == sorted(expected)
