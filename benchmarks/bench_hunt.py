@@ -43,6 +43,7 @@ from typing import Any
 from benchmarks.bench_detection import document_fields
 from benchmarks.cloudtrail_gen import CORPUS, write_jsonl
 from benchmarks.lab_capture import write_lab_capture
+from mantissa_log.lake.reader import GZIP_MAGIC
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT.parent / "shared" / "peers"
@@ -248,7 +249,7 @@ def _plain_lines(path: Path) -> bool:
     if path.suffix != ".jsonl":
         return False
     with path.open("rb") as stream:
-        if stream.read(2) == b"\x1f\x8b":
+        if stream.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
             return False
         stream.seek(0)
         for line in stream:

@@ -56,6 +56,21 @@ from mantissa_log.sigma.fields import (
 )
 
 
+def plain_comparison(value: SigmaString) -> tuple[str, str] | None:
+    """(op, text) when a Sigma string is plain text with at most a leading and a trailing `*`: `eq`,
+    `prefix`, `suffix` or `contains` of that text (the empty string: `eq` of ""); None when it needs a
+    LIKE pattern (`?`, an inner `*`, or nothing but `*`). The backends compare by it, and a rule's
+    gate (`sigma.gates`) records the same comparison."""
+    parts = list(value.s)
+    lead = bool(parts) and parts[0] == SpecialChars.WILDCARD_MULTI
+    trail = len(parts) > int(lead) and parts[-1] == SpecialChars.WILDCARD_MULTI
+    middle = parts[int(lead) : len(parts) - int(trail)]
+    if middle and all(isinstance(part, str) for part in middle):
+        op = {(False, False): "eq", (False, True): "prefix", (True, False): "suffix", (True, True): "contains"}
+        return op[(lead, trail)], "".join(str(part) for part in middle)
+    return ("eq", "") if not parts else None
+
+
 class SqlPredicateBackend(TextQueryBackend):
     """Base for the DuckDB and Athena backends; see the module docstring."""
 
@@ -311,23 +326,18 @@ class SqlPredicateBackend(TextQueryBackend):
             raise UnsupportedSigma(f"placeholder in value '{value}' (no pipeline defines it)")
         if not cased:
             value = value.lower()
-        parts = list(value.s)
-        lead = bool(parts) and parts[0] == SpecialChars.WILDCARD_MULTI
-        trail = len(parts) > int(lead) and parts[-1] == SpecialChars.WILDCARD_MULTI
-        middle = parts[int(lead) : len(parts) - int(trail)]
         pattern = sql_literal(self._pattern(value))
-        if middle and all(isinstance(part, str) for part in middle):
-            text = "".join(str(part) for part in middle)
-            template = {
-                (False, False): self.text_eq_expression,
-                (False, True): self.text_startswith_expression,
-                (True, False): self.text_endswith_expression,
-                (True, True): self.text_contains_expression,
-            }[(lead, trail)]
-        elif not parts:
-            text, template = "", self.text_eq_expression
-        else:
+        plain = plain_comparison(value)
+        if plain is None:
             text, template = "", self.text_like_expression
+        else:
+            op, text = plain
+            template = {
+                "eq": self.text_eq_expression,
+                "prefix": self.text_startswith_expression,
+                "suffix": self.text_endswith_expression,
+                "contains": self.text_contains_expression,
+            }[op]
         literal = sql_literal(text)
 
         def pred(sql: str) -> str:

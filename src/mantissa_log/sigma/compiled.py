@@ -6,6 +6,8 @@ cache, the detection engine) never pays for importing pySigma.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -20,7 +22,6 @@ SQL_OPERATORS: dict[str, str] = {"lt": "<", "lte": "<=", "gt": ">", "gte": ">=",
 Test = tuple[str, str, str]
 Clause = tuple[Test, ...]
 Gate = tuple[Clause, ...]
-GATE_OPS = ("eq", "prefix", "suffix", "contains")
 
 
 class RuleCompileError(ValidationFailed):
@@ -70,7 +71,7 @@ def from_data(data: dict[str, Any]) -> CompiledRule:
     return CompiledRule(**fields)
 
 
-def gate_holds(gate: Gate, values: dict[str, frozenset[str]]) -> bool:
+def gate_holds(gate: Gate, values: Mapping[str, AbstractSet[str]]) -> bool:
     """Whether an input whose events' distinct lowered values per read are `values` could pass every
     clause of the gate (some value satisfies some test of each clause)."""
     return all(
@@ -78,7 +79,7 @@ def gate_holds(gate: Gate, values: dict[str, frozenset[str]]) -> bool:
     )
 
 
-def _test_holds(op: str, text: str, values: frozenset[str]) -> bool:
+def _test_holds(op: str, text: str, values: AbstractSet[str]) -> bool:
     if op == "eq":
         return text in values
     if op == "prefix":

@@ -11,10 +11,11 @@ Derived from the rule's condition after its processing pipeline, the tree the ba
 - OR: one clause made of one clause of each part (when every part has one);
 - NOT, and any other test (regular expressions, numbers, null, keywords, cased strings, a field read
   more than one way or from JSON): nothing.
-Only a case-insensitive Sigma string without inner wildcards on a field read from one struct leaf gives
-a test: its SQL is `lower(<leaf>) = | starts_with | ends_with | contains '<text>'` with the text
-lower-cased in Python, so a test on the leaf's distinct lowered values answers what the rule's SQL
-would. A hunt over a small input reads those distinct values once and plans only the rules whose
+Only a case-insensitive Sigma string the backends compare without a LIKE pattern
+(`backend_base.plain_comparison`), on a field read from one struct leaf, gives a test: its SQL is
+`lower(<leaf>) = | starts_with | ends_with | contains '<text>'` with the text lower-cased in Python,
+so a test on the leaf's distinct lowered values answers what the rule's SQL would. A hunt over a
+small input reads those distinct values once and plans only the rules whose
 clauses all hold (planning is most of a small hunt: `lake.detect.hunt`).
 """
 
@@ -24,9 +25,9 @@ from collections.abc import Sequence
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.rule import SigmaRule
-from sigma.types import SigmaCasedString, SigmaString, SpecialChars
+from sigma.types import SigmaCasedString, SigmaString
 
-from mantissa_log.sigma.backend_base import SqlPredicateBackend
+from mantissa_log.sigma.backend_base import SqlPredicateBackend, plain_comparison
 from mantissa_log.sigma.common import UnsupportedSigma
 from mantissa_log.sigma.compiled import Gate, Test
 from mantissa_log.sigma.fields import StructLeaf
@@ -76,14 +77,5 @@ def _test(node: ConditionFieldEqualsValueExpression, backend: SqlPredicateBacken
         return None
     if len(accesses) != 1 or not isinstance(accesses[0], StructLeaf):
         return None
-    # As `SqlPredicateBackend.string_pred` decides: leading / trailing `*` make it a prefix, suffix or
-    # contains test of the plain text between; any other special character makes it a LIKE (no test).
-    parts = list(value.lower().s)
-    lead = bool(parts) and parts[0] == SpecialChars.WILDCARD_MULTI
-    trail = len(parts) > int(lead) and parts[-1] == SpecialChars.WILDCARD_MULTI
-    middle = parts[int(lead) : len(parts) - int(trail)]
-    if not all(isinstance(part, str) for part in middle):
-        return None
-    text = "".join(str(part) for part in middle)
-    op = {(False, False): "eq", (False, True): "prefix", (True, False): "suffix", (True, True): "contains"}
-    return backend.field_read(accesses[0]), op[(lead, trail)], text
+    plain = plain_comparison(value.lower())  # the comparison `string_pred` makes, on the lowered text
+    return None if plain is None else (backend.field_read(accesses[0]), *plain)

@@ -193,14 +193,13 @@ def _passing_gates(
     structure = _needed_structure(spec.structure, reads)
     if not structure:
         return rules
-    shape = sql.quote_literal(json.dumps(structure, separators=(",", ":")))
-    typed = f"CAST(json_transform(raw, {shape}) AS {sql.duckdb_type(structure)})"
     events, params = lines.select(validate=False)
     # (read's position, value) pairs, distinct: one hash aggregate (a `list(DISTINCT ...)` per read was
     # five times slower).
     positions = ", ".join(str(position) for position in range(len(reads)))
     values = ", ".join(f"lower({read})" for read in reads)
-    pairs = f"SELECT unnest([{positions}]) AS k, unnest([{values}]) AS v FROM (SELECT {typed} AS event FROM ({events}))"
+    typed = f"(SELECT {_typed_event(structure)} AS event FROM ({events}))"
+    pairs = f"SELECT unnest([{positions}]) AS k, unnest([{values}]) AS v FROM {typed}"
     try:
         found = con.execute(f"SELECT DISTINCT k, v FROM ({pairs}) WHERE v IS NOT NULL", params or None).fetchall()
     except duckdb.Error:
@@ -208,8 +207,7 @@ def _passing_gates(
     seen: dict[str, set[str]] = {}
     for position, value in found:
         seen.setdefault(reads[position], set()).add(value)
-    held = {read: frozenset(values) for read, values in seen.items()}
-    return [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, held)]
+    return [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, seen)]
 
 
 def _scan_lines(
@@ -409,6 +407,13 @@ def _event_structure(rules: list[tuple[int, CompiledRule]]) -> dict[str, Any]:
     return _needed_structure(spec.structure, expressions) if sql.has_event(spec) else {}
 
 
+def _typed_event(structure: dict[str, Any]) -> str:
+    """The event struct of `raw` with only these fields, typed as the source's structure says: what
+    a scan's rules and the gate pass read (the same struct, so the same values)."""
+    shape = sql.quote_literal(json.dumps(structure, separators=(",", ":")))
+    return f"CAST(json_transform(raw, {shape}) AS {sql.duckdb_type(structure)})"
+
+
 def _scan_together(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -422,9 +427,7 @@ def _scan_together(
     if structure is None:
         structure = _event_structure(rules)
     if structure:
-        shape = sql.quote_literal(json.dumps(structure, separators=(",", ":")))
-        typed = f"CAST(json_transform(raw, {shape}) AS {sql.duckdb_type(structure)})"
-        table = f"(SELECT fid, raw, {typed} AS event FROM {table})"
+        table = f"(SELECT fid, raw, {_typed_event(structure)} AS event FROM {table})"
     flags = ", ".join(f"({expression}) AS f{i}" for i, expression in enumerate(expressions))
     counts = ", ".join(f"count(*) FILTER (WHERE f{i})" for i in range(len(rules)))
     # No `WHERE f0 OR f1 OR ...` before grouping: planning and evaluating that chain cost more than the

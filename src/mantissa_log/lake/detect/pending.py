@@ -52,8 +52,7 @@ class PendingDatabase:
         self._thread.join()
 
     def get(self) -> duckdb.DuckDBPyConnection:
-        self._thread.join()
-        outcome = self._outcome[0]
+        outcome = self._settled()
         if isinstance(outcome, duckdb.Error):
             raise outcome
         return outcome
@@ -61,7 +60,10 @@ class PendingDatabase:
     def close(self) -> None:
         """Close the database (once set up), freeing its memory: 6-11 ms after a small hunt, which a
         process about to end (the `hunt` command) skips by never calling this."""
-        self._thread.join()
-        outcome = self._outcome[0]
+        outcome = self._settled()
         if not isinstance(outcome, duckdb.Error):
             outcome.close()
+
+    def _settled(self) -> duckdb.DuckDBPyConnection | duckdb.Error:
+        self._thread.join()
+        return self._outcome[0]
