@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +165,7 @@ def test_a_rule_failing_at_run_time_does_not_hide_the_others(tmp_path: Path, aws
     path.write_text("".join(json.dumps(r) + "\n" for r in corpus_records()))
     expected = {m.rule_index: m.matches for m in hunt_files(aws_rules, [path])}
     # A cast that fails on the first event name: the single scan fails, each rule is then run alone.
-    failing = replace(aws_rules[0], flag_expression='CAST(event."eventName" AS INTEGER) = 1')
+    failing = aws_rules[0]._replace(flag_expression='CAST(event."eventName" AS INTEGER) = 1')
     found = hunt_files([failing, *aws_rules[1:]], [path])
     assert {m.rule_index: m.matches for m in found} == {i: n for i, n in expected.items() if i != 0}
     assert len(expected) > 1

@@ -190,7 +190,7 @@ def test_one_rules_failed_query_is_that_rules_failure_only(
     lake.ingest("cloudtrail", parsed, ingest_time=stamp)
     engine = AthenaEngine(runner, lake)
     [good] = compile_sigma(RULE)
-    broken = good.__class__(**{**good.__dict__, "athena_predicate": "no_such_column = 'x'"})
+    broken = good._replace(athena_predicate="no_such_column = 'x'")
     window = RuleWindow(stamp - timedelta(minutes=1), stamp - timedelta(minutes=1), datetime.now(UTC))
     healthy = engine.scan("cloudtrail", [RuleScan(good, window), RuleScan(good, window)])
     assert len(athena.queries) == 1  # the single-scan form: every rule of the source in one query

@@ -81,7 +81,7 @@ def run_hunt(argv: list[str], database: PendingDatabase | None = None) -> int:
     if options.format == "json":
         lines = []
         for finding in findings:
-            shown = {k: v for k, v in vars(finding).items() if v is not None}  # flat: no deep copy needed
+            shown = {k: v for k, v in finding._asdict().items() if v is not None}  # flat: no deep copy needed
             if finding.error is not None:
                 shown.pop("matches", None)
             lines.append(json.dumps(shown, separators=(",", ":")) + "\n")

@@ -10,8 +10,7 @@ Explicit structures matter: DuckDB's JSON sampling silently drops keys that firs
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from mantissa_log.domain.structures.azure import (
     AZURE_ACTIVITY,
@@ -194,15 +193,14 @@ VPCFLOW_V2_FIELDS: tuple[str, ...] = (
 VPCFLOW: dict[str, Any] = {name: V for name in VPCFLOW_V2_FIELDS}
 
 
-@dataclass(frozen=True)
-class LogSource:
+class LogSource(NamedTuple):
     name: SourceName
     structure: dict[str, Any]
     # JSON paths tried in order for the event time; ingest time is used when none is present.
     time_fields: tuple[str, ...]
     id_fields: tuple[str, ...] = ()
     # Sigma logsource (product, service) pairs that select this source.
-    sigma_logsources: tuple[tuple[str | None, str | None], ...] = field(default_factory=tuple)
+    sigma_logsources: tuple[tuple[str | None, str | None], ...] = ()
 
     def structure_json(self) -> str:
         return json.dumps(self.structure, separators=(",", ":"))

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mantissa_log.errors import ValidationFailed
 
@@ -30,8 +29,7 @@ class RuleCompileError(ValidationFailed):
     code = "rule_compile"
 
 
-@dataclass(frozen=True)
-class Correlation:
+class Correlation(NamedTuple):
     """An event_count correlation: count matching events per group within `timespan_seconds`."""
 
     type: str  # "event_count"
@@ -44,8 +42,7 @@ class Correlation:
     rule_refs: tuple[str, ...]  # the referenced rules as the correlation names them
 
 
-@dataclass(frozen=True)
-class CompiledRule:
+class CompiledRule(NamedTuple):
     rule_id: str | None
     title: str
     source: str  # key of SOURCES
@@ -58,7 +55,10 @@ class CompiledRule:
 
 def to_data(rule: CompiledRule) -> dict[str, Any]:
     """A compiled rule as JSON-compatible data (the compiled-rule cache)."""
-    return asdict(rule)
+    data = rule._asdict()
+    if rule.correlation is not None:
+        data["correlation"] = rule.correlation._asdict()
+    return data
 
 
 def from_data(data: dict[str, Any]) -> CompiledRule:

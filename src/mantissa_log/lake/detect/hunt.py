@@ -22,9 +22,8 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 # The C engine itself: the `duckdb` package re-exports it and adds a Python relational API that
 # costs 0.1-0.15 s to import (a fifth of a small hunt). A hunt needs only connect/execute/fetchall.
@@ -62,8 +61,7 @@ SPLIT_BYTES = 4 << 20
 GATE_BYTES = 8 << 20
 
 
-@dataclass(frozen=True)
-class HuntMatch:
+class HuntMatch(NamedTuple):
     rule_index: int  # position in the `rules` given
     events_file: Path
     matches: int

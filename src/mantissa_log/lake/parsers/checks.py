@@ -6,14 +6,12 @@ run exactly the same test in SQL and send only the records that fail it to Pytho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mantissa_log.lake.reader import type_name
 
 
-@dataclass(frozen=True)
-class Require:
+class Require(NamedTuple):
     """Top-level keys that must hold a non-empty string (`strings`), an object (`objects`) or an
     array (`lists`); `values` pins keys to a few strings, compared ASCII case-insensitively
     (Azure's `category`, EventBridge's `source`). `what` names the kind of record in the reasons
@@ -57,8 +55,7 @@ def folded(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(value.lower() for value in values)
 
 
-@dataclass(frozen=True)
-class AnyOf:
+class AnyOf(NamedTuple):
     """A record passes when one of the alternatives passes (a source with two native shapes)."""
 
     options: tuple[Require, ...]

@@ -6,8 +6,8 @@ not pay for pySigma again; the files are read and scanned by the lake's hunting 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mantissa_log.errors import MantissaError
 from mantissa_log.lake.detect.hunt import hunt_files
@@ -16,8 +16,7 @@ from mantissa_log.sigma.cache import CompiledRuleCache
 from mantissa_log.sigma.compiled import CompiledRule
 
 
-@dataclass(frozen=True)
-class HuntFinding:
+class HuntFinding(NamedTuple):
     """A rule that matched events of a file, or (with `error`) a rule file that could not be used."""
 
     rule_file: str
