@@ -12,6 +12,7 @@ import pytest
 
 from mantissa_log.lake.detect import hunt as hunt_module
 from mantissa_log.lake.detect.hunt import HuntMatch, hunt_files
+from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule, RuleCompileError
 from tests.lake.conftest import corpus_files, corpus_records
@@ -135,3 +136,42 @@ def test_every_sampled_source_finds_the_same_with_and_without_gates(
     _every_rule_planned(monkeypatch)
     assert gated == _counts(hunt_files(rules, files))
     assert len({name for _, name in gated}) >= 5  # rules of several sources matched their samples
+
+
+def test_a_tiny_capture_is_gated_in_python_before_the_database_is_waited_for(
+    tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [r for r in corpus_records() if r.get("eventSource") in ("sts.amazonaws.com", "s3.amazonaws.com")][:40]
+    capture = tmp_path / "tiny.jsonl"
+    capture.write_text("".join(json.dumps(record) + "\n" for record in records))
+    steps: list[str] = []
+    real_text, real_duckdb = hunt_module.text_gate_values, hunt_module._duckdb_gate_values
+
+    def text_pass(*args: Any) -> Any:
+        steps.append("python pass")
+        return real_text(*args)
+
+    def duckdb_pass(*args: Any) -> Any:
+        steps.append("duckdb pass")
+        return real_duckdb(*args)
+
+    monkeypatch.setattr(hunt_module, "text_gate_values", text_pass)
+    monkeypatch.setattr(hunt_module, "_duckdb_gate_values", duckdb_pass)
+    database = PendingDatabase()
+    real_get = database.get
+
+    def get() -> Any:
+        steps.append("database")
+        return real_get()
+
+    monkeypatch.setattr(database, "get", get)
+    try:
+        found = hunt_files(aws_rules, [capture], database=database)
+    finally:
+        database.close()
+    expected = {m.rule_index: m.matches for m in found}
+    assert expected == oracle(aws_rules, capture, "cloudtrail")
+    assert expected
+    reader_is_csv = hunt_module.SMALL_FILE_BYTES == 0  # that way the files are not held: DuckDB's pass
+    assert steps[0] == ("database" if reader_is_csv else "python pass")
+    assert ("duckdb pass" in steps) == reader_is_csv

@@ -41,6 +41,7 @@ from mantissa_log.lake.detect.hunt_inputs import (
     sources_of,
 )
 from mantissa_log.lake.detect.pending import PendingDatabase
+from mantissa_log.lake.detect.text_gates import TEXT_GATE_BYTES, text_gate_values
 from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
 from mantissa_log.sigma.compiled import CompiledRule, gate_holds
@@ -97,14 +98,15 @@ def _hunt(
     firsts = [(item.first if item.lines else first_record(item.data)) if source is None else None for item in inputs]
     claims = [sources_of(first, item.head, needed) for first, item in zip(firsts, inputs, strict=True)]
     found: dict[tuple[int, int], int] = {}
-    con = database.get()
+    # The database is waited for only once it is needed: a tiny input's gate pass runs meanwhile.
     for wanted in needed:
         chosen = [i for i in range(len(inputs)) if source == wanted or (source is None and wanted in claims[i])]
         if not chosen:
             continue
         of_source = [(index, rule) for index, rule in enumerate(rules) if rule.source == wanted]
-        counts = _scan_streaming(con, wanted, [inputs[i] for i in chosen], chosen, of_source)
+        counts = _scan_streaming(database, wanted, [inputs[i] for i in chosen], chosen, of_source)
         if counts is None:
+            con = database.get()
             table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
             if table is None:
                 continue
@@ -116,7 +118,7 @@ def _hunt(
 
 
 def _scan_streaming(
-    con: duckdb.DuckDBPyConnection,
+    database: PendingDatabase,
     source: str,
     inputs: list[EventsFile],
     fids: list[int],
@@ -137,9 +139,10 @@ def _scan_streaming(
     size = sum(item.size for item in inputs)
     small = size <= SPLIT_BYTES
     if size <= GATE_BYTES:
-        rules = _passing_gates(con, source, lines, rules)
+        rules = _passing_gates(database, source, lines, rules)
         if not rules:
             return {}
+    con = database.get()
     if not small or len(rules) < 2 or (os.cpu_count() or 1) < 2:
         return _scan_lines(con, lines, rules)
     # Small inputs: the scan is mostly planning one expression per rule, on one thread. Two halves of
@@ -173,7 +176,7 @@ class _Lines:
 
 
 def _passing_gates(
-    con: duckdb.DuckDBPyConnection, source: str, lines: _Lines, rules: list[tuple[int, CompiledRule]]
+    database: PendingDatabase, source: str, lines: _Lines, rules: list[tuple[int, CompiledRule]]
 ) -> list[tuple[int, CompiledRule]]:
     """The rules these events can match: those without a gate, and those whose gate holds for the
     events' distinct values of the fields the gates test (`sigma.gates`), read in one cheap pass.
@@ -182,7 +185,10 @@ def _passing_gates(
     and a capture rarely holds the event names and services of more than a few of them. The pass
     reads the fields exactly as the rules' SQL does (`lower(event."eventName")` of the same struct);
     when it fails, every rule is kept (the scan then fails the same way and the caller takes the
-    careful way)."""
+    careful way).
+
+    A tiny input's values are read in Python (`text_gates`), on this thread while the database may
+    still be being set up on its own; DuckDB reads them when Python cannot vouch for the same values."""
     gates = [rule.gates for _, rule in rules if rule.gates]
     spec = SOURCES[source]
     if not gates or not sql.has_event(spec):
@@ -191,6 +197,30 @@ def _passing_gates(
     structure = _needed_structure(spec.structure, reads)
     if not structure:
         return rules
+    seen = _text_gate_values(lines, reads, structure)
+    if seen is None:
+        seen = _duckdb_gate_values(database.get(), lines, reads, structure)
+    if seen is None:
+        return rules
+    return [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, seen)]
+
+
+def _text_gate_values(lines: _Lines, reads: list[str], structure: dict[str, Any]) -> dict[str, set[str]] | None:
+    """The gate values read in Python, for files held in memory up to TEXT_GATE_BYTES in all; else None."""
+    files = [item for _, item in lines.inputs]
+    if sum(item.size for item in files) > TEXT_GATE_BYTES or any(item.size > SMALL_FILE_BYTES for item in files):
+        return None
+    try:
+        texts = [item.text() for item in files]
+    except UnicodeDecodeError:
+        return None  # DuckDB refuses such a file the same way; its pass fails and every rule is kept
+    return text_gate_values(texts, reads, structure, lines.envelope)
+
+
+def _duckdb_gate_values(
+    con: duckdb.DuckDBPyConnection, lines: _Lines, reads: list[str], structure: dict[str, Any]
+) -> dict[str, set[str]] | None:
+    """{read: distinct lowered values} of these lines' events, read by DuckDB; None when it fails."""
     events, params = lines.select(validate=False)
     # (read's position, value) pairs, distinct: one hash aggregate (a `list(DISTINCT ...)` per read was
     # five times slower).
@@ -201,11 +231,11 @@ def _passing_gates(
     try:
         found = con.execute(f"SELECT DISTINCT k, v FROM ({pairs}) WHERE v IS NOT NULL", params or None).fetchall()
     except duckdb.Error:
-        return rules
+        return None
     seen: dict[str, set[str]] = {}
     for position, value in found:
         seen.setdefault(reads[position], set()).add(value)
-    return [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, seen)]
+    return seen
 
 
 def _scan_lines(
