@@ -67,12 +67,18 @@ def _counts(found: list[HuntMatch]) -> dict[tuple[int, str], int]:
     return {(match.rule_index, match.events_file.name): match.matches for match in found}
 
 
+def _tiny_capture(folder: Path) -> Path:
+    """40 STS and S3 events of the corpus: a few rules' gates hold for them."""
+    records = [r for r in corpus_records() if r.get("eventSource") in ("sts.amazonaws.com", "s3.amazonaws.com")][:40]
+    capture = folder / "tiny.jsonl"
+    capture.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return capture
+
+
 def test_a_tiny_capture_plans_only_the_rules_its_events_can_match(
     tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    records = [r for r in corpus_records() if r.get("eventSource") in ("sts.amazonaws.com", "s3.amazonaws.com")][:40]
-    capture = tmp_path / "tiny.jsonl"
-    capture.write_text("".join(json.dumps(record) + "\n" for record in records))
+    capture = _tiny_capture(tmp_path)
     planned = _planned(monkeypatch)
     gated = hunt_files(aws_rules, [capture])
     assert gated  # something matched
@@ -141,9 +147,7 @@ def test_every_sampled_source_finds_the_same_with_and_without_gates(
 def test_a_tiny_capture_is_gated_in_python_before_the_database_is_waited_for(
     tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    records = [r for r in corpus_records() if r.get("eventSource") in ("sts.amazonaws.com", "s3.amazonaws.com")][:40]
-    capture = tmp_path / "tiny.jsonl"
-    capture.write_text("".join(json.dumps(record) + "\n" for record in records))
+    capture = _tiny_capture(tmp_path)
     steps: list[str] = []
     real_text, real_duckdb = hunt_module.text_gate_values, hunt_module._duckdb_gate_values
 
