@@ -4,6 +4,8 @@ gives up: a value it missed could make a hunt skip a rule that matches."""
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -11,7 +13,7 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import hunt as hunt_module
-from mantissa_log.lake.detect.hunt_inputs import EventsFile
+from mantissa_log.lake.detect.hunt_inputs import Scratch, read_events_files
 from mantissa_log.lake.detect.text_gates import read_paths, text_gate_values
 from mantissa_log.sigma import compile_sigma
 from tests.lake.conftest import corpus_records
@@ -27,16 +29,19 @@ READS = [KIND, NAME, SOURCE, ISSUER, 'event."userAgent"', 'event."errorCode"']
 
 
 def _duckdb_values(texts: list[str], reads: list[str], source: str, envelope: str | None) -> dict[str, set[str]] | None:
-    """What the hunt's DuckDB pass finds for these texts, handed over as the hunt hands them."""
-    files = []
-    for number, text in enumerate(texts):
-        item = EventsFile.__new__(EventsFile)  # only what `_lines_select` reads of a small file
-        item.size, item._text = len(text.encode()), text
-        files.append((number, item))
-    lines = hunt_module._Lines(files, envelope)
-    structure = hunt_module._needed_structure(SOURCES[source].structure, reads)
-    with duckdb.connect() as con:
-        return hunt_module._duckdb_gate_values(con, lines, reads, structure)
+    """What the hunt's DuckDB pass finds for these texts, as files read by the hunt's own reader."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = [Path(folder) / f"{number}.jsonl" for number in range(len(texts))]
+        for path, text in zip(paths, texts, strict=True):
+            path.write_text(text, encoding="utf-8")
+        scratch = Scratch()
+        try:
+            lines = hunt_module._Lines(list(enumerate(read_events_files(paths, scratch))), envelope)
+            structure = hunt_module._needed_structure(SOURCES[source].structure, reads)
+            with duckdb.connect() as con:
+                return hunt_module._duckdb_gate_values(con, lines, reads, structure)
+        finally:
+            scratch.remove()
 
 
 def _both(texts: list[str], reads: list[str] = READS, source: str = "cloudtrail", envelope: str | None = None) -> Any:

@@ -6,6 +6,7 @@ format), and literals are still quoted properly; no user value reaches these str
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,26 @@ def quote_ident(name: str) -> str:
 
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+# A read of the event struct in our SQL, `event."a"."b"`: each name quoted as `quote_ident` quotes it.
+_STRUCT_READ = re.compile(r'\bevent((?:\."(?:[^"]|"")+")+)')
+_QUOTED_NAME = re.compile(r'"((?:[^"]|"")+)"')
+
+
+def _names(quoted: str) -> tuple[str, ...]:
+    return tuple(name.replace('""', '"') for name in _QUOTED_NAME.findall(quoted))
+
+
+def struct_reads(expression: str) -> list[tuple[str, ...]]:
+    """The key path of every struct read (`event."a"."b"`) in an SQL expression."""
+    return [_names(found.group(1)) for found in _STRUCT_READ.finditer(expression)]
+
+
+def struct_read(read: str) -> tuple[str, ...] | None:
+    """The key path when `read` is exactly one struct read, else None."""
+    found = _STRUCT_READ.fullmatch(read)
+    return None if found is None else _names(found.group(1))
 
 
 def naive_utc(moment: datetime) -> datetime:

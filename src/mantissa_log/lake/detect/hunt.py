@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -382,17 +381,11 @@ def _names(inputs: list[tuple[int, EventsFile]]) -> str:
     return ", ".join(sql.quote_literal(str(item.read_path)) for _, item in inputs)
 
 
-_READ = re.compile(r'\bevent((?:\."(?:[^"]|"")+")+)')
-
-
 def _needed_structure(structure: dict[str, Any], expressions: Sequence[str]) -> dict[str, Any]:
     """The part of a source's structure these SQL expressions read (`event."a"."b"`): the rest is never
     built. Building the event struct is most of a scan's cost; a hunt's rules read a few dozen fields.
     """
-    paths: set[tuple[str, ...]] = set()
-    for expression in expressions:
-        for match in _READ.finditer(expression):
-            paths.add(tuple(part.replace('""', '"') for part in re.findall(r'"((?:[^"]|"")+)"', match.group(1))))
+    paths = {path for expression in expressions for path in sql.struct_reads(expression)}
     return _prune(structure, paths)
 
 

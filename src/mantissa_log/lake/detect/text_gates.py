@@ -28,18 +28,15 @@ every rule.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from mantissa_log.lake.sql import struct_read
 
 # Up to this much text in all (~400 CloudTrail events: 5-7 ms here, against 8-14 ms for DuckDB's pass
 # once its database is ready) the pass ends before the database's set-up does, so it costs the hunt
 # nothing; much more would make the hunt wait for Python instead.
 TEXT_GATE_BYTES = 512 << 10
-
-# A gate's read: `event."a"."b"` (a struct path with doubled quotes inside a name), nothing else.
-_PATH = re.compile(r'event((?:\."(?:[^"]|"")+")+)')
-_NAME = re.compile(r'"((?:[^"]|"")+)"')
 
 
 class _Unsure(Exception):
@@ -61,10 +58,9 @@ def read_paths(reads: Sequence[str], structure: dict[str, Any]) -> list[tuple[st
     """The key path of each read, or None when one is not a VARCHAR leaf reached through objects."""
     paths = []
     for read in reads:
-        found = _PATH.fullmatch(read)
-        if found is None:
+        path = struct_read(read)
+        if path is None:
             return None
-        path = tuple(name.replace('""', '"') for name in _NAME.findall(found.group(1)))
         node: Any = structure
         for key in path:
             if not isinstance(node, dict) or key not in node:
