@@ -196,16 +196,20 @@ def classify_sql(
     def unusable(i: int) -> str:
         return f"(k{i} IS NULL OR k{i} IN ('n', 't', 'f', '{{', '['))"
 
-    time_choices = []
-    for i in times.values():
-        value = f"CASE WHEN iso{i} THEN {_iso_time(f'v{i}')} WHEN epoch{i} THEN {_epoch_time(f'v{i}')} END"
-        time_choices.append((value, f"NOT ({unusable(i)} OR iso{i} OR epoch{i})"))
+    # Stage 4: per time field its value, per id field its text, each computed once (a CASE below
+    # names them twice: DuckDB does not share a repeated expression).
+    time_slots = list(dict.fromkeys(times.values()))
+    values = "".join(
+        f", CASE WHEN iso{i} THEN {_iso_time(f'v{i}')} WHEN epoch{i} THEN {_epoch_time(f'v{i}')} END AS tv{i}"
+        for i in time_slots
+    )
+    values += "".join(f", CASE WHEN k{i} = '\"' AND v{i} <> '' THEN v{i} END AS iv{i}" for i in dict.fromkeys(id_slots))
+    stage4 = f"SELECT *{values}, parsed AND {check_sql(extraction, check)} AS passes FROM ({stage3})"  # noqa: S608
+    time_choices = [(f"tv{i}", f"NOT ({unusable(i)} OR iso{i} OR epoch{i})") for i in times.values()]
     event_time, time_python = _first(time_choices)
-    ids = [
-        (f"CASE WHEN k{i} = '\"' AND v{i} <> '' THEN v{i} END", f"NOT ({unusable(i)} OR k{i} = '\"')") for i in id_slots
-    ]
+    ids = [(f"iv{i}", f"NOT ({unusable(i)} OR k{i} = '\"')") for i in id_slots]
     event_id, id_python = _first(ids)
-    passes = f"parsed AND {check_sql(extraction, check)}"
+    passes = "passes"
     envelope_case = f"WHEN k{envelope_slot} = '[' THEN 'env' " if envelope_slot else ""
     # Blank for the parsers: nothing but JSON whitespace (Unicode spaces are Python's to judge).
     blank = "WHEN r IS NULL OR (left(r, 1) <> '{' AND trim(r, ' ' || chr(9) || chr(13)) = '') THEN 'blank' "
@@ -218,7 +222,7 @@ def classify_sql(
         f"{envelope_case}ELSE 'py' END AS kind, "
         f"CASE WHEN {passes} THEN {event_time} END AS event_time, "
         f"CASE WHEN {passes} THEN {event_id} END AS event_id "
-        f"FROM ({stage3})"
+        f"FROM ({stage4})"
     )
 
 
