@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from mantissa_log.cli import main as cli_main
+from mantissa_log.lake.detect.pending import PendingDatabase
+from mantissa_log.lake.detect.tiny import TINY_BYTES
 from tests.cli.test_cli import EXE
 
 
@@ -44,23 +46,35 @@ def test_leave_flushes_then_exits_with_the_code(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(cli_main.sys, "stdout", out)
     monkeypatch.setattr(cli_main.os, "_exit", exit_now)
     with pytest.raises(_Left) as left:
-        cli_main._leave(3)
+        cli_main._leave(3, None)
     assert left.value.code == 3
 
 
-def test_leave_on_a_closed_pipe_takes_the_usual_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_leave_on_a_closed_pipe_takes_the_usual_exit_once_the_database_is_set_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(cli_main.sys, "stdout", _Pipe(closed_reader=True))
     monkeypatch.setattr(cli_main.os, "_exit", lambda code: pytest.fail("os._exit despite a failed flush"))
-    with pytest.raises(SystemExit) as exited:
-        cli_main._leave(0)
+    database = PendingDatabase()
+    settled: list[bool] = []
+    real_settle = database.settle
+    monkeypatch.setattr(database, "settle", lambda: settled.append(True) or real_settle())
+    try:
+        with pytest.raises(SystemExit) as exited:
+            cli_main._leave(0, database)
+    finally:
+        database.close()
     assert exited.value.code == 0
+    assert settled  # the usual exit's teardown must not meet the set-up still running
 
 
 def test_usage_errors_while_the_database_is_set_up_end_cleanly(tmp_path: Path) -> None:
     # A usage error ends the process while the hunt's database may still be being set up on its
     # thread; reaching the interpreter's teardown then aborted the process (SIGABRT, exit -6).
     events = tmp_path / "events.jsonl"
-    events.write_text('{"eventName": "StopLogging"}\n')
+    # Beyond a tiny input, so that the set-up starts at once (a tiny one's starts only when needed).
+    events.write_text('{"eventName": "StopLogging"}\n' * (TINY_BYTES // 20))
+    assert events.stat().st_size > TINY_BYTES
     env = os.environ | {"MANTISSA_HOME": str(tmp_path / "home")}
     for _ in range(5):
         done = subprocess.run(

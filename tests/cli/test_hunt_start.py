@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mantissa_log.lake.detect.tiny import TINY_BYTES
 from tests.lake.conftest import corpus_records
 from tests.lake.test_hunt import AWS
 
@@ -29,7 +30,9 @@ print(json.dumps({"findings": [f.matches for f in findings if f.error is None],
 
 def test_a_small_hunt_hands_its_lines_over_without_dragging_in_type_modules(tmp_path: Path) -> None:
     events = tmp_path / "trail.jsonl"
-    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records(300)))
+    # Above `tiny.TINY_BYTES` (~1 KB an event), so that DuckDB scans them: a tiny input is counted in Python.
+    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records(800)))
+    assert events.stat().st_size > TINY_BYTES
     rule = next(path for path in AWS if path.stem == "aws_sts_assumerole_misuse")
     command = [sys.executable, "-c", _PROBE, str(rule), str(events), str(tmp_path / "cache"), *TYPE_MODULES]
     # The first run compiles the rule (pySigma loads what it likes) into the compiled-rule cache; the

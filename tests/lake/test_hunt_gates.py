@@ -59,6 +59,11 @@ def _planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return planned
 
 
+def _no_python_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tiny inputs scanned by DuckDB too (`text_scan` answers them otherwise, planning nothing)."""
+    monkeypatch.setattr(hunt_module, "text_counts", lambda *_: None)
+
+
 def _every_rule_planned(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hunt_module, "_passing_gates", lambda con, source, lines, rules: rules)
 
@@ -79,6 +84,7 @@ def test_a_tiny_capture_plans_only_the_rules_its_events_can_match(
     tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     capture = _tiny_capture(tmp_path)
+    _no_python_scan(monkeypatch)
     planned = _planned(monkeypatch)
     gated = hunt_files(aws_rules, [capture])
     assert gated  # something matched
@@ -144,12 +150,15 @@ def test_every_sampled_source_finds_the_same_with_and_without_gates(
     assert len({name for _, name in gated}) >= 5  # rules of several sources matched their samples
 
 
-def test_a_tiny_capture_is_gated_in_python_before_the_database_is_waited_for(
+def test_a_tiny_capture_is_gated_and_hunted_in_python_without_the_database(
     tmp_path: Path, aws_rules: list[CompiledRule], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Held files: the gates and the rules in Python (`text_gates`, `text_scan`), the database never
+    waited for. Files DuckDB reads itself (not held): its gate pass and scan, as before."""
     capture = _tiny_capture(tmp_path)
     steps: list[str] = []
-    real_text, real_duckdb = hunt_module.text_gate_values, hunt_module._duckdb_gate_values
+    real_text, real_duckdb = hunt_module.event_gate_values, hunt_module._duckdb_gate_values
+    real_counts = hunt_module.text_counts
 
     def text_pass(*args: Any) -> Any:
         steps.append("python pass")
@@ -159,9 +168,14 @@ def test_a_tiny_capture_is_gated_in_python_before_the_database_is_waited_for(
         steps.append("duckdb pass")
         return real_duckdb(*args)
 
-    monkeypatch.setattr(hunt_module, "text_gate_values", text_pass)
+    def python_scan(*args: Any) -> Any:
+        steps.append("python scan")
+        return real_counts(*args)
+
+    monkeypatch.setattr(hunt_module, "event_gate_values", text_pass)
     monkeypatch.setattr(hunt_module, "_duckdb_gate_values", duckdb_pass)
-    database = PendingDatabase()
+    monkeypatch.setattr(hunt_module, "text_counts", python_scan)
+    database = PendingDatabase(start=False)
     real_get = database.get
 
     def get() -> Any:
@@ -176,6 +190,9 @@ def test_a_tiny_capture_is_gated_in_python_before_the_database_is_waited_for(
     expected = {m.rule_index: m.matches for m in found}
     assert expected == oracle(aws_rules, capture, "cloudtrail")
     assert expected
-    reader_is_csv = hunt_module.SMALL_FILE_BYTES == 0  # that way the files are not held: DuckDB's pass
-    assert steps[0] == ("database" if reader_is_csv else "python pass")
-    assert ("duckdb pass" in steps) == reader_is_csv
+    if hunt_module.SMALL_FILE_BYTES == 0:  # that way the files are not held: DuckDB's passes
+        assert steps[:2] == ["database", "duckdb pass"]
+        assert "python scan" not in steps
+    else:
+        assert steps == ["python pass", "python scan"]
+        assert not database.started

@@ -9,7 +9,9 @@ import _duckdb as duckdb
 import pytest
 
 from mantissa_log.lake.detect.pending import WARM_UP, PendingDatabase
+from mantissa_log.lake.detect.tiny import TINY_BYTES, may_be_tiny
 from mantissa_log.services.detection.hunt import hunt
+from mantissa_log.services.detection.hunt_database import event_arguments, start_hunt_database
 from tests.lake.conftest import corpus_records
 from tests.lake.test_hunt import AWS
 
@@ -48,3 +50,52 @@ def test_a_hunt_leaves_a_database_it_was_given_open_and_closes_one_it_made(
     assert [finding.matches for finding in again] == [finding.matches for finding in found]
     assert len(closed) == 1  # the one it made
     assert closed[0] is not given
+
+
+def test_a_database_not_started_starts_when_first_needed_and_closes_as_nothing_otherwise() -> None:
+    idle = PendingDatabase(start=False)
+    idle.settle()  # nothing to wait for
+    idle.close()  # nothing to close
+    assert not idle.started
+    lazy = PendingDatabase(start=False)
+    assert lazy.get().execute("SELECT 7").fetchall() == [(7,)]
+    assert lazy.started
+    lazy.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "expected"),
+    [
+        (["--rules", "r", "--events", "a", "b", "-f", "json"], ["a", "b"]),
+        (["-e", "a", "-r", "x", "-e", "b"], ["a", "b"]),
+        (["--events=a", "-eb", "--ev", "c", "d", "--format", "json"], ["a", "b", "c", "d"]),
+        (["--rules", "x", "--", "y"], []),
+    ],
+)
+def test_the_command_finds_its_event_paths_as_argparse_reads_them(arguments: list[str], expected: list[str]) -> None:
+    assert event_arguments(arguments) == expected
+
+
+def test_the_database_starts_at_once_unless_the_events_may_be_tiny(tmp_path: Path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_text("{}\n" * 10)
+    folder = tmp_path / "folder"
+    (folder / "deeper").mkdir(parents=True)
+    (folder / "deeper" / "a.jsonl").write_text("{}\n")
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(b" " * (TINY_BYTES + 1))
+    packed = tmp_path / "small.jsonl.gz"
+    packed.write_bytes(b"\x1f\x8b")
+    assert may_be_tiny([str(small), str(folder)])
+    assert not may_be_tiny([str(small), str(big)])
+    assert not may_be_tiny([str(packed)])  # a compressed file may hold far more
+    assert not may_be_tiny([str(tmp_path / "missing")])
+    (folder / "deeper" / "b.jsonl").write_bytes(b" " * TINY_BYTES)
+    assert not may_be_tiny([str(folder)])  # files under folders count
+    lazy = start_hunt_database(["-r", "rules", "-e", str(small)])
+    eager = start_hunt_database(["-r", "rules", "-e", str(big)])
+    try:
+        assert not lazy.started
+        assert eager.started
+    finally:
+        eager.close()

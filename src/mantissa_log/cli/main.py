@@ -10,15 +10,19 @@ imports its own modules, so that both run at once, and it ends without the inter
 (`_leave`). On a small capture those were 0.02-0.04 s of a 0.2 s run, where the ratio to Zircolite
 is decided by the two engines' fixed costs (x7.8 -> x9.4-9.7 on 728 events; benchmarks/README.md).
 Nor does it close that database (the command owns it; closing frees its memory: 6-11 ms). `--help`
-(or a usage error) needs no database: the set-up is waited for on every way out, as a process must
-not reach the interpreter's teardown while it runs.
+(or a usage error) needs no database: the set-up is waited for on every way out but `_leave`, as a
+process must not reach the interpreter's teardown while it runs. A tiny input's hunt may not need it
+either (`lake.detect.text_scan`): then it is not started at all (`start_hunt_database`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from mantissa_log.lake.detect.pending import PendingDatabase
 
 
 def main() -> None:
@@ -28,21 +32,24 @@ def main() -> None:
         if not {"-h", "--help"} & set(arguments):
             from mantissa_log.services.detection.hunt_database import start_hunt_database
 
-            database = start_hunt_database()
+            database = start_hunt_database(arguments)
         try:
             from mantissa_log.cli.hunt import run_hunt
 
             code = run_hunt(arguments, database)
-        finally:  # also after a usage error (argparse's SystemExit)
+        except BaseException:  # a usage error (argparse's SystemExit) and the like: the usual exit follows
             if database is not None:
                 database.settle()
-        _leave(code)
+            raise
+        # A finished hunt ends at once (`_leave`), without the interpreter's teardown: a set-up still
+        # running (a hunt answered in Python while it ran) is not waited for.
+        _leave(code, database)
     from mantissa_log.cli.app import app
 
     app()
 
 
-def _leave(code: int) -> NoReturn:
+def _leave(code: int, database: PendingDatabase | None) -> NoReturn:
     """End a finished hunt: its output flushed, then out at once.
 
     A hunt has written everything it writes (its scratch files are removed in its own `finally`, the
@@ -53,5 +60,7 @@ def _leave(code: int) -> NoReturn:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:  # the reader went away (a closed pipe): the usual exit reports it
+        if database is not None:
+            database.settle()
         raise SystemExit(code) from None
     os._exit(code)

@@ -22,11 +22,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
-
-# The C engine itself: the `duckdb` package re-exports it and adds a Python relational API that
-# costs 0.1-0.15 s to import (a fifth of a small hunt). A hunt needs only connect/execute/fetchall.
-import _duckdb as duckdb
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
@@ -40,11 +36,19 @@ from mantissa_log.lake.detect.hunt_inputs import (
     sources_of,
 )
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.text_gates import TEXT_GATE_BYTES, text_gate_values
+from mantissa_log.lake.detect.text_events import Unsure, line_events
+from mantissa_log.lake.detect.text_gates import TEXT_GATE_BYTES, event_gate_values
+from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
 from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
 from mantissa_log.sigma.compiled import CompiledRule, gate_holds
 from mantissa_log.sigma.factor import shared_reads, with_reads
+
+if TYPE_CHECKING:
+    # The C engine itself: the `duckdb` package re-exports it and adds a Python relational API that
+    # costs 0.1-0.15 s to import (a fifth of a small hunt). A hunt needs only connect/execute/fetchall,
+    # and a tiny one (`text_scan`) not even those: the functions that run SQL import it when they run.
+    import _duckdb as duckdb
 
 # Small files are already in memory (read to sniff them): up to this much in all, their text is handed
 # to DuckDB as a query parameter instead of read again from disk. For the 351 small corpus files that is
@@ -141,6 +145,11 @@ def _scan_streaming(
         rules = _passing_gates(database, source, lines, rules)
         if not rules:
             return {}
+    events = lines.events()
+    if events is not None:
+        counts = text_counts(events, rules, SOURCES[source].structure)
+        if counts is not None:
+            return counts  # the database was never needed: a tiny hunt ends without starting it
     con = database.get()
     if not small or len(rules) < 2 or (os.cpu_count() or 1) < 2:
         return _scan_lines(con, lines, rules)
@@ -167,11 +176,28 @@ class _Lines:
         self.inputs = inputs
         self.envelope = envelope
         self._made: dict[bool, tuple[str, list[Any]]] = {}
+        self._events: list[FileEvents] | None = None  # [] once read and found unusable
 
     def select(self, *, validate: bool) -> tuple[str, list[Any]]:
         if validate not in self._made:  # two halves asking at once may both make it: the same value
             self._made[validate] = _lines_select(self.inputs, self.envelope, validate=validate)
         return self._made[validate]
+
+    def events(self) -> list[FileEvents] | None:
+        """Each file's events read by Python (`text_events`), for files held in memory up to
+        TEXT_GATE_BYTES in all; None beyond, or when Python cannot vouch for reading them as DuckDB does."""
+        if self._events is None:
+            self._events = self._read_events()
+        return self._events or None
+
+    def _read_events(self) -> list[FileEvents]:
+        files = [item for _, item in self.inputs]
+        if sum(item.size for item in files) > TEXT_GATE_BYTES or any(item.size > SMALL_FILE_BYTES for item in files):
+            return []
+        try:
+            return [(fid, list(line_events(item.text(), self.envelope))) for fid, item in self.inputs]
+        except (Unsure, ValueError, RecursionError):  # UnicodeDecodeError too: DuckDB refuses such a file
+            return []
 
 
 def _passing_gates(
@@ -205,21 +231,22 @@ def _passing_gates(
 
 
 def _text_gate_values(lines: _Lines, reads: list[str], structure: dict[str, Any]) -> dict[str, set[str]] | None:
-    """The gate values read in Python, for files held in memory up to TEXT_GATE_BYTES in all; else None."""
-    files = [item for _, item in lines.inputs]
-    if sum(item.size for item in files) > TEXT_GATE_BYTES or any(item.size > SMALL_FILE_BYTES for item in files):
+    """The gate values read in Python (`text_gates`), for a tiny input (`_Lines.events`); else None."""
+    events = lines.events()
+    if events is None:
         return None
     try:
-        texts = [item.text() for item in files]
-    except UnicodeDecodeError:
-        return None  # DuckDB refuses such a file the same way; its pass fails and every rule is kept
-    return text_gate_values(texts, reads, structure, lines.envelope)
+        return event_gate_values((event for _, file_events in events for event in file_events), reads, structure)
+    except Unsure:
+        return None
 
 
 def _duckdb_gate_values(
     con: duckdb.DuckDBPyConnection, lines: _Lines, reads: list[str], structure: dict[str, Any]
 ) -> dict[str, set[str]] | None:
     """{read: distinct lowered values} of these lines' events, read by DuckDB; None when it fails."""
+    import _duckdb as duckdb
+
     events, params = lines.select(validate=False)
     # (read's position, value) pairs, distinct: one hash aggregate (a `list(DISTINCT ...)` per read was
     # five times slower).
@@ -241,6 +268,8 @@ def _scan_lines(
     con: duckdb.DuckDBPyConnection, lines: _Lines, rules: list[tuple[int, CompiledRule]]
 ) -> dict[tuple[int, int], int] | None:
     """One streaming scan of these rules over these JSON-lines files; None when DuckDB fails it."""
+    import _duckdb as duckdb
+
     # When the scan builds the event struct, `json_transform` already parses every line and fails the
     # query on one that is not JSON (the caller then takes the careful way), so a separate `json_valid`
     # would only parse each line twice (measured: -13 % of a 30k-event scan's CPU).
@@ -289,6 +318,8 @@ def _load(con: duckdb.DuckDBPyConnection, source: str, inputs: list[EventsFile],
 def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, EventsFile]], envelope: str | None) -> bool:
     """Table `hunt_lines` (fid, raw): every JSON object line of these files, envelopes unnested.
     False when DuckDB cannot read them."""
+    import _duckdb as duckdb
+
     lines, params = _lines_select(inputs, envelope)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE hunt_lines AS {lines}", params or None)
@@ -406,6 +437,8 @@ def _scan(
     con: duckdb.DuckDBPyConnection, table: str, rules: list[tuple[int, CompiledRule]]
 ) -> dict[tuple[int, int], int]:
     """{(rule index, fid): matches} for every rule of one source, in one scan when possible."""
+    import _duckdb as duckdb
+
     if not rules:
         return {}
     try:

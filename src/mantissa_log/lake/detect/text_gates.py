@@ -27,31 +27,16 @@ every rule.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from mantissa_log.lake.detect.text_events import Unsure, checked_text, line_events
+from mantissa_log.lake.detect.tiny import TINY_BYTES
 from mantissa_log.lake.sql import struct_read
 
-# Up to this much text in all (~400 CloudTrail events: 5-7 ms here, against 8-14 ms for DuckDB's pass
-# once its database is ready) the pass ends before the database's set-up does, so it costs the hunt
-# nothing; much more would make the hunt wait for Python instead.
-TEXT_GATE_BYTES = 512 << 10
-
-
-class _Unsure(Exception):
-    """The input holds something whose value Python and DuckDB may read differently."""
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    made = dict(pairs)
-    if len(made) != len(pairs):
-        raise _Unsure  # a repeated key
-    return made
-
-
-def _constant(name: str) -> Any:
-    raise _Unsure  # NaN, Infinity: not JSON, though both readers take them
+# Up to this much text in all the pass ends before the database's set-up does, so it costs the hunt
+# nothing; much more would make the hunt wait for Python instead (`tiny`).
+TEXT_GATE_BYTES = TINY_BYTES
 
 
 def read_paths(reads: Sequence[str], structure: dict[str, Any]) -> list[tuple[str, ...]] | None:
@@ -77,30 +62,23 @@ def text_gate_values(
 ) -> dict[str, set[str]] | None:
     """{read: the distinct lowered values of the events' field} for these files' texts, as the DuckDB
     pass would find them; None when this pass cannot vouch for that (the caller then asks DuckDB)."""
+    try:
+        return event_gate_values((event for text in texts for event in line_events(text, envelope)), reads, structure)
+    except (Unsure, ValueError, RecursionError):
+        return None
+
+
+def event_gate_values(
+    events: Iterable[dict[str, Any]], reads: Sequence[str], structure: dict[str, Any]
+) -> dict[str, set[str]] | None:
+    """`text_gate_values` of events read already (`text_events.line_events`); raises Unsure."""
     paths = read_paths(reads, structure)
     if paths is None:
         return None
     seen: dict[str, set[str]] = {}
-    try:
-        for text in texts:
-            for line in text.split("\n"):
-                if line.startswith("{"):
-                    for event in _events(line, envelope):
-                        _note(event, reads, paths, seen)
-    except (_Unsure, ValueError, RecursionError):
-        return None
+    for event in events:
+        _note(event, reads, paths, seen)
     return seen
-
-
-def _events(line: str, envelope: str | None) -> list[dict[str, Any]]:
-    value = json.loads(line, object_pairs_hook=_object, parse_constant=_constant)
-    if not isinstance(value, dict):
-        raise _Unsure  # cannot happen for text opening with `{`; kept for the type
-    if envelope and envelope in line:
-        members = value.get(envelope)
-        if isinstance(members, list):  # else DuckDB's list is NULL and the line is the event
-            return [member for member in members if isinstance(member, dict)]
-    return [value]
 
 
 def _note(event: dict[str, Any], reads: Sequence[str], paths: list[tuple[str, ...]], seen: dict[str, set[str]]) -> None:
@@ -110,10 +88,5 @@ def _note(event: dict[str, Any], reads: Sequence[str], paths: list[tuple[str, ..
             node = node.get(key) if isinstance(node, dict) else None
             if node is None:
                 break
-        if node is None:
-            continue
-        if not isinstance(node, str):
-            raise _Unsure  # DuckDB writes a number, boolean, object or array as text of its own
-        if not node.isascii() or "\x00" in node:
-            raise _Unsure  # an escape made it other text than ASCII, whose case folding may differ
-        seen.setdefault(read, set()).add(node.lower())
+        if node is not None:
+            seen.setdefault(read, set()).add(checked_text(node).lower())

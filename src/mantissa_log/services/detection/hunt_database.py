@@ -3,15 +3,49 @@
 The hunt's in-memory DuckDB database is set up on a thread (C++ that releases the interpreter lock)
 while `mantissa-log hunt` imports the sources, parsers and rules it needs: both run at once. This
 module imports nothing else, so that starting costs only the engine's own import.
+
+A tiny input (`lake.detect.tiny`) is hunted in Python when it can be (`lake.detect.text_scan`): then
+the database is not started at all (importing the engine and setting it up hold the interpreter lock
+for 20-30 ms that the Python hunt needs); it starts if the hunt turns out to need it.
 """
 
 from __future__ import annotations
 
 from mantissa_log.lake.detect.pending import PendingDatabase
+from mantissa_log.lake.detect.tiny import may_be_tiny
 
-__all__ = ["PendingDatabase", "start_hunt_database"]
+__all__ = ["PendingDatabase", "event_arguments", "start_hunt_database"]
+
+_EVENTS_SHORT = "-e"
+_EVENTS_LONG = "--events"
 
 
-def start_hunt_database() -> PendingDatabase:
-    """Start setting up a hunt's database; give it to `hunt` (and `settle` it if the hunt never runs)."""
-    return PendingDatabase()
+def start_hunt_database(arguments: list[str]) -> PendingDatabase:
+    """A hunt's database for the command's `arguments` (what follows `hunt`), started now unless the
+    events they name may be tiny; give it to `hunt` (and `settle` it if the hunt never runs)."""
+    paths = event_arguments(arguments)
+    return PendingDatabase(start=not paths or not may_be_tiny(paths))
+
+
+def event_arguments(arguments: list[str]) -> list[str]:
+    """The values of `--events`/`-e` as argparse reads them (also `--events=x`, `-ex`, and `--ev`
+    abbreviations); a guess that only decides when the database starts, never what is hunted."""
+    found: list[str] = []
+    taking = False
+    for argument in arguments:
+        if argument == "--":
+            taking = False
+            continue
+        if argument.startswith("-") and argument != "-":
+            name, _, value = argument.partition("=")
+            long_events = name.startswith("--") and len(name) > 2 and _EVENTS_LONG.startswith(name)
+            taking = long_events or argument == _EVENTS_SHORT
+            if long_events and value:
+                found.append(value)
+            elif not name.startswith("--") and argument.startswith(_EVENTS_SHORT) and len(argument) > 2:
+                found.append(argument[2:])
+                taking = False
+            continue
+        if taking:
+            found.append(argument)
+    return found
