@@ -31,7 +31,7 @@ print(json.dumps({"findings": [f.matches for f in findings if f.error is None],
 def test_a_small_hunt_hands_its_lines_over_without_dragging_in_type_modules(tmp_path: Path) -> None:
     events = tmp_path / "trail.jsonl"
     # Above `tiny.TINY_BYTES` (~1 KB an event), so that DuckDB scans them: a tiny input is counted in Python.
-    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records(800)))
+    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records() * 2))
     assert events.stat().st_size > TINY_BYTES
     rule = next(path for path in AWS if path.stem == "aws_sts_assumerole_misuse")
     command = [sys.executable, "-c", _PROBE, str(rule), str(events), str(tmp_path / "cache"), *TYPE_MODULES]

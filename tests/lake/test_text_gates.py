@@ -103,6 +103,9 @@ AGREED = [
     '{"Records": [], "eventName": "EmptyEnvelope"}',
     '{"eventName": "Crlf"}\r',
     '{"eventName": "OtherTextIsNotRead", "requestParameters": {"bucketName": "café-\u212a"}}',
+    # Booleans and integers where text is typed: DuckDB writes them as Python does.
+    '{"eventSource": 12, "userAgent": true, "errorCode": false}',
+    '{"eventSource": -0, "userAgent": 18446744073709551615, "errorCode": -9223372036854775808}',
 ]
 
 
@@ -127,8 +130,8 @@ UNSURE = {
     "a repeated key inside": '{"userIdentity": {"type": "Root", "type": "IAMUser"}}',
     "a Kelvin sign": '{"eventName": "Import\\u212aeyMaterial"}',
     "non-ASCII text": '{"eventName": "Café"}',
-    "a number for text": '{"eventSource": 12}',
-    "a boolean for text": '{"userAgent": true}',
+    "a fraction for text": '{"eventSource": 1.5}',
+    "an integer beyond DuckDB's range": '{"eventSource": 18446744073709551616}',
     "an object for text": '{"eventName": {"n": "CreateUser"}}',
     "an array for text": '{"eventSource": ["iam.amazonaws.com"]}',
     "NaN": '{"eventName": "x", "n": NaN}',

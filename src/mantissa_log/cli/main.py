@@ -22,7 +22,7 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
-    from mantissa_log.lake.detect.pending import PendingDatabase
+    from mantissa_log.services.detection.hunt_database import PendingDatabase
 
 
 def main() -> None:

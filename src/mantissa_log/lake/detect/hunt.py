@@ -37,8 +37,9 @@ from mantissa_log.lake.detect.hunt_inputs import (
 )
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events
-from mantissa_log.lake.detect.text_gates import TEXT_GATE_BYTES, event_gate_values
+from mantissa_log.lake.detect.text_gates import event_gate_values
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
+from mantissa_log.lake.detect.tiny import TINY_BYTES
 from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
 from mantissa_log.sigma.compiled import CompiledRule, gate_holds
@@ -185,14 +186,14 @@ class _Lines:
 
     def events(self) -> list[FileEvents] | None:
         """Each file's events read by Python (`text_events`), for files held in memory up to
-        TEXT_GATE_BYTES in all; None beyond, or when Python cannot vouch for reading them as DuckDB does."""
+        TINY_BYTES in all; None beyond, or when Python cannot vouch for reading them as DuckDB does."""
         if self._events is None:
             self._events = self._read_events()
         return self._events or None
 
     def _read_events(self) -> list[FileEvents]:
         files = [item for _, item in self.inputs]
-        if sum(item.size for item in files) > TEXT_GATE_BYTES or any(item.size > SMALL_FILE_BYTES for item in files):
+        if sum(item.size for item in files) > TINY_BYTES or any(item.size > SMALL_FILE_BYTES for item in files):
             return []
         try:
             return [(fid, list(line_events(item.text(), self.envelope))) for fid, item in self.inputs]

@@ -24,6 +24,7 @@ caller leaves the whole input to DuckDB.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -36,12 +37,58 @@ Evaluator = Callable[[dict[str, Any], dict[str, Any]], Any]
 _TOKEN = re.compile(
     r"\s+|(?P<text>'(?:[^']|'')*')|(?P<name>\"(?:[^\"]|\"\")+\")|(?P<word>[A-Za-z_][A-Za-z_0-9]*)|(?P<mark>[(),.=:])"
 )
+_RAW = "raw"  # the structure mark of the `raw` document
 _PATH_STEP = re.compile(r'\."([^"\\]*)"|\[\*\]')
 _EACH = None  # a `[*]` step of a JSON path
 
 
 class Unsupported(Exception):
     """The expression uses SQL this module does not evaluate."""
+
+
+class _Opaque:
+    """JSON text DuckDB writes its own way (an object, an array, a fraction): known not to be NULL,
+    its spelling unknown. Only what does not depend on the spelling is answered: IS NULL, lower(),
+    LIKE '%'; anything else raises Unsure."""
+
+    __slots__ = ()
+
+
+OPAQUE = _Opaque()
+
+
+def _read_text(value: Any) -> Any:
+    """A non-NULL JSON value read as VARCHAR, as DuckDB holds it: `checked_text` for text, a boolean or
+    an integer; an object or array as its compact JSON text (`_json_text`)."""
+    if isinstance(value, dict | list):
+        return _json_text(value)
+    if type(value) is float:
+        return OPAQUE
+    return checked_text(value)
+
+
+def _json_text(value: Any) -> Any:
+    """The compact JSON text DuckDB writes for a value (a JSON leaf read whole, an object where text is
+    typed), when Python's `json.dumps` writes the same: printable ASCII text, booleans, nulls, integers
+    in DuckDB's range, and lists and objects of those (checked against DuckDB in the tests). OPAQUE
+    otherwise (fractions, other characters)."""
+    if not _plain(value):
+        return OPAQUE
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.isascii() and value.isprintable()
+    if value is None or value is True or value is False:
+        return True
+    if type(value) is int:
+        return -(1 << 63) <= value < (1 << 64)
+    if isinstance(value, list):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return all(_plain(key) and _plain(item) for key, item in value.items())
+    return False
 
 
 def python_flag(expression: str, structure: dict[str, Any]) -> Callable[[dict[str, Any]], bool] | None:
@@ -235,7 +282,7 @@ class _Parser:
             return _coalesce([_value(argument) for argument in arguments])
         if function == "lower" and len(arguments) == 1:
             inner = _value(arguments[0]).evaluate
-            return _Node("value", lambda e, v: _text_or_none(inner(e, v), str.lower))
+            return _Node("value", lambda e, v: _text_or_none(inner(e, v), str.lower, keeps_opaque=True))
         if function in _TEXT_TESTS and len(arguments) == 2:
             return _text_test(_TEXT_TESTS[function], _value(arguments[0]), _value(arguments[1]))
         if function == "list_bool_or" and len(arguments) == 1 and arguments[0].kind == "list":
@@ -290,7 +337,7 @@ class _Parser:
             keys.append(self._peek(1)[1][1:-1].replace('""', '"'))
             self.at += 2
         if root == "raw" and not keys:
-            return _Node("json", lambda e, v: e)
+            return _Node("json", lambda e, v: e, structure=_RAW)
         if root == "event" and keys:
             return _struct_read(self.structure, keys, lambda e, v: e)
         if root in self.variables:
@@ -312,6 +359,11 @@ def _truth(value: Any) -> bool:
 
 
 def _value(node: _Node) -> _Node:
+    """The node as a value: a JSON leaf read whole is its JSON text (`_json_text`); `raw` is the line
+    as the sender spelt it, which Python does not keep, so it is refused."""
+    if node.kind == "json" and node.structure is not _RAW:
+        document = node.evaluate
+        return _Node("value", lambda e, v: None if (found := document(e, v)) is None else _json_text(found))
     if node.kind != "value":
         raise Unsupported(f"a {node.kind} where a value is needed")
     return node
@@ -360,9 +412,9 @@ def _coalesce(arguments: list[_Node]) -> _Node:
     return _Node("value", evaluate)
 
 
-def _text_or_none(value: Any, operation: Callable[[str], Any]) -> Any:
-    if value is None:
-        return None
+def _text_or_none(value: Any, operation: Callable[[str], Any], *, keeps_opaque: bool = False) -> Any:
+    if value is None or (keeps_opaque and value is OPAQUE):
+        return value
     if not isinstance(value, str):
         raise Unsure
     return operation(value)
@@ -375,8 +427,8 @@ def _equals(left: _Node, right: _Node) -> _Node:
         a, b = first(event, variables), second(event, variables)
         if a is None or b is None:
             return None
-        if type(a) is not type(b):
-            raise Unsure  # DuckDB would cast one side
+        if type(a) is not type(b) or a is OPAQUE:
+            raise Unsure  # DuckDB would cast one side; or text whose spelling is DuckDB's own
         return a == b
 
     return _Node("value", evaluate)
@@ -423,6 +475,8 @@ def _like(left: _Node, pattern: str) -> _Node:
         raise Unsupported("a pattern ending in its escape")  # DuckDB refuses it
     matcher = re.compile("".join(parts), re.DOTALL).fullmatch
     inner = left.evaluate
+    if pattern and set(pattern) == {"%"}:  # any text at all: whatever DuckDB's spelling of it
+        return _Node("value", lambda e, v: None if inner(e, v) is None else True)
     return _Node("value", lambda e, v: _text_or_none(inner(e, v), lambda text: matcher(text) is not None))
 
 
@@ -518,7 +572,7 @@ def _struct_read(structure: dict[str, Any], keys: list[str], base: Evaluator) ->
         return found
 
     if node == "VARCHAR":
-        return _Node("value", lambda e, v: None if (found := walk(e, v)) is None else checked_text(found))
+        return _Node("value", lambda e, v: None if (found := walk(e, v)) is None else _read_text(found))
     if node == "JSON":
         return _Node("json", walk)
     if isinstance(node, list) and len(node) == 1 and isinstance(node[0], dict):
@@ -558,7 +612,7 @@ def _json_extract(document: _Node, path: str) -> _Node:
                 found = found.get(key) if isinstance(found, dict) else None
                 if found is None:
                     return None
-            return checked_text(found)
+            return _read_text(found)
 
         return _Node("value", single)
 
@@ -576,6 +630,6 @@ def _json_extract(document: _Node, path: str) -> _Node:
                 elif isinstance(item, dict) and step in item:
                     following.append(item[step])
             reached = following
-        return [None if item is None else checked_text(item) for item in reached]
+        return [None if item is None else _read_text(item) for item in reached]
 
     return _Node("list", every)

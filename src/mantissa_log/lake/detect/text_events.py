@@ -11,7 +11,8 @@ leaves the input to DuckDB) where the two JSON readers may disagree:
 - a lone surrogate escape (`\\ud800`: Python reads it, DuckDB refuses the line), a number beyond the
   double range (Python reads it, DuckDB refuses the line).
 
-A value read from an event is `checked_text`: text of ASCII characters only, without NUL.
+A value read from an event is `checked_text`: text of ASCII characters only, without NUL, or a boolean
+or an integer, which DuckDB writes as Python does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 # A \uXXXX escape of a UTF-16 surrogate: Python pairs two of them or keeps one alone; DuckDB's reader
 # refuses a lone one. Any one gives up (rare in logs), which spares telling pairs apart.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# The integers DuckDB's JSON reader holds exactly (int64 and uint64), written back in decimal.
+_SMALLEST_INTEGER, _LARGEST_INTEGER = -(1 << 63), (1 << 64) - 1
 # Digits in a number beyond which it may leave the double range (1e308): DuckDB refuses such a line.
 _NUMBER_DIGITS = 300
 
@@ -80,9 +83,15 @@ def line_events(text: str, envelope: str | None) -> Iterator[dict[str, Any]]:
 
 
 def checked_text(value: Any) -> str:
-    """A read value that DuckDB holds as the same text, lowers the same way and compares the same way."""
-    if not isinstance(value, str):
-        raise Unsure  # DuckDB writes a number, boolean, object or array as text of its own
-    if not value.isascii() or "\x00" in value:
-        raise Unsure  # an escape made it other text than ASCII, whose case folding may differ
-    return value
+    """A read value as the text DuckDB holds for it, which lowers and compares the same way: text of
+    ASCII characters without NUL; a boolean as 'true' / 'false' and an integer within DuckDB's range in
+    decimal, as its JSON reader writes them. Unsure for anything else."""
+    if isinstance(value, str):
+        if not value.isascii() or "\x00" in value:
+            raise Unsure  # an escape made it other text than ASCII, whose case folding may differ
+        return value
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) is int and _SMALLEST_INTEGER <= value <= _LARGEST_INTEGER:
+        return str(value)
+    raise Unsure  # a fraction, an object or an array: DuckDB writes those as JSON text of its own

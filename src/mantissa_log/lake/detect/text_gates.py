@@ -2,9 +2,9 @@
 
 `hunt._passing_gates` reads, for the fields the rules' gates test, the distinct lowered values of an
 input's events (`sigma.gates`); DuckDB does it in 5-10 ms even for a dozen events (planning, not
-reading), after its 30-40 ms set-up on another thread. For an input of up to a few hundred events the
-same values come from `json.loads` in 1-7 ms, on the main thread while that set-up runs, so the pass
-leaves the hunt's critical path.
+reading), after its 30-40 ms set-up on another thread. For a tiny input (`tiny.TINY_BYTES`: up to
+~1,000 events) the same values come from `json.loads` in 1-20 ms, on the main thread before the
+database is needed at all (`text_scan` may then answer the rules without it).
 
 The values must be those the rules' SQL reads, `lower(event."a"."b")` of DuckDB's `json_transform`
 struct: a value this pass missed could drop a rule that matches. So it answers only where Python and
@@ -16,9 +16,10 @@ DuckDB provably agree, and gives up (None: the caller runs the DuckDB pass) on a
 - an object with a repeated key gives up (DuckDB reads the first occurrence, Python the last);
 - a read field must be a VARCHAR leaf of the source's structure, reached through objects only;
 - a read value is text of ASCII characters only, without NUL, whose lower case is the same for both
-  (DuckDB lowers some other characters differently, e.g. the Kelvin sign); a number, boolean,
-  object or array where text is expected gives up (DuckDB writes those as its own text); text
-  elsewhere in the event is never read, so any characters may stand there;
+  (DuckDB lowers some other characters differently, e.g. the Kelvin sign); a boolean or an integer
+  reads as DuckDB writes it ('true', '12'); a fraction, object or array where text is expected gives
+  up (DuckDB writes those as its own text); text elsewhere in the event is never read, so any
+  characters may stand there;
 - a missing key, JSON null, or a non-object on the way gives no value, as DuckDB's NULL.
 
 Python reading a line DuckDB refuses is harmless: the scan then fails and the careful way runs
@@ -31,12 +32,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from mantissa_log.lake.detect.text_events import Unsure, checked_text, line_events
-from mantissa_log.lake.detect.tiny import TINY_BYTES
 from mantissa_log.lake.sql import struct_read
-
-# Up to this much text in all the pass ends before the database's set-up does, so it costs the hunt
-# nothing; much more would make the hunt wait for Python instead (`tiny`).
-TEXT_GATE_BYTES = TINY_BYTES
 
 
 def read_paths(reads: Sequence[str], structure: dict[str, Any]) -> list[tuple[str, ...]] | None:
