@@ -14,12 +14,15 @@ anything else (the rule then runs in DuckDB, as before):
   leaf (only as the document of json_extract_string) or a list of structs (only for list_transform);
 - json_extract_string over a JSON leaf or `raw`, with `[*]` wildcards (a list: missing keys omitted,
   JSON nulls kept as NULL, as DuckDB does);
-- list_bool_or(list_transform(list, lambda x: ...)).
+- list_bool_or(list_transform(list, lambda x: ...));
+- regexp_matches with a regex in the part of RE2's syntax Python's `re` reads the same way
+  (`_REGEX_PIECE`), over text without newlines.
 
-Regular expressions (RE2 is not Python's `re`), CIDR arithmetic, numbers, casts and list_filter are
-refused. At run time, a value read where DuckDB may hold other text than Python's (a number or
-object where text is typed, text beyond ASCII: `text_events.checked_text`) raises `Unsure`, and the
-caller leaves the whole input to DuckDB.
+CIDR arithmetic, numbers, casts, json_extract, list_filter and `raw` read as text are refused. At
+run time a value is read as DuckDB holds it (`_read_text`: text, 'true'/'false', an integer in
+decimal, an object's compact JSON text); where Python may spell it otherwise (text beyond ASCII, a
+fraction, JSON text of other characters) it is opaque or raises `Unsure`, and the caller leaves the
+whole input to DuckDB.
 """
 
 from __future__ import annotations
