@@ -566,6 +566,20 @@ def _struct_read(structure: dict[str, Any], keys: list[str], base: Evaluator) ->
             raise Unsupported(f"field {key!r} is not in the structure")  # DuckDB would refuse to bind it
         node = node[key]
 
+    walk = _walker(base, keys)
+    if node == "VARCHAR":
+        return _Node("value", lambda e, v: None if (found := walk(e, v)) is None else _read_text(found))
+    if node == "JSON":
+        return _Node("json", walk)
+    if isinstance(node, list) and len(node) == 1 and isinstance(node[0], dict):
+        return _Node("structs", lambda e, v: _structs(walk(e, v)), structure=node[0])
+    raise Unsupported(f"a read of {'.'.join(keys)} as a whole")
+
+
+def _walker(base: Evaluator, keys: list[str]) -> Evaluator:
+    """The value at `keys` below `base`'s object: NULL for a missing key, a JSON null or a non-object
+    on the way (as DuckDB's struct reads and JSON paths without wildcards give)."""
+
     def walk(event: dict[str, Any], variables: dict[str, Any]) -> Any:
         found: Any = base(event, variables)
         for key in keys:
@@ -574,13 +588,7 @@ def _struct_read(structure: dict[str, Any], keys: list[str], base: Evaluator) ->
                 return None
         return found
 
-    if node == "VARCHAR":
-        return _Node("value", lambda e, v: None if (found := walk(e, v)) is None else _read_text(found))
-    if node == "JSON":
-        return _Node("json", walk)
-    if isinstance(node, list) and len(node) == 1 and isinstance(node[0], dict):
-        return _Node("structs", lambda e, v: _structs(walk(e, v)), structure=node[0])
-    raise Unsupported(f"a read of {'.'.join(keys)} as a whole")
+    return walk
 
 
 def _structs(found: Any) -> list[dict[str, Any] | None] | None:
@@ -607,17 +615,8 @@ def _json_extract(document: _Node, path: str) -> _Node:
         at = found.end()
     inner = document.evaluate
     if _EACH not in steps:
-        keys = [step for step in steps if step is not None]
-
-        def single(event: dict[str, Any], variables: dict[str, Any]) -> Any:
-            found: Any = inner(event, variables)
-            for key in keys:
-                found = found.get(key) if isinstance(found, dict) else None
-                if found is None:
-                    return None
-            return _read_text(found)
-
-        return _Node("value", single)
+        walk = _walker(inner, [step for step in steps if step is not None])
+        return _Node("value", lambda e, v: None if (found := walk(e, v)) is None else _read_text(found))
 
     def every(event: dict[str, Any], variables: dict[str, Any]) -> Any:
         found = inner(event, variables)
