@@ -343,3 +343,27 @@ def test_a_tiny_hunt_never_loads_the_engine(tmp_path: Path) -> None:
     findings, loaded = done.stdout.splitlines()
     assert loaded == "False False"
     assert json.loads(findings) == [[f.rule_file, f.matches] for f in expected]
+
+
+def test_a_tiny_input_in_other_layouts_is_counted_in_python_as_duckdb_counts_it(tmp_path: Path) -> None:
+    """Pretty-printed deliveries and JSON arrays take the careful way (the source's parser, then DuckDB);
+    tiny, they are counted in Python from the same parsed events, and the database is never started."""
+    from mantissa_log.lake.detect.hunt import hunt_files
+    from mantissa_log.lake.detect.pending import PendingDatabase
+
+    records = corpus_records()
+    delivery = tmp_path / "delivery.json"
+    delivery.write_text(json.dumps({"Records": records[:150]}, indent=2), encoding="utf-8")
+    array = tmp_path / "array.json"
+    array.write_text(json.dumps(records[150:300], indent=1), encoding="utf-8")
+    lines = tmp_path / "lines.jsonl"
+    lines.write_text("".join(json.dumps(record) + "\n" for record in records[300:400]), encoding="utf-8")
+    rules = [(rule, path) for path in sorted(RULES.glob("aws_*.yml")) for rule in compile_sigma(path.read_text())]
+    compiled = [rule for rule, _ in rules]
+    database = PendingDatabase(start=False)
+    found = hunt_files(compiled, [delivery, array, lines], database=database)
+    assert not database.started
+    with mock.patch.object(hunt_module, "text_counts", return_value=None):  # the DuckDB way's answer
+        expected = hunt_files(compiled, [delivery, array, lines])
+    assert found == expected
+    assert {match.events_file.name for match in found} == {"delivery.json", "array.json", "lines.jsonl"}

@@ -36,7 +36,7 @@ from mantissa_log.lake.detect.hunt_inputs import (
     sources_of,
 )
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.text_events import Unsure, line_events
+from mantissa_log.lake.detect.text_events import Unsure, line_events, load_line
 from mantissa_log.lake.detect.text_gates import event_gate_values
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
 from mantissa_log.lake.detect.tiny import TINY_BYTES
@@ -110,6 +110,8 @@ def _hunt(
         of_source = [(index, rule) for index, rule in enumerate(rules) if rule.source == wanted]
         counts = _scan_streaming(database, wanted, [inputs[i] for i in chosen], chosen, of_source)
         if counts is None:
+            counts = _parsed_in_python(wanted, [inputs[i] for i in chosen], chosen, of_source)
+        if counts is None:
             con = database.get()
             table = _load(con, wanted, [inputs[i] for i in chosen], chosen)
             if table is None:
@@ -119,6 +121,31 @@ def _hunt(
         for (index, fid), count in counts.items():
             found[(fid, index)] = count
     return [HuntMatch(index, inputs[fid].path, count) for (fid, index), count in sorted(found.items()) if count > 0]
+
+
+def _parsed_in_python(
+    source: str, inputs: list[EventsFile], fids: list[int], rules: list[tuple[int, CompiledRule]]
+) -> dict[tuple[int, int], int] | None:
+    """The careful way's counts for a tiny input, in Python (`text_scan`): the events `_load` would
+    store (JSON lines as DuckDB takes them, other layouts through the source's parser, whose compact
+    `raw` DuckDB would read), without starting DuckDB. None when the input is not tiny, not JSON, or
+    Python cannot vouch for the counts: the caller then loads the events into DuckDB."""
+    spec = SOURCES[source]
+    if not rules or not sql.has_event(spec) or sum(item.size for item in inputs) > TINY_BYTES:
+        return None
+    envelope = JSON_PARSERS[source].envelope if source in JSON_PARSERS else None
+    files: list[FileEvents] = []
+    try:
+        for fid, item in zip(fids, inputs, strict=True):
+            if item.lines:
+                events = list(line_events(item.text(), envelope))
+            else:
+                parsed = parse(source, item.data, filename=str(item.path))
+                events = [load_line(event.raw) for event in parsed.events]
+            files.append((fid, events))
+    except (Unsure, ValueError, RecursionError):
+        return None
+    return text_counts(files, rules, spec.structure)
 
 
 def _scan_streaming(
