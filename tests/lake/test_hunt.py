@@ -46,7 +46,7 @@ def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     """Every test both ways: as small inputs go (files held whole, lines handed to DuckDB as a
     parameter, the rules scanned in two halves at once) and as big ones do (files over 1 MiB read in
     chunks and never held, DuckDB reading the files, one scan for all rules, no gate pass: beyond
-    HELD_BYTES, HANDED_BYTES, SPLIT_BYTES, GATE_BYTES and TINY_BYTES). A small input of up to TINY_BYTES
+    HELD_BYTES, HANDED_BYTES, SPLIT_BYTES, GATE_BYTES, TINY_BYTES and ROUTED_BYTES). A small input of up to TINY_BYTES
     (the corpus' 728 events are just under) is answered in Python when it can be (`text_scan`)."""
     if request.param == "big inputs' way":
         monkeypatch.setattr(hunt_inputs, "HELD_BYTES", 0)
@@ -54,6 +54,7 @@ def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
         monkeypatch.setattr(hunt_module, "SPLIT_BYTES", 0)
         monkeypatch.setattr(hunt_module, "GATE_BYTES", 0)
         monkeypatch.setattr(hunt_module, "TINY_BYTES", 0)  # no hunt in Python (`text_scan`)
+        monkeypatch.setattr(hunt_module, "ROUTED_BYTES", 0)  # not even of the lines worth reading (`text_lines`)
 
 
 @pytest.fixture(scope="module")

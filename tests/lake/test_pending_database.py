@@ -9,7 +9,7 @@ import _duckdb as duckdb
 import pytest
 
 from mantissa_log.lake.detect.pending import WARM_UP, PendingDatabase
-from mantissa_log.lake.detect.tiny import TINY_BYTES, may_be_tiny
+from mantissa_log.lake.detect.tiny import ROUTED_BYTES, may_need_no_database
 from mantissa_log.services.detection.hunt import hunt
 from mantissa_log.services.detection.hunt_database import event_arguments, start_hunt_database
 from tests.lake.conftest import corpus_records
@@ -76,22 +76,22 @@ def test_the_command_finds_its_event_paths_as_argparse_reads_them(arguments: lis
     assert event_arguments(arguments) == expected
 
 
-def test_the_database_starts_at_once_unless_the_events_may_be_tiny(tmp_path: Path) -> None:
+def test_the_database_starts_at_once_unless_the_events_may_need_no_database(tmp_path: Path) -> None:
     small = tmp_path / "small.jsonl"
     small.write_text("{}\n" * 10)
     folder = tmp_path / "folder"
     (folder / "deeper").mkdir(parents=True)
     (folder / "deeper" / "a.jsonl").write_text("{}\n")
     big = tmp_path / "big.jsonl"
-    big.write_bytes(b" " * (TINY_BYTES + 1))
+    big.write_bytes(b" " * (ROUTED_BYTES + 1))
     packed = tmp_path / "small.jsonl.gz"
     packed.write_bytes(b"\x1f\x8b")
-    assert may_be_tiny([str(small), str(folder)])
-    assert not may_be_tiny([str(small), str(big)])
-    assert not may_be_tiny([str(packed)])  # a compressed file may hold far more
-    assert not may_be_tiny([str(tmp_path / "missing")])
-    (folder / "deeper" / "b.jsonl").write_bytes(b" " * TINY_BYTES)
-    assert not may_be_tiny([str(folder)])  # files under folders count
+    assert may_need_no_database([str(small), str(folder)])
+    assert not may_need_no_database([str(small), str(big)])
+    assert not may_need_no_database([str(packed)])  # a compressed file may hold far more
+    assert not may_need_no_database([str(tmp_path / "missing")])
+    (folder / "deeper" / "b.jsonl").write_bytes(b" " * ROUTED_BYTES)
+    assert not may_need_no_database([str(folder)])  # files under folders count
     lazy = start_hunt_database(["-r", "rules", "-e", str(small)])
     eager = start_hunt_database(["-r", "rules", "-e", str(big)])
     try:

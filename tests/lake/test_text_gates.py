@@ -14,6 +14,7 @@ import pytest
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import hunt as hunt_module
 from mantissa_log.lake.detect.hunt_inputs import Scratch, read_events_files
+from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_gates import read_paths, text_gate_values
 from mantissa_log.sigma import compile_sigma
 from tests.lake.conftest import corpus_records
@@ -36,7 +37,8 @@ def _duckdb_values(texts: list[str], reads: list[str], source: str, envelope: st
             path.write_text(text, encoding="utf-8")
         scratch = Scratch()
         try:
-            lines = hunt_module._Lines(list(enumerate(read_events_files(paths, scratch))), envelope)
+            inputs = list(enumerate(read_events_files(paths, scratch)))
+            lines = hunt_module._Lines(inputs, envelope, [], source, PendingDatabase(start=False))
             structure = hunt_module._needed_structure(SOURCES[source].structure, reads)
             with duckdb.connect() as con:
                 return hunt_module._duckdb_gate_values(con, lines, reads, structure)

@@ -66,7 +66,9 @@ def test_wildcards_at_the_ends_give_prefix_suffix_and_contains_tests() -> None:
         "    selection:\n        eventName: Get?essionToken\n    condition: selection",
         # compared without lower(): the distinct lowered values cannot answer it
         "    selection:\n        eventName|cased: GetSessionToken\n    condition: selection",
-        "    selection:\n        eventName|re: '^Get.*'\n    condition: selection",
+        # a regular expression without three characters every match holds, or with a choice at its top
+        "    selection:\n        eventName|re: '^Ge.*'\n    condition: selection",
+        "    selection:\n        eventName|re: 'GetSession|Token'\n    condition: selection",
         # negated: the rule matches events lacking the value
         "    selection:\n        eventName: GetSessionToken\n    condition: not selection",
         # a field read from JSON text, not a struct leaf
@@ -164,3 +166,19 @@ def test_the_odd_spellings_do_match_the_rules_whose_gates_they_pass() -> None:
         assert matching(con, "t", titles["AWS ConsoleLogin Failed Authentication"]) == [5]
         assert matching(con, "t", titles["AWS Root Credentials"]) == [6]
         assert matching(con, "t", titles["Potential Bucket Enumeration on AWS"]) == [8]  # a repeated key
+
+
+@pytest.mark.parametrize(
+    ("pattern", "needle"),
+    [
+        ("^Get.*", "get"),
+        (".+:assumed-role/aws:.+", ":assumed-role/aws:"),
+        ("(?i)^AKIA[0-9A-Z]{16}$", None),  # inline flags: not read
+        ("[a-z]+\\.exe$", ".exe"),
+    ],
+)
+def test_a_regular_expression_gives_the_text_every_match_contains(pattern: str, needle: str | None) -> None:
+    """`regexp_matches` holds only where the field contains the regex's needle (`regex_needle`)."""
+    found = gate(f"    selection:\n        eventName|re: '{pattern}'\n    condition: selection")
+    expected = ((('event."eventName"', "contains", needle),),) if needle else ()
+    assert found == expected

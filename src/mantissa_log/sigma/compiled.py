@@ -74,12 +74,10 @@ def from_data(data: dict[str, Any]) -> CompiledRule:
 def gate_holds(gate: Gate, values: Mapping[str, AbstractSet[str]]) -> bool:
     """Whether an input whose events' distinct lowered values per read are `values` could pass every
     clause of the gate (some value satisfies some test of each clause)."""
-    return all(
-        any(_test_holds(op, text, values.get(read, frozenset())) for read, op, text in clause) for clause in gate
-    )
+    return all(any(test_holds(op, text, values.get(read, frozenset())) for read, op, text in clause) for clause in gate)
 
 
-def _test_holds(op: str, text: str, values: AbstractSet[str]) -> bool:
+def test_holds(op: str, text: str, values: AbstractSet[str]) -> bool:
     if op == "eq":
         return text in values
     if op == "prefix":

@@ -9,8 +9,10 @@ knows nothing (the rule is never skipped).
 Derived from the rule's condition after its processing pipeline, the tree the backends convert:
 - AND: the clauses of every part;
 - OR: one clause made of one clause of each part (when every part has one);
-- NOT, and any other test (regular expressions, numbers, null, keywords, cased strings, a field read
-  more than one way or from JSON): nothing.
+- a regular expression on one struct leaf: `contains` the longest run of literal text every match
+  holds (`regex_needle`), lower-cased: a necessary test, as a gate's tests need only be;
+- NOT, and any other test (other regular expressions, numbers, null, keywords, cased strings, a field
+  read more than one way or from JSON): nothing.
 Only a case-insensitive Sigma string the backends compare without a LIKE pattern
 (`backend_base.plain_comparison`), on a field read from one struct leaf, gives a test: its SQL is
 `lower(<leaf>) = | starts_with | ends_with | contains '<text>'` with the text lower-cased in Python,
@@ -25,12 +27,13 @@ from collections.abc import Sequence
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
 from sigma.rule import SigmaRule
-from sigma.types import SigmaCasedString, SigmaString
+from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaString
 
 from mantissa_log.sigma.backend_base import SqlPredicateBackend, plain_comparison
 from mantissa_log.sigma.common import UnsupportedSigma
 from mantissa_log.sigma.compiled import Gate, Test
 from mantissa_log.sigma.fields import StructLeaf
+from mantissa_log.sigma.regex_needle import regex_needle
 
 # A gate's size is bounded: a clause with many tests rarely prunes and costs a check per test.
 MAX_CLAUSE_TESTS = 64
@@ -67,9 +70,9 @@ def _any(gates: Sequence[Gate]) -> Gate:
 
 def _test(node: ConditionFieldEqualsValueExpression, backend: SqlPredicateBackend) -> Test | None:
     value = node.value
-    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString) or not node.field:
+    if not node.field or not isinstance(value, SigmaString | SigmaRegularExpression):
         return None
-    if value.contains_placeholder():
+    if isinstance(value, SigmaCasedString) or (isinstance(value, SigmaString) and value.contains_placeholder()):
         return None
     try:
         accesses = backend.accesses(node.field)
@@ -77,5 +80,10 @@ def _test(node: ConditionFieldEqualsValueExpression, backend: SqlPredicateBacken
         return None
     if len(accesses) != 1 or not isinstance(accesses[0], StructLeaf):
         return None
+    if isinstance(value, SigmaRegularExpression):
+        # `regexp_matches(<leaf>, ...)` holds only where the leaf contains the regex's needle; lowered
+        # on both sides it is a test on the lowered values (necessary, whatever the regex's flags).
+        needle = regex_needle(str(value.regexp))
+        return None if needle is None else (backend.field_read(accesses[0]), "contains", needle)
     plain = plain_comparison(value.lower())  # the comparison `string_pred` makes, on the lowered text
     return None if plain is None else (backend.field_read(accesses[0]), *plain)

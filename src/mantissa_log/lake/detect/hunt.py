@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -38,8 +38,9 @@ from mantissa_log.lake.detect.hunt_inputs import (
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events, load_line
 from mantissa_log.lake.detect.text_gates import event_gate_values
+from mantissa_log.lake.detect.text_lines import route
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
-from mantissa_log.lake.detect.tiny import TINY_BYTES
+from mantissa_log.lake.detect.tiny import ROUTED_BYTES, ROUTED_PIECE, ROUTED_READ_BYTES, TINY_BYTES
 from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
 from mantissa_log.sigma.compiled import CompiledRule, gate_holds
@@ -166,19 +167,18 @@ def _scan_streaming(
         # No line holds the key, so no line is an envelope: skip making each line a list to unnest,
         # a fifth of the scan.
         envelope = None
-    lines = _Lines(list(zip(fids, inputs, strict=True)), envelope)
-    size = sum(item.size for item in inputs)
-    small = size <= SPLIT_BYTES
-    if size <= GATE_BYTES:
+    lines = _Lines(list(zip(fids, inputs, strict=True)), envelope, rules, source, database)
+    events = lines.events()  # routes a mid-size input's lines (`text_lines`) before anything else
+    if lines.kept is not None or sum(item.size for item in inputs) <= GATE_BYTES:
         rules = _passing_gates(database, source, lines, rules)
         if not rules:
             return {}
-    events = lines.events()
     if events is not None:
         counts = text_counts(events, rules, SOURCES[source].structure)
         if counts is not None:
             return counts  # the database was never needed: a tiny hunt ends without starting it
     con = database.get()
+    small = lines.size() <= SPLIT_BYTES
     if not small or len(rules) < 2 or (os.cpu_count() or 1) < 2:
         return _scan_lines(con, lines, rules)
     # Small inputs: the scan is mostly planning one expression per rule, on one thread. Two halves of
@@ -200,32 +200,100 @@ class _Lines:
     gate pass and both halves of a small scan share one joined text, which DuckDB then converts once
     (a fresh 1 MB string costs it 2-3 ms each time, on the interpreter lock)."""
 
-    def __init__(self, inputs: list[tuple[int, EventsFile]], envelope: str | None) -> None:
+    def __init__(
+        self,
+        inputs: list[tuple[int, EventsFile]],
+        envelope: str | None,
+        rules: list[tuple[int, CompiledRule]],
+        source: str,
+        database: PendingDatabase,
+    ) -> None:
         self.inputs = inputs
         self.envelope = envelope
+        self.rules = rules
+        self.structure = SOURCES[source].structure
+        self.database = database
+        # Of a routed input (`text_lines`): each file's lines some rule may match, which are all the
+        # scan then reads, and the rules whose gates may hold for some line of it.
+        self.kept: list[tuple[int, str]] | None = None
+        self.holding: list[tuple[int, CompiledRule]] | None = None
         self._made: dict[bool, tuple[str, list[Any]]] = {}
         self._events: list[FileEvents] | None = None  # [] once read and found unusable
 
     def select(self, *, validate: bool) -> tuple[str, list[Any]]:
         if validate not in self._made:  # two halves asking at once may both make it: the same value
-            self._made[validate] = _lines_select(self.inputs, self.envelope, validate=validate)
+            self._made[validate] = _lines_select(self.inputs, self.envelope, validate=validate, texts=self.kept)
         return self._made[validate]
 
+    def size(self) -> int:
+        """The text the scan reads: the kept lines of a routed input, else the files'."""
+        if self.kept is not None:
+            return sum(len(text) for _, text in self.kept)
+        return sum(item.size for _, item in self.inputs)
+
     def events(self) -> list[FileEvents] | None:
-        """Each file's events read by Python (`text_events`), for files held in memory up to
-        TINY_BYTES in all; None beyond, or when Python cannot vouch for reading them as DuckDB does."""
+        """Each file's events read by Python (`text_events`): every event of a tiny input (TINY_BYTES of
+        text in all); of a bigger one up to ROUTED_BYTES, those of the lines some rule's gate may hold
+        for (`text_lines`), when they come to ROUTED_READ_BYTES or less. None beyond, or when Python cannot
+        vouch for reading them as DuckDB does. Events no rule can match are never needed: every use
+        of these (the gate pass, the scan in Python) asks only what the rules match."""
         if self._events is None:
             self._events = self._read_events()
         return self._events or None
 
     def _read_events(self) -> list[FileEvents]:
-        files = [item for _, item in self.inputs]
-        if sum(item.size for item in files) > TINY_BYTES or any(item.size > SMALL_FILE_BYTES for item in files):
+        size = sum(item.size for _, item in self.inputs)
+        if size > ROUTED_BYTES:
             return []
         try:
-            return [(fid, list(line_events(item.text(), self.envelope))) for fid, item in self.inputs]
+            texts = [(fid, item.text()) for fid, item in self.inputs]
+            chosen = self._routed(texts) if size > TINY_BYTES else texts
+            if chosen is None:
+                return []
+            return [(fid, list(line_events(text, self.envelope))) for fid, text in chosen]
         except (Unsure, ValueError, RecursionError):  # UnicodeDecodeError too: DuckDB refuses such a file
             return []
+
+    def _routed(self, texts: list[tuple[int, str]]) -> list[tuple[int, str]] | None:
+        """Each file's lines some rule may match (`text_lines`), when they come to ROUTED_READ_BYTES or
+        less; else None, with `holding` set when the routing itself could be done.
+
+        Routed a piece at a time: once the lines kept so far promise more than Python should read, the
+        database is started (its set-up then runs while the rest is routed, for the scan to come)."""
+        gates = [rule.gates for _, rule in self.rules]
+        total = sum(len(text) for _, text in texts)
+        routed = 0
+        done = 0
+        holding: set[int] = set()
+        kept: list[tuple[int, str]] = []
+        for fid, text in texts:
+            parts: list[str] = []
+            for piece in _pieces(text, ROUTED_PIECE):
+                routing = route(piece, gates, self.structure)
+                if routing is None:
+                    return None
+                parts.append(routing.text)
+                holding |= routing.holding
+                routed += len(routing.text)
+                done += len(piece)
+                if not self.database.started and routed * total > ROUTED_READ_BYTES * done:
+                    self.database.start()
+            kept.append((fid, "\n".join(part for part in parts if part)))
+        self.kept = kept
+        self.holding = [rule for position, rule in enumerate(self.rules) if position in holding]
+        return kept if routed <= ROUTED_READ_BYTES else None
+
+
+def _pieces(text: str, size: int) -> Iterator[str]:
+    """`text` cut at newlines into pieces of about `size` characters."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
 
 
 def _passing_gates(
@@ -251,6 +319,8 @@ def _passing_gates(
     if not structure:
         return rules
     seen = _text_gate_values(lines, reads, structure)
+    if seen is None and lines.holding is not None:
+        return lines.holding  # found while routing the lines: too many to read in Python
     if seen is None:
         seen = _duckdb_gate_values(database.get(), lines, reads, structure)
     if seen is None:
@@ -357,21 +427,26 @@ def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, EventsFi
 
 
 def _lines_select(
-    inputs: list[tuple[int, EventsFile]], envelope: str | None, *, validate: bool = True
+    inputs: list[tuple[int, EventsFile]],
+    envelope: str | None,
+    *,
+    validate: bool = True,
+    texts: list[tuple[int, str]] | None = None,
 ) -> tuple[str, list[Any]]:
     """SELECT (fid, raw) of every JSON object line of these files, envelopes unnested, and its parameters.
 
     Without `validate`, a line that opens an object is taken as JSON: for a caller whose query parses
-    every line anyway and fails on one that is not.
+    every line anyway and fails on one that is not. With `texts`, those (each file's lines some rule
+    may match, `text_lines`) are handed over instead of the files' text.
 
     Small files' text is handed over as a parameter (`_handed`) or, beyond HANDED_BYTES, read by
     DuckDB whole (`read_text`, split at newlines); big files by its CSV reader (one VARCHAR column, in
     parallel). A line that is not a JSON object is skipped, as the parsers reject it. A line DuckDB read
     gets its file id by joining its file name to a VALUES list of (fid, name).
     """
-    small = [(fid, item) for fid, item in inputs if item.size <= SMALL_FILE_BYTES]
-    big = [(fid, item) for fid, item in inputs if item.size > SMALL_FILE_BYTES]
-    handed = _handed(small)
+    small = [(fid, item) for fid, item in inputs if item.size <= SMALL_FILE_BYTES or texts is not None]
+    big = [(fid, item) for fid, item in inputs if item.size > SMALL_FILE_BYTES and texts is None]
+    handed = _handed(small) if texts is None else _joined(texts)
     params: list[Any] = []
     owned: list[str] = []  # SELECTs of (fid, line)
     read = []  # SELECTs of (filename, line), for files DuckDB reads
@@ -424,16 +499,16 @@ def _handed(inputs: list[tuple[int, EventsFile]]) -> tuple[str, str] | None:
     apart (~10 ms, a twentieth of a small hunt, measured as whole processes); a string it takes as is."""
     if not inputs or sum(item.size for _, item in inputs) > HANDED_BYTES:
         return None
-    owners: list[str] = []
-    texts: list[str] = []
-    for fid, item in inputs:
-        try:
-            text = item.text()
-        except UnicodeDecodeError:
-            return None
-        texts.append(text)
-        owners.append(",".join([str(fid)] * (text.count("\n") + 1)))
-    return ",".join(owners), "\n".join(texts)
+    try:
+        return _joined([(fid, item.text()) for fid, item in inputs])
+    except UnicodeDecodeError:
+        return None
+
+
+def _joined(texts: list[tuple[int, str]]) -> tuple[str, str]:
+    """(the file id of each line, comma-separated; the texts joined at newlines)."""
+    owners = [",".join([str(fid)] * (text.count("\n") + 1)) for fid, text in texts]
+    return ",".join(owners), "\n".join(text for _, text in texts)
 
 
 def _names(inputs: list[tuple[int, EventsFile]]) -> str:

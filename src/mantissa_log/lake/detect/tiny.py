@@ -1,4 +1,5 @@
-"""What makes a hunt's input tiny: small enough for its Python passes (`text_gates`, `text_scan`).
+"""What makes a hunt's input small enough for its Python passes (`text_gates`, `text_scan`): tiny, or
+small enough to find the lines its rules may match (`text_lines`).
 
 Kept apart, importing nothing but `os`, so that the `hunt` command can decide before anything else
 whether to start its DuckDB database at once (`services.detection.hunt_database`).
@@ -14,14 +15,29 @@ from collections.abc import Iterable
 # rules (2026-12-04): 728 corpus events (1 MB) 154 -> 128 ms; 2,000 lab events (2.7 MB) 179 -> 205 ms,
 # where parsing in Python (~20 ms a MB) outgrows DuckDB's start.
 TINY_BYTES = 1 << 20
-# Compressed files may hold far more text than their size says: such an input is never called tiny.
+# Up to ROUTED_BYTES of text in all, the lines some rule may match are found without reading the
+# others (`text_lines`, ~6 ms a MB): when they come to ROUTED_READ_BYTES or less, only those are read
+# and hunted in Python, as a tiny input's events; else DuckDB scans only those, planning only the rules
+# the routing found may hold (no gate pass of its own). Up to ROUTED_BYTES the database is not started
+# before the hunt knows it needs it: routing while it is set up took twice as long (a 6.7 MB input:
+# 39 -> 66 ms), which made routing bigger inputs a loss. Measured as whole processes, 57 AWS rules (2026-12-04,
+# alternated with the commit before): 2,000 lab events (2.7 MB, a third of the lines kept) 129-151 ->
+# 94-113 ms; where too many lines are kept, DuckDB starts late: 3 MB of such lines 126-165 -> 149-178
+# ms, 5 MB 148-166 -> 192-197 ms.
+ROUTED_BYTES = 6 << 20
+ROUTED_READ_BYTES = 2 << 20
+# Routed a piece of this size at a time: once the first pieces promise too many lines, the database is
+# started while the rest is routed.
+ROUTED_PIECE = 256 << 10
+# Compressed files may hold far more text than their size says: such an input always starts the database.
 _COMPRESSED = (".gz", ".gzip", ".zip", ".bz2", ".xz", ".zst")
 
 
-def may_be_tiny(paths: Iterable[str]) -> bool:
-    """Whether these event files and folders may hold TINY_BYTES of text or less in all: their files'
-    sizes (every file under a folder, a superset of what a hunt reads) add up to no more, and none is
-    compressed. False for a path that does not exist (the hunt then says so)."""
+def may_need_no_database(paths: Iterable[str]) -> bool:
+    """Whether these event files and folders may hold ROUTED_BYTES of text or less in all (then
+    the hunt may answer in Python): their files' sizes (every file under a folder, a superset of what a
+    hunt reads) add up to no more, and none is compressed. False for a path that does not exist (the
+    hunt then says so)."""
     total = 0
     folders: list[str] = []
     try:
@@ -30,7 +46,7 @@ def may_be_tiny(paths: Iterable[str]) -> bool:
                 folders.append(path)
                 continue
             total += _file_size(path)
-        while folders and total <= TINY_BYTES:
+        while folders and total <= ROUTED_BYTES:
             with os.scandir(folders.pop()) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
@@ -39,7 +55,7 @@ def may_be_tiny(paths: Iterable[str]) -> bool:
                         total += _file_size(entry.path, entry.stat().st_size)
     except (OSError, _Compressed):
         return False
-    return total <= TINY_BYTES
+    return total <= ROUTED_BYTES
 
 
 class _Compressed(Exception):

@@ -4,15 +4,16 @@ The hunt's in-memory DuckDB database is set up on a thread (C++ that releases th
 while `mantissa-log hunt` imports the sources, parsers and rules it needs: both run at once. This
 module imports nothing else, so that starting costs only the engine's own import.
 
-A tiny input (`lake.detect.tiny`) is hunted in Python when it can be (`lake.detect.text_scan`): then
-the database is not started at all (importing the engine and setting it up hold the interpreter lock
-for 20-30 ms that the Python hunt needs); it starts if the hunt turns out to need it.
+An input up to `lake.detect.tiny.ROUTED_BYTES` is hunted in Python when it can be (`lake.detect.text_scan`,
+`lake.detect.text_lines`): then the database is not started at all (importing the engine and setting
+it up hold the interpreter lock for 20-30 ms that the Python hunt needs, and slow it by as much again);
+it starts if the hunt turns out to need it.
 """
 
 from __future__ import annotations
 
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.tiny import may_be_tiny
+from mantissa_log.lake.detect.tiny import may_need_no_database
 
 __all__ = ["PendingDatabase", "event_arguments", "start_hunt_database"]
 
@@ -22,9 +23,9 @@ _EVENTS_LONG = "--events"
 
 def start_hunt_database(arguments: list[str]) -> PendingDatabase:
     """A hunt's database for the command's `arguments` (what follows `hunt`), started now unless the
-    events they name may be tiny; give it to `hunt` (and `settle` it if the hunt never runs)."""
+    events they name may be hunted without it; give it to `hunt` (and `settle` it if the hunt never runs)."""
     paths = event_arguments(arguments)
-    return PendingDatabase(start=not paths or not may_be_tiny(paths))
+    return PendingDatabase(start=not paths or not may_need_no_database(paths))
 
 
 def event_arguments(arguments: list[str]) -> list[str]:
