@@ -38,7 +38,7 @@ from mantissa_log.lake.detect.hunt_inputs import (
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events, load_line
 from mantissa_log.lake.detect.text_gates import event_gate_values
-from mantissa_log.lake.detect.text_lines import route
+from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
 from mantissa_log.lake.detect.tiny import ROUTED_BYTES, ROUTED_PIECE, ROUTED_READ_BYTES, TINY_BYTES
 from mantissa_log.lake.model import DEFAULT_LIMITS
@@ -260,27 +260,29 @@ class _Lines:
 
         Routed a piece at a time: once the lines kept so far promise more than Python should read, the
         database is started (its set-up then runs while the rest is routed, for the scan to come)."""
-        gates = [rule.gates for _, rule in self.rules]
+        router = Router.of([rule.gates for _, rule in self.rules], self.structure)
+        if router is None:
+            return None
         total = sum(len(text) for _, text in texts)
         routed = 0
         done = 0
-        holding: set[int] = set()
         kept: list[tuple[int, str]] = []
         for fid, text in texts:
             parts: list[str] = []
             for piece in _pieces(text, ROUTED_PIECE):
-                routing = route(piece, gates, self.structure)
-                if routing is None:
+                part = router.kept(piece)
+                if part is None:
                     return None
-                parts.append(routing.text)
-                holding |= routing.holding
-                routed += len(routing.text)
+                parts.append(part)
+                routed += len(part)
                 done += len(piece)
-                if not self.database.started and routed * total > ROUTED_READ_BYTES * done:
+                # A quarter over the limit: starting it spuriously (import and set-up beside the routing)
+                # costs a hunt that stays in Python 30-50 ms, as much as a late start costs one that does not.
+                if not self.database.started and 4 * routed * total > 5 * ROUTED_READ_BYTES * done:
                     self.database.start()
             kept.append((fid, "\n".join(part for part in parts if part)))
         self.kept = kept
-        self.holding = [rule for position, rule in enumerate(self.rules) if position in holding]
+        self.holding = [rule for position, rule in enumerate(self.rules) if position in router.holding]
         return kept if routed <= ROUTED_READ_BYTES else None
 
 

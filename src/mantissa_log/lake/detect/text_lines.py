@@ -35,63 +35,119 @@ from mantissa_log.sigma.compiled import Gate, test_holds
 
 # \u0020-\u007f: an escape that may spell a key's character (a key spelled so would be missed).
 _ASCII_ESCAPE = re.compile(r"\\u00[2-7]")
+# Line shapes remembered by a router at most (then forgotten, to be judged again).
+_SHAPES = 4096
 
 
 class Routing(NamedTuple):
     text: str  # the lines some gate may hold for, joined at newlines
-    holding: frozenset[int]  # positions of the gates that may hold for some line of the text
+    holding: frozenset[int]  # positions of the gates that hold for some line of the text
 
 
 def route(text: str, gates: Sequence[Gate], structure: dict[str, Any]) -> Routing | None:
-    """The lines of `text` that some gate may hold for, and which gates may hold for any line at all
-    (a superset, as a gate pass may give); None when that cannot be told without reading the lines
-    (see above)."""
-    if not gates or any(not gate for gate in gates):
+    """The lines of `text` that some gate may hold for, and which gates do for some line; None when
+    that cannot be told without reading the lines (see above)."""
+    router = Router.of(gates, structure)
+    if router is None:
         return None
-    reads = sorted({read for gate in gates for clause in gate for read, _, _ in clause})
-    paths = read_paths(reads, structure)
-    if paths is None or _ASCII_ESCAPE.search(text):
-        return None
-    leaf = {read: path[-1] for read, path in zip(reads, paths, strict=True)}
-    names = sorted(set(leaf.values()))
-    # "name" : then a plain string (group 2), null, or anything else (group 3: the line is kept).
-    found = re.compile(r'"(' + "|".join(map(re.escape, names)) + r')"[ \t\r\n]*:[ \t\r\n]*(?:"([^"\\]*)"|null|(.))')
-    lines = text.split("\n")
-    # Lines by what the expression finds in them: a capture repeats a few shapes, each judged once.
-    shapes: dict[tuple[tuple[str, str, str], ...], list[int]] = {}
-    for number, line in enumerate(lines):
-        if line.startswith("{"):  # any other line is never an event to the hunt (`hunt._lines_select`)
-            shapes.setdefault(tuple(found.findall(line)), []).append(number)
-    read_shapes = {shape: _values(shape) for shape in shapes}
-    # The gates that may hold for some line: only those are tried line by line.
-    every: dict[str, set[str]] = {}
-    unknown: set[str] = set()
-    for values, unknown_names in read_shapes.values():
+    kept = router.kept(text)
+    return None if kept is None else Routing(kept, frozenset(router.holding))
+
+
+class Router:
+    """Judges lines against the gates, piece after piece of an input; `holding` grows as it goes.
+
+    Each line is tried only on the gates its own values may satisfy: a gate with a clause of equality
+    tests on one key is looked up by that key's values (`eventName` = ...), the others are tried on
+    every line (of the 57 AWS rules, one). A capture's lines are mostly distinct (user agents, ARNs),
+    so judging each line against every gate (57 x ~2 us) would cost more than DuckDB's whole scan."""
+
+    def __init__(self, gates: Sequence[Gate], leaf: dict[str, str]) -> None:
+        self.gates = gates
+        self.leaf = leaf  # read -> the last key of its path
+        names = sorted(set(leaf.values()))
+        # "name" : then a plain string (group 2), null, or anything else (group 3: the value is unknown).
+        self.found = re.compile(
+            r'"(' + "|".join(map(re.escape, names)) + r')"[ \t\r\n]*:[ \t\r\n]*(?:"([^"\\]*)"|null|(.))'
+        )
+        self.always: list[int] = []  # gates without an equality clause
+        self.by_value: dict[tuple[str, str], list[int]] = {}  # (key name, lowered text) -> gates
+        self.by_name: dict[str, list[int]] = {}  # key name -> the gates looked up by its values
+        for position, gate in enumerate(gates):
+            clause = next((clause for clause in gate if _equalities(clause, leaf)), None)
+            if clause is None:
+                self.always.append(position)
+                continue
+            name = leaf[clause[0][0]]
+            self.by_name.setdefault(name, []).append(position)
+            for _, _, text in clause:
+                self.by_value.setdefault((name, text), []).append(position)
+        self.holding: set[int] = set()
+        # What the expression found in a line -> whether some gate holds: a lab capture repeats a few
+        # hundred shapes (a line then costs its expression and one lookup); bounded for diverse ones.
+        self.verdicts: dict[tuple[tuple[str, str, str], ...], bool] = {}
+
+    @classmethod
+    def of(cls, gates: Sequence[Gate], structure: dict[str, Any]) -> Router | None:
+        """A router for these gates; None when a gate is empty (its every line may match) or reads
+        something other than a VARCHAR leaf."""
+        if not gates or any(not gate for gate in gates):
+            return None
+        reads = sorted({read for gate in gates for clause in gate for read, _, _ in clause})
+        paths = read_paths(reads, structure)
+        if paths is None:
+            return None
+        return cls(gates, {read: path[-1] for read, path in zip(reads, paths, strict=True)})
+
+    def kept(self, text: str) -> str | None:
+        """The lines of `text` some gate may hold for, joined at newlines; None when an escape in it
+        may spell a key."""
+        if _ASCII_ESCAPE.search(text):
+            return None
+        kept = [line for line in text.split("\n") if line.startswith("{") and self._holds_for(line)]
+        return "\n".join(kept)
+
+    def _holds_for(self, line: str) -> bool:
+        found = tuple(self.found.findall(line))
+        verdict = self.verdicts.get(found)
+        if verdict is None:
+            if len(self.verdicts) >= _SHAPES:
+                self.verdicts.clear()
+            verdict = self.verdicts[found] = self._judge(found)
+        return verdict
+
+    def _judge(self, found: tuple[tuple[str, str, str], ...]) -> bool:
+        """Whether some gate may hold for a line in which the expression found these; the gates that
+        do join `holding`."""
+        if not found:
+            return False  # no value: no gate's test can hold (every gate has a clause)
+        values: dict[str, set[str]] = {}
+        unknown: set[str] = set()
+        for name, plain, other in found:
+            if other or not plain.isascii():
+                unknown.add(name)
+            elif plain:  # (an empty string matches no gate test's text)
+                values.setdefault(name, set()).add(plain.lower())
+        candidates = set(self.always)
         for name, texts in values.items():
-            every.setdefault(name, set()).update(texts)
-        unknown |= unknown_names
-    holding = frozenset(position for position, gate in enumerate(gates) if _holds(gate, every, unknown, leaf))
-    tried = [gates[position] for position in sorted(holding)]
-    kept: list[int] = []
-    for shape, numbers in shapes.items():
-        values, unknown_names = read_shapes[shape]
-        if any(_holds(gate, values, unknown_names, leaf) for gate in tried):
-            kept += numbers
-    kept.sort()
-    return Routing("\n".join([lines[number] for number in kept]), holding)
+            for text in texts:
+                candidates.update(self.by_value.get((name, text), ()))
+        for name in unknown:
+            candidates.update(self.by_name.get(name, ()))
+        holds = False
+        for position in candidates:
+            if holds and position in self.holding:
+                continue  # the line is kept already, and this gate known to hold for some line
+            if _holds(self.gates[position], values, unknown, self.leaf):
+                holds = True
+                self.holding.add(position)
+        return holds
 
 
-def _values(shape: tuple[tuple[str, str, str], ...]) -> tuple[dict[str, set[str]], frozenset[str]]:
-    """{key name: its lowered plain values} of one line's matches, and the names with a value that is
-    not plain text (any test on them may hold)."""
-    values: dict[str, set[str]] = {}
-    unknown: set[str] = set()
-    for name, plain, other in shape:
-        if other or not plain.isascii():
-            unknown.add(name)
-        elif plain:  # (an empty string matches no gate test's text)
-            values.setdefault(name, set()).add(plain.lower())
-    return values, frozenset(unknown)
+def _equalities(clause: Sequence[tuple[str, str, str]], leaf: dict[str, str]) -> bool:
+    """Whether the clause is equality tests on one key name only (then a line passes it only when one
+    of its values of that key is one of the texts, or the key's value is unknown)."""
+    return len({leaf[read] for read, _, _ in clause}) == 1 and all(op == "eq" for _, op, _ in clause)
 
 
 def _holds(gate: Gate, values: dict[str, set[str]], unknown: AbstractSet[str], leaf: dict[str, str]) -> bool:
