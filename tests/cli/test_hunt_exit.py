@@ -11,7 +11,7 @@ import pytest
 
 from mantissa_log.cli import main as cli_main
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.tiny import TINY_BYTES
+from mantissa_log.lake.detect.tiny import ROUTED_BYTES
 from tests.cli.test_cli import EXE
 
 
@@ -72,9 +72,9 @@ def test_usage_errors_while_the_database_is_set_up_end_cleanly(tmp_path: Path) -
     # A usage error ends the process while the hunt's database may still be being set up on its
     # thread; reaching the interpreter's teardown then aborted the process (SIGABRT, exit -6).
     events = tmp_path / "events.jsonl"
-    # Beyond a tiny input, so that the set-up starts at once (a tiny one's starts only when needed).
-    events.write_text('{"eventName": "StopLogging"}\n' * (TINY_BYTES // 20))
-    assert events.stat().st_size > TINY_BYTES
+    # Beyond ROUTED_BYTES, so that the set-up starts at once (a smaller input's starts only when needed).
+    events.write_text('{"eventName": "StopLogging"}\n' * (ROUTED_BYTES // 20))
+    assert events.stat().st_size > ROUTED_BYTES
     env = os.environ | {"MANTISSA_HOME": str(tmp_path / "home")}
     for _ in range(5):
         done = subprocess.run(

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mantissa_log.lake.detect.tiny import TINY_BYTES
+from mantissa_log.lake.detect.hunt_inputs import SMALL_FILE_BYTES
+from mantissa_log.lake.detect.tiny import ROUTED_BYTES
 from tests.lake.conftest import corpus_records
 from tests.lake.test_hunt import AWS
 
@@ -21,7 +22,8 @@ import json, sys
 from pathlib import Path
 from mantissa_log.services.detection.hunt import hunt
 rules, events, cache, *watched = sys.argv[1:]
-findings = hunt([Path(rules)], [Path(events)], cache_folder=Path(cache))
+paths = sorted(Path(events).glob("*.jsonl")) if Path(events).is_dir() else [Path(events)]
+findings = hunt([Path(rules)], paths, cache_folder=Path(cache))
 print(json.dumps({"findings": [f.matches for f in findings if f.error is None],
                   "errors": [f.error for f in findings if f.error is not None],
                   "loaded": [m for m in watched if m in sys.modules]}))
@@ -29,10 +31,16 @@ print(json.dumps({"findings": [f.matches for f in findings if f.error is None],
 
 
 def test_a_small_hunt_hands_its_lines_over_without_dragging_in_type_modules(tmp_path: Path) -> None:
-    events = tmp_path / "trail.jsonl"
-    # Above `tiny.TINY_BYTES` (~1 KB an event), so that DuckDB scans them: a tiny input is counted in Python.
-    events.write_text("".join(json.dumps(record) + "\n" for record in corpus_records() * 2))
-    assert events.stat().st_size > TINY_BYTES
+    # Small files (their text handed over) above `tiny.ROUTED_BYTES` in all, so that DuckDB scans them:
+    # a smaller input is counted in Python.
+    events = tmp_path / "trail"
+    events.mkdir()
+    records = corpus_records()
+    half = "".join(json.dumps(record) + "\n" for record in records[: len(records) // 2])
+    for number in range(ROUTED_BYTES // len(half) + 1):
+        (events / f"{number:02d}.jsonl").write_text(half)
+    assert len(half) <= SMALL_FILE_BYTES
+    assert sum(path.stat().st_size for path in events.iterdir()) > ROUTED_BYTES
     rule = next(path for path in AWS if path.stem == "aws_sts_assumerole_misuse")
     command = [sys.executable, "-c", _PROBE, str(rule), str(events), str(tmp_path / "cache"), *TYPE_MODULES]
     # The first run compiles the rule (pySigma loads what it likes) into the compiled-rule cache; the

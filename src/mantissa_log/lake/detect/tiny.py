@@ -16,16 +16,18 @@ from collections.abc import Iterable
 # where parsing in Python (~20 ms a MB) outgrows DuckDB's start.
 TINY_BYTES = 1 << 20
 # Up to ROUTED_BYTES of text in all, the lines some rule may match are found without reading the
-# others (`text_lines`, ~6 ms a MB): when they come to ROUTED_READ_BYTES or less, only those are read
+# others (`text_lines`, 6-17 ms a MB): when they come to ROUTED_READ_BYTES or less, only those are read
 # and hunted in Python, as a tiny input's events; else DuckDB scans only those, planning only the rules
 # the routing found may hold (no gate pass of its own). Up to ROUTED_BYTES the database is not started
 # before the hunt knows it needs it: routing while it is set up took twice as long (a 6.7 MB input:
-# 39 -> 66 ms), which made routing bigger inputs a loss. Measured as whole processes, 57 AWS rules (2026-12-04,
-# alternated with the commit before): 2,000 lab events (2.7 MB, a third of the lines kept) 129-151 ->
-# 94-113 ms; where too many lines are kept, DuckDB starts late: 3 MB of such lines 126-165 -> 149-178
-# ms, 5 MB 148-166 -> 192-197 ms.
-ROUTED_BYTES = 6 << 20
-ROUTED_READ_BYTES = 2 << 20
+# 39 -> 66 ms), which made routing bigger inputs a loss. Measured as whole processes, 57 AWS rules
+# (2026-12-04, alternated with the commit before, trimmed means): lab-like captures (a third to two
+# fifths of the lines kept) 2,000 events (2.7 MB) 147 -> 105 ms, 3,300 (4.4 MB) 161 -> 150, 4,400
+# (5.9 MB) 146 -> 144, 5,000 (6.7 MB) 156 -> 157; a generated wide capture (2.7 MB, a sixth kept)
+# 134 -> 120; where nearly every line is kept, DuckDB starts late: 3 MB of such lines 131 -> 135,
+# 5 MB 144 -> 178 ms. (With 6 MiB and 2 MiB as the limits: 4,400 events 146 -> 166.)
+ROUTED_BYTES = 8 << 20
+ROUTED_READ_BYTES = 3 << 20
 # Routed a piece of this size at a time: once the first pieces promise too many lines, the database is
 # started while the rest is routed.
 ROUTED_PIECE = 256 << 10
