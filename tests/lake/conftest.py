@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from mantissa_log.lake import LogLake
+from mantissa_log.lake.detect import hunt as hunt_module
+from mantissa_log.sigma.compiled import CompiledRule
 
 # tests/lake/conftest.py -> parents[3] is the directory holding both the repo and shared/.
 EVENTS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "events"
@@ -37,3 +39,32 @@ def jsonl(records: list[Any]) -> bytes:
 @pytest.fixture
 def lake(tmp_path: Path) -> LogLake:
     return LogLake(tmp_path / "lake")
+
+
+def spy_steps(monkeypatch: pytest.MonkeyPatch, module: Any, **labels: str) -> list[str]:
+    """The labels of these functions of `module`, in the order they are called from now on."""
+    steps: list[str] = []
+
+    def spied(label: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            steps.append(label)
+            return real(*args, **kwargs)
+
+        return call
+
+    for name, label in labels.items():
+        monkeypatch.setattr(module, name, spied(label, getattr(module, name)))
+    return steps
+
+
+def planned_rules(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every rule index a hunt's scan is asked to plan, from now on."""
+    planned: list[int] = []
+    real = hunt_module._scan_lines
+
+    def spy(con: Any, lines: Any, rules: list[tuple[int, CompiledRule]]) -> Any:
+        planned.extend(index for index, _ in rules)
+        return real(con, lines, rules)
+
+    monkeypatch.setattr(hunt_module, "_scan_lines", spy)
+    return planned

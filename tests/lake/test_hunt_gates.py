@@ -15,8 +15,9 @@ from mantissa_log.lake.detect.hunt import HuntMatch, hunt_files
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule, RuleCompileError
-from tests.lake.conftest import corpus_files, corpus_records
+from tests.lake.conftest import corpus_files, corpus_records, planned_rules, spy_steps
 from tests.lake.test_hunt import AWS, RULES, oracle
+from tests.lake.test_text_lines import hunt_checked
 from tests.samples import sample_records
 
 SAMPLED = (
@@ -46,19 +47,6 @@ def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setattr(hunt_module, "SMALL_FILE_BYTES", 0)
 
 
-def _planned(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Every rule index a scan is asked to plan, from now on."""
-    planned: list[int] = []
-    real = hunt_module._scan_lines
-
-    def spy(con: Any, lines: Any, rules: list[tuple[int, CompiledRule]]) -> Any:
-        planned.extend(index for index, _ in rules)
-        return real(con, lines, rules)
-
-    monkeypatch.setattr(hunt_module, "_scan_lines", spy)
-    return planned
-
-
 def _no_python_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny inputs scanned by DuckDB too (`text_scan` answers them otherwise, planning nothing)."""
     monkeypatch.setattr(hunt_module, "text_counts", lambda *_: None)
@@ -85,7 +73,7 @@ def test_a_tiny_capture_plans_only_the_rules_its_events_can_match(
 ) -> None:
     capture = _tiny_capture(tmp_path)
     _no_python_scan(monkeypatch)
-    planned = _planned(monkeypatch)
+    planned = planned_rules(monkeypatch)
     gated = hunt_files(aws_rules, [capture])
     assert gated  # something matched
     assert 0 < len(planned) < len(aws_rules) // 2
@@ -113,7 +101,7 @@ def test_a_capture_matching_no_gate_plans_nothing_and_finds_nothing(
     quiet = {"eventSource": "quiet.amazonaws.com", "eventName": "Nothing", "userIdentity": {"type": "Unknown"}}
     capture.write_text(json.dumps(quiet) + "\n")
     gated_only = [rule for rule in aws_rules if rule.gates]
-    planned = _planned(monkeypatch)
+    planned = planned_rules(monkeypatch)
     assert hunt_files(gated_only, [capture]) == []
     assert planned == []
 
@@ -156,25 +144,13 @@ def test_a_tiny_capture_is_gated_and_hunted_in_python_without_the_database(
     """The gates and the rules in Python (`text_gates`, `text_scan`), the database never waited for,
     however DuckDB would have read the files."""
     capture = _tiny_capture(tmp_path)
-    steps: list[str] = []
-    real_text, real_duckdb = hunt_module.event_gate_values, hunt_module._duckdb_gate_values
-    real_counts = hunt_module.text_counts
-
-    def text_pass(*args: Any) -> Any:
-        steps.append("python pass")
-        return real_text(*args)
-
-    def duckdb_pass(*args: Any) -> Any:
-        steps.append("duckdb pass")
-        return real_duckdb(*args)
-
-    def python_scan(*args: Any) -> Any:
-        steps.append("python scan")
-        return real_counts(*args)
-
-    monkeypatch.setattr(hunt_module, "event_gate_values", text_pass)
-    monkeypatch.setattr(hunt_module, "_duckdb_gate_values", duckdb_pass)
-    monkeypatch.setattr(hunt_module, "text_counts", python_scan)
+    steps = spy_steps(
+        monkeypatch,
+        hunt_module,
+        event_gate_values="python pass",
+        _duckdb_gate_values="duckdb pass",
+        text_counts="python scan",
+    )
     database = PendingDatabase(start=False)
     real_get = database.get
 
@@ -183,12 +159,6 @@ def test_a_tiny_capture_is_gated_and_hunted_in_python_without_the_database(
         return real_get()
 
     monkeypatch.setattr(database, "get", get)
-    try:
-        found = hunt_files(aws_rules, [capture], database=database)
-    finally:
-        database.close()
-    expected = {m.rule_index: m.matches for m in found}
-    assert expected == oracle(aws_rules, capture, "cloudtrail")
-    assert expected
+    assert hunt_checked(aws_rules, capture, database)
     assert steps == ["python pass", "python scan"]
     assert not database.started

@@ -19,7 +19,7 @@ from mantissa_log.lake.detect.text_lines import route
 from mantissa_log.lake.detect.tiny import ROUTED_BYTES, TINY_BYTES
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule
-from tests.lake.conftest import corpus_records
+from tests.lake.conftest import corpus_records, planned_rules, spy_steps
 from tests.lake.test_hunt import AWS, oracle
 from tests.lake.test_text_scan import _duckdb_truths
 
@@ -146,20 +146,19 @@ def _mid_capture(folder: Path, size: int) -> Path:
 
 
 def _spied(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    steps: list[str] = []
-    real_duckdb, real_counts = hunt_module._duckdb_gate_values, hunt_module.text_counts
+    return spy_steps(monkeypatch, hunt_module, _duckdb_gate_values="duckdb pass", text_counts="python scan")
 
-    def duckdb_pass(*args: Any) -> Any:
-        steps.append("duckdb pass")
-        return real_duckdb(*args)
 
-    def python_scan(*args: Any) -> Any:
-        steps.append("python scan")
-        return real_counts(*args)
-
-    monkeypatch.setattr(hunt_module, "_duckdb_gate_values", duckdb_pass)
-    monkeypatch.setattr(hunt_module, "text_counts", python_scan)
-    return steps
+def hunt_checked(rules: list[CompiledRule], capture: Path, database: PendingDatabase) -> dict[int, int]:
+    """Matches per rule index of a hunt over a CloudTrail capture with this database (closed after),
+    checked against the oracle."""
+    try:
+        found = hunt_files(rules, [capture], database=database)
+    finally:
+        database.close()
+    counts = {match.rule_index: match.matches for match in found}
+    assert counts == oracle(rules, capture, "cloudtrail")
+    return counts
 
 
 def test_a_mid_size_capture_is_hunted_in_python_from_the_lines_worth_reading(
@@ -168,12 +167,7 @@ def test_a_mid_size_capture_is_hunted_in_python_from_the_lines_worth_reading(
     capture = _mid_capture(tmp_path, 2 * TINY_BYTES)
     steps = _spied(monkeypatch)
     database = PendingDatabase(start=False)
-    try:
-        found = hunt_files(aws_rules, [capture], database=database)
-    finally:
-        database.close()
-    expected = {match.rule_index: match.matches for match in found}
-    assert expected == oracle(aws_rules, capture, "cloudtrail")
+    expected = hunt_checked(aws_rules, capture, database)
     assert expected
     assert steps == ["python scan"]
     assert not database.started
@@ -188,14 +182,7 @@ def test_too_many_lines_worth_reading_go_to_duckdb_with_the_gates_already_known(
     capture = _mid_capture(tmp_path, 2 * TINY_BYTES)
     monkeypatch.setattr(hunt_module, "ROUTED_READ_BYTES", 1000)
     steps = _spied(monkeypatch)
-    planned: list[int] = []
-    real_scan = hunt_module._scan_lines
-
-    def scan(con: Any, lines: Any, rules: list[tuple[int, CompiledRule]]) -> Any:
-        planned.extend(index for index, _ in rules)
-        return real_scan(con, lines, rules)
-
-    monkeypatch.setattr(hunt_module, "_scan_lines", scan)
+    planned = planned_rules(monkeypatch)
     handed: list[int] = []
     real_select = hunt_module._lines_select
 
@@ -205,12 +192,7 @@ def test_too_many_lines_worth_reading_go_to_duckdb_with_the_gates_already_known(
 
     monkeypatch.setattr(hunt_module, "_lines_select", select)
     database = PendingDatabase(start=False)
-    try:
-        found = hunt_files(aws_rules, [capture], database=database)
-    finally:
-        database.close()
-    expected = {match.rule_index: match.matches for match in found}
-    assert expected == oracle(aws_rules, capture, "cloudtrail")
+    expected = hunt_checked(aws_rules, capture, database)
     assert steps == []
     assert database.started
     assert set(expected) <= set(planned) < set(range(len(aws_rules)))
