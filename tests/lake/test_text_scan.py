@@ -293,11 +293,22 @@ def test_sql_outside_the_known_dialect_has_no_python_flag(expression: str) -> No
         '{"a": "\\ud800"}',
         '{"a": 1,}',
         '{"a": ' + "9" * 400 + "}",
+        '{"a": {"b": 1, "b": 2}}',  # a repeated key deeper down
+        '{"a": [1, 25e307]}',  # beyond the double range
     ],
 )
 def test_lines_the_two_readers_may_read_otherwise_are_refused(line: str) -> None:
     with pytest.raises((Unsure, ValueError)):
         list(line_events(line, None))
+
+
+def test_numbers_and_their_look_alikes_in_text_are_read_as_json_reads_them() -> None:
+    """Text that looks like numbers, and numbers of every ordinary kind, are read (not refused)."""
+    line = (
+        '{"eventID": "a3e123f4-5e678", "arn": "x-3e123", "n": [0, -0, 12, -7, 18446744073709551615, '
+        '1.5, 1e5, 2.5E-3, 1e99, 123456789012345678901234567890], "s": "e308 and 1e999"}'
+    )
+    assert load_line(line) == json.loads(line)
 
 
 def test_counts_per_file_are_the_events_matched_and_none_when_unsure() -> None:
