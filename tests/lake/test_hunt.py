@@ -15,7 +15,7 @@ import pytest
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import parse
 from mantissa_log.lake.detect import hunt as hunt_module
-from mantissa_log.lake.detect import hunt_inputs
+from mantissa_log.lake.detect import hunt_inputs, hunt_lines
 from mantissa_log.lake.detect.duckdb_engine import load_memory_table, match_events
 from mantissa_log.lake.detect.hunt import hunt_files
 from mantissa_log.lake.detect.hunt_inputs import SMALL_FILE_BYTES
@@ -50,11 +50,12 @@ def input_size_way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     (the corpus' 728 events are just under) is answered in Python when it can be (`text_scan`)."""
     if request.param == "big inputs' way":
         monkeypatch.setattr(hunt_inputs, "HELD_BYTES", 0)
-        monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
+        monkeypatch.setattr(hunt_lines, "HANDED_BYTES", 0)
         monkeypatch.setattr(hunt_module, "SPLIT_BYTES", 0)
         monkeypatch.setattr(hunt_module, "GATE_BYTES", 0)
         monkeypatch.setattr(hunt_module, "TINY_BYTES", 0)  # no hunt in Python (`text_scan`)
-        monkeypatch.setattr(hunt_module, "ROUTED_BYTES", 0)  # not even of the lines worth reading (`text_lines`)
+        monkeypatch.setattr(hunt_lines, "TINY_BYTES", 0)
+        monkeypatch.setattr(hunt_lines, "ROUTED_BYTES", 0)  # not even of the lines worth reading (`text_lines`)
 
 
 @pytest.fixture(scope="module")

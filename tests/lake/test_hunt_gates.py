@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from mantissa_log.lake.detect import hunt as hunt_module
+from mantissa_log.lake.detect import hunt_lines
 from mantissa_log.lake.detect.hunt import HuntMatch, hunt_files
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.sigma import compile_sigma
@@ -42,9 +43,9 @@ def aws_rules() -> list[CompiledRule]:
 def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """The gate pass reads the lines as the scan does, whichever way they reach DuckDB."""
     if request.param != "handed over":
-        monkeypatch.setattr(hunt_module, "HANDED_BYTES", 0)
+        monkeypatch.setattr(hunt_lines, "HANDED_BYTES", 0)
     if request.param == "read by DuckDB's CSV reader":
-        monkeypatch.setattr(hunt_module, "SMALL_FILE_BYTES", 0)
+        monkeypatch.setattr(hunt_lines, "SMALL_FILE_BYTES", 0)
 
 
 def _no_python_scan(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import hunt as hunt_module
+from mantissa_log.lake.detect import hunt_lines
 from mantissa_log.lake.detect.hunt_inputs import Scratch, read_events_files
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_gates import read_paths, text_gate_values
@@ -38,7 +39,7 @@ def _duckdb_values(texts: list[str], reads: list[str], source: str, envelope: st
         scratch = Scratch()
         try:
             inputs = list(enumerate(read_events_files(paths, scratch)))
-            lines = hunt_module._Lines(inputs, envelope, [], source, PendingDatabase(start=False))
+            lines = hunt_lines.Lines(inputs, envelope, [], source, PendingDatabase(start=False))
             structure = hunt_module._needed_structure(SOURCES[source].structure, reads)
             with duckdb.connect() as con:
                 return hunt_module._duckdb_gate_values(con, lines, reads, structure)

@@ -13,6 +13,7 @@ import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake.detect import hunt as hunt_module
+from mantissa_log.lake.detect import hunt_lines
 from mantissa_log.lake.detect.hunt import hunt_files
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_lines import route
@@ -180,17 +181,17 @@ def test_too_many_lines_worth_reading_go_to_duckdb_with_the_gates_already_known(
     routing found may hold (its own gate pass is not run), started once the first pieces promise too
     many lines for Python."""
     capture = _mid_capture(tmp_path, 2 * TINY_BYTES)
-    monkeypatch.setattr(hunt_module, "ROUTED_READ_BYTES", 1000)
+    monkeypatch.setattr(hunt_lines, "ROUTED_READ_BYTES", 1000)
     steps = _spied(monkeypatch)
     planned = planned_rules(monkeypatch)
     handed: list[int] = []
-    real_select = hunt_module._lines_select
+    real_select = hunt_lines.lines_select
 
     def select(*args: Any, texts: list[tuple[int, str]] | None = None, **kwargs: Any) -> Any:
         handed.append(-1 if texts is None else sum(len(text) for _, text in texts))
         return real_select(*args, texts=texts, **kwargs)
 
-    monkeypatch.setattr(hunt_module, "_lines_select", select)
+    monkeypatch.setattr(hunt_lines, "lines_select", select)
     database = PendingDatabase(start=False)
     expected = hunt_checked(aws_rules, capture, database)
     assert steps == []

@@ -2,7 +2,7 @@
 
 The hunt's Python passes over a tiny input (`text_gates`: the values the rules' gates test;
 `text_scan`: the rules themselves) must see what its DuckDB scan would see: the same events, the same
-values. Each line is taken as `hunt._lines_select` takes it (split at newlines; a line opening with
+values. Each line is taken as `hunt_lines.lines_select` takes it (split at newlines; a line opening with
 `{` is an event, or an envelope whose object members are); a line is refused (`Unsure`: the caller
 leaves the input to DuckDB) where the two JSON readers may disagree:
 

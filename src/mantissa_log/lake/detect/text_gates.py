@@ -11,7 +11,7 @@ struct: a value this pass missed could drop a rule that matches. So it answers o
 DuckDB provably agree, and gives up (None: the caller runs the DuckDB pass) on anything else:
 
 - a line is what DuckDB would take as an event: it opens an object (`{` first); envelopes are
-  unnested as `hunt._lines_select` does, their object members being the events;
+  unnested as `hunt_lines.lines_select` does, their object members being the events;
 - a line Python cannot read gives up (DuckDB may read it: trailing commas), as does NaN or Infinity;
 - an object with a repeated key gives up (DuckDB reads the first occurrence, Python the last);
 - a read field must be a VARCHAR leaf of the source's structure, reached through objects only;

@@ -5,7 +5,7 @@ than DuckDB's start; but most lines of a capture match no rule's gate (`sigma.ga
 not be read at all. A regular expression finds, in each line, the values of the keys the gates read
 (`"eventName": "..."`), and a line is kept only when every clause of some rule's gate has a test that
 holds on them. What is left (a third of a lab capture's lines, for the 57 AWS rules) is read and
-scanned in Python as a tiny input is (`hunt._Lines.events`).
+scanned in Python as a tiny input is (`hunt_lines.Lines.events`).
 
 Dropping a line is safe only if no rule can match any event in it, so the values found must be a
 superset of those the rules' SQL reads (`lower(event."a"."b")`), never missing one:
