@@ -16,7 +16,7 @@ from mantissa_log.lake.detect import hunt as hunt_module
 from mantissa_log.lake.detect import hunt_lines
 from mantissa_log.lake.detect.hunt import hunt_files
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.text_lines import route
+from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.tiny import ROUTED_BYTES, TINY_BYTES
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule
@@ -36,10 +36,18 @@ def _cloudtrail_lines() -> list[str]:
     return [json.dumps(record) for record in corpus_records() if "eventSource" in record]
 
 
-def _routed(lines: list[str], rules: list[CompiledRule]) -> tuple[set[str], frozenset[int]]:
-    routing = route("\n".join(lines), [rule.gates for rule in rules], CLOUDTRAIL)
-    assert routing is not None
-    return set(routing.text.split("\n")) - {""}, routing.holding
+def _router(rules: list[CompiledRule]) -> Router:
+    router = Router.of([rule.gates for rule in rules], CLOUDTRAIL)
+    assert router is not None
+    return router
+
+
+def _routed(lines: list[str], rules: list[CompiledRule]) -> tuple[set[str], set[int]]:
+    """The lines kept, and the positions of the rules whose gates hold for some line."""
+    router = _router(rules)
+    kept = router.kept("\n".join(lines))
+    assert kept is not None
+    return set(kept.split("\n")) - {""}, router.holding
 
 
 def _matched(lines: list[str], rules: list[CompiledRule]) -> tuple[set[str], set[int]]:
@@ -122,12 +130,12 @@ def test_an_envelope_is_kept_when_a_member_may_be_matched(aws_rules: list[Compil
     ],
 )
 def test_escapes_that_may_spell_a_key_give_up(text: str, aws_rules: list[CompiledRule]) -> None:
-    assert route(text, [rule.gates for rule in aws_rules], CLOUDTRAIL) is None
+    assert _router(aws_rules).kept(text) is None
 
 
 def test_a_rule_without_a_gate_gives_up(aws_rules: list[CompiledRule]) -> None:
     gates = [rule.gates for rule in aws_rules]
-    assert route(json.dumps(_event("StopLogging")), [*gates, ()], CLOUDTRAIL) is None
+    assert Router.of([*gates, ()], CLOUDTRAIL) is None
 
 
 def _mid_capture(folder: Path, size: int) -> Path:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any, NamedTuple
+from typing import Any
 
 from mantissa_log.lake.detect.text_gates import read_paths
 from mantissa_log.sigma.compiled import Gate, test_holds
@@ -37,21 +37,6 @@ from mantissa_log.sigma.compiled import Gate, test_holds
 _ASCII_ESCAPE = re.compile(r"\\u00[2-7]")
 # Line shapes remembered by a router at most (then forgotten, to be judged again).
 _SHAPES = 4096
-
-
-class Routing(NamedTuple):
-    text: str  # the lines some gate may hold for, joined at newlines
-    holding: frozenset[int]  # positions of the gates that hold for some line of the text
-
-
-def route(text: str, gates: Sequence[Gate], structure: dict[str, Any]) -> Routing | None:
-    """The lines of `text` that some gate may hold for, and which gates do for some line; None when
-    that cannot be told without reading the lines (see above)."""
-    router = Router.of(gates, structure)
-    if router is None:
-        return None
-    kept = router.kept(text)
-    return None if kept is None else Routing(kept, frozenset(router.holding))
 
 
 class Router:
