@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 from mantissa_log.domain.log_sources import SOURCES
+from mantissa_log.lake import sql
 from mantissa_log.lake.detect import hunt as hunt_module
 from mantissa_log.lake.detect import hunt_lines
 from mantissa_log.lake.detect.hunt_inputs import Scratch, read_events_files
@@ -40,7 +41,7 @@ def _duckdb_values(texts: list[str], reads: list[str], source: str, envelope: st
         try:
             inputs = list(enumerate(read_events_files(paths, scratch)))
             lines = hunt_lines.Lines(inputs, envelope, [], source, PendingDatabase(start=False))
-            structure = hunt_module._needed_structure(SOURCES[source].structure, reads)
+            structure = sql.needed_structure(SOURCES[source].structure, reads)
             with duckdb.connect() as con:
                 return hunt_module._duckdb_gate_values(con, lines, reads, structure)
         finally:
@@ -48,7 +49,7 @@ def _duckdb_values(texts: list[str], reads: list[str], source: str, envelope: st
 
 
 def _both(texts: list[str], reads: list[str] = READS, source: str = "cloudtrail", envelope: str | None = None) -> Any:
-    structure = hunt_module._needed_structure(SOURCES[source].structure, reads)
+    structure = sql.needed_structure(SOURCES[source].structure, reads)
     return text_gate_values(texts, reads, structure, envelope), _duckdb_values(texts, reads, source, envelope)
 
 

@@ -42,7 +42,7 @@ def _corpus_rules(source: str) -> list[CompiledRule]:
 
 def _duckdb_truths(lines: list[str], expressions: list[str], structure: dict[str, Any]) -> list[list[bool]]:
     """Each expression's truth per line, as the hunt's scan computes it: the same typed struct of `raw`."""
-    needed = hunt_module._needed_structure(structure, expressions)
+    needed = sql.needed_structure(structure, expressions)
     event = f", {hunt_module._typed_event(needed)} AS event" if needed else ""
     flags = ", ".join(f"coalesce(({expression}), false)" for expression in expressions)
     query = (

@@ -161,6 +161,9 @@ def _scan_streaming(
         # a fifth of the scan.
         envelope = None
     lines = Lines(list(zip(fids, inputs, strict=True)), envelope, rules, source, database)
+    counts = lines.counted()  # a mid-size input hunted in Python on both cores (`text_halves`)
+    if counts is not None:
+        return counts  # the database was never needed
     events = lines.events()  # routes a mid-size input's lines (`text_lines`) before anything else
     if lines.kept is not None or sum(item.size for item in inputs) <= GATE_BYTES:
         rules = _passing_gates(database, source, lines, rules)
@@ -207,7 +210,7 @@ def _passing_gates(
     if not gates or not sql.has_event(spec):
         return rules
     reads = sorted({test[0] for gate in gates for clause in gate for test in clause})
-    structure = _needed_structure(spec.structure, reads)
+    structure = sql.needed_structure(spec.structure, reads)
     if not structure:
         return rules
     seen = _text_gate_values(lines, reads, structure)
@@ -318,27 +321,6 @@ def _read_lines(con: duckdb.DuckDBPyConnection, inputs: list[tuple[int, EventsFi
     return True
 
 
-def _needed_structure(structure: dict[str, Any], expressions: Sequence[str]) -> dict[str, Any]:
-    """The part of a source's structure these SQL expressions read (`event."a"."b"`): the rest is never
-    built. Building the event struct is most of a scan's cost; a hunt's rules read a few dozen fields.
-    """
-    paths = {path for expression in expressions for path in sql.struct_reads(expression)}
-    return _prune(structure, paths)
-
-
-def _prune(node: dict[str, Any], paths: set[tuple[str, ...]]) -> dict[str, Any]:
-    kept: dict[str, Any] = {}
-    for key, child in node.items():
-        below = {path[1:] for path in paths if path and path[0] == key}
-        if not below:
-            continue
-        if () in below or not isinstance(child, dict):
-            kept[key] = child  # the whole value is read (or it is a leaf)
-        else:
-            kept[key] = _prune(child, below)
-    return kept
-
-
 def _scan(
     con: duckdb.DuckDBPyConnection, table: str, rules: list[tuple[int, CompiledRule]]
 ) -> dict[tuple[int, int], int]:
@@ -364,7 +346,7 @@ def _event_structure(rules: list[tuple[int, CompiledRule]]) -> dict[str, Any]:
     """The event struct a scan of these rules (all of one source) builds; {} when it builds none."""
     spec = SOURCES[rules[0][1].source]
     expressions = [rule.flag_expression for _, rule in rules]
-    return _needed_structure(spec.structure, expressions) if sql.has_event(spec) else {}
+    return sql.needed_structure(spec.structure, expressions) if sql.has_event(spec) else {}
 
 
 def _typed_event(structure: dict[str, Any]) -> str:

@@ -9,17 +9,18 @@ without the database (`text_scan`).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
+from mantissa_log.lake.detect.helper import Counts
 from mantissa_log.lake.detect.hunt_inputs import SMALL_FILE_BYTES, EventsFile
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events
+from mantissa_log.lake.detect.text_halves import hunt_in_halves, route
 from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.text_scan import FileEvents
-from mantissa_log.lake.detect.tiny import ROUTED_BYTES, ROUTED_PIECE, ROUTED_READ_BYTES, TINY_BYTES
+from mantissa_log.lake.detect.tiny import ROUTED_BYTES, ROUTED_READ_BYTES, TINY_BYTES
 from mantissa_log.lake.model import DEFAULT_LIMITS
 from mantissa_log.sigma.compiled import CompiledRule
 
@@ -66,6 +67,26 @@ class Lines:
             return sum(len(text) for _, text in self.kept)
         return sum(item.size for _, item in self.inputs)
 
+    def counted(self) -> Counts | None:
+        """The counts of a mid-size input (over TINY_BYTES, up to ROUTED_BYTES) hunted in Python on both
+        cores (`text_halves`), or None. When the halves routed the lines but could not count them, `kept`
+        and `holding` are set for the scan, as `events` sets them on one core; when they could not be
+        run, `events` does it all on one core."""
+        if self._events is not None or not self.rules:
+            return None
+        size = sum(item.size for _, item in self.inputs)
+        if not TINY_BYTES < size <= ROUTED_BYTES:
+            return None
+        pieces = [(fid, item.data) for fid, item in self.inputs]
+        halves = hunt_in_halves(pieces, self.rules, self.envelope, self.structure, self.database)
+        if halves is None:
+            return None
+        self._events = []  # read by the halves, or to be read by DuckDB
+        if halves.kept is not None and halves.holding is not None:
+            self.kept = halves.kept
+            self.holding = [rule for position, rule in enumerate(self.rules) if position in halves.holding]
+        return halves.counts
+
     def events(self) -> list[FileEvents] | None:
         """Each file's events read by Python (`text_events`): every event of a tiny input (TINY_BYTES of
         text in all); of a bigger one up to ROUTED_BYTES, those of the lines some rule's gate may hold
@@ -90,47 +111,17 @@ class Lines:
             return []
 
     def _routed(self, texts: list[tuple[int, str]]) -> list[tuple[int, str]] | None:
-        """Each file's lines some rule may match (`text_lines`), when they come to ROUTED_READ_BYTES or
-        less; else None, with `holding` set when the routing itself could be done.
-
-        Routed a piece at a time: once the lines kept so far promise more than Python should read, the
-        database is started (its set-up then runs while the rest is routed, for the scan to come)."""
+        """Each file's lines some rule may match (`text_halves.route`), when they come to
+        ROUTED_READ_BYTES or less; else None, with `holding` set when the routing itself could be done."""
         router = Router.of([rule.gates for _, rule in self.rules], self.structure)
         if router is None:
             return None
-        total = sum(len(text) for _, text in texts)
-        routed = 0
-        done = 0
-        kept: list[tuple[int, str]] = []
-        for fid, text in texts:
-            parts: list[str] = []
-            for piece in _pieces(text, ROUTED_PIECE):
-                part = router.kept(piece)
-                if part is None:
-                    return None
-                parts.append(part)
-                routed += len(part)
-                done += len(piece)
-                # A quarter over the limit: starting it spuriously (import and set-up beside the routing)
-                # costs a hunt that stays in Python 30-50 ms, as much as a late start costs one that does not.
-                if not self.database.started and 4 * routed * total > 5 * ROUTED_READ_BYTES * done:
-                    self.database.start()
-            kept.append((fid, "\n".join(part for part in parts if part)))
+        kept = route(texts, router, ROUTED_READ_BYTES, self.database)
+        if kept is None:
+            return None
         self.kept = kept
         self.holding = [rule for position, rule in enumerate(self.rules) if position in router.holding]
-        return kept if routed <= ROUTED_READ_BYTES else None
-
-
-def _pieces(text: str, size: int) -> Iterator[str]:
-    """`text` cut at newlines into pieces of about `size` characters."""
-    start = 0
-    while start < len(text):
-        end = text.find("\n", start + size)
-        if end < 0:
-            yield text[start:]
-            return
-        yield text[start:end]
-        start = end + 1
+        return kept if sum(len(text) for _, text in kept) <= ROUTED_READ_BYTES else None
 
 
 def lines_select(

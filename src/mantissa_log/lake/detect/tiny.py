@@ -37,9 +37,14 @@ _COMPRESSED = (".gz", ".gzip", ".zip", ".bz2", ".xz", ".zst")
 
 def may_need_no_database(paths: Iterable[str]) -> bool:
     """Whether these event files and folders may hold ROUTED_BYTES of text or less in all (then
-    the hunt may answer in Python): their files' sizes (every file under a folder, a superset of what a
-    hunt reads) add up to no more, and none is compressed. False for a path that does not exist (the
-    hunt then says so)."""
+    the hunt may answer in Python): see `events_size`."""
+    return events_size(paths) is not None
+
+
+def events_size(paths: Iterable[str]) -> int | None:
+    """The size of these event files and folders' files in all (every file under a folder: a superset
+    of what a hunt reads), when it is ROUTED_BYTES or less and none is compressed; else None (also for a
+    path that does not exist: the hunt then says so)."""
     total = 0
     folders: list[str] = []
     try:
@@ -56,8 +61,8 @@ def may_need_no_database(paths: Iterable[str]) -> bool:
                     elif entry.is_file():
                         total += _file_size(entry.path, entry.stat().st_size)
     except (OSError, _Compressed):
-        return False
-    return total <= ROUTED_BYTES
+        return None
+    return total if total <= ROUTED_BYTES else None
 
 
 class _Compressed(Exception):

@@ -7,13 +7,16 @@ module imports nothing else, so that starting costs only the engine's own import
 An input up to `lake.detect.tiny.ROUTED_BYTES` is hunted in Python when it can be (`lake.detect.text_scan`,
 `lake.detect.text_lines`): then the database is not started at all (importing the engine and setting
 it up hold the interpreter lock for 20-30 ms that the Python hunt needs, and slow it by as much again);
-it starts if the hunt turns out to need it.
+it starts if the hunt turns out to need it. A mid-size input's Python passes are shared with a helper
+process (`lake.detect.helper`), forked here.
 """
 
 from __future__ import annotations
 
+import os
+
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.tiny import may_need_no_database
+from mantissa_log.lake.detect.tiny import TINY_BYTES, events_size
 
 __all__ = ["PendingDatabase", "event_arguments", "start_hunt_database"]
 
@@ -23,9 +26,25 @@ _EVENTS_LONG = "--events"
 
 def start_hunt_database(arguments: list[str]) -> PendingDatabase:
     """A hunt's database for the command's `arguments` (what follows `hunt`), started now unless the
-    events they name may be hunted without it; give it to `hunt` (and `settle` it if the hunt never runs)."""
+    events they name may be hunted without it; give it to `hunt` (and `settle` it if the hunt never runs).
+
+    For a mid-size input (over TINY_BYTES, which one core hunts faster alone) the hunt's helper process
+    is forked first (`lake.detect.helper`), before any thread runs and while this process is small."""
     paths = event_arguments(arguments)
-    return PendingDatabase(start=not paths or not may_need_no_database(paths))
+    size = events_size(paths) if paths else None
+    if size is not None and size > TINY_BYTES and _usable_cpus() > 1:
+        from mantissa_log.lake.detect.helper import start_helper
+
+        start_helper(size)
+    return PendingDatabase(start=size is None)
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (fewer than the machine's under `taskset` or a container's set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def event_arguments(arguments: list[str]) -> list[str]:
