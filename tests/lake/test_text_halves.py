@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from mantissa_log.lake.detect import hunt_lines, text_halves
-from mantissa_log.lake.detect.helper import HalfAnswer, Pieces, Texts
+from mantissa_log.lake.detect.helper import Pieces, Spans
 from mantissa_log.lake.detect.hunt import hunt_files
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.tiny import ROUTED_BYTES, TINY_BYTES
+from mantissa_log.lake.detect.text_halves import HalfAnswer, HalfOrder, Texts
+from mantissa_log.lake.detect.tiny import HELPED_BYTES, ROUTED_BYTES, TINY_BYTES
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule
 from tests.lake.conftest import corpus_records, planned_rules
@@ -36,27 +37,39 @@ def aws_rules() -> list[CompiledRule]:
     return [rule for path in AWS for rule in compile_sigma(path.read_text())]
 
 
+# An event only one AWS rule matches (`aws_sts_getcalleridentity_trufflehog`), which no corpus event does.
+_TRUFFLEHOG = {"eventSource": "sts.amazonaws.com", "eventName": "GetCallerIdentity", "userAgent": "TruffleHog v3.6"}
+
+
 class _InProcessHelper:
-    """The helper's side run here, on order: `text_halves.hunt_half` over the bytes it is given."""
+    """The helper's side run here, on order: `text_halves.hunt_half` over the bytes it was given."""
 
     def __init__(self) -> None:
+        self.child = self  # the helper's process, as `text_halves` talks to it
         self.ordered: list[int] = []  # bytes per order
         self.closed = False
+        self._memory = bytearray()
         self._kept: Texts | None = None
-        self._order: tuple[Pieces, list[tuple[int, CompiledRule]], str | None, dict[str, Any]] | None = None
+        self._order: HalfOrder | None = None
 
-    def order(
-        self, pieces: Pieces, rules: list[tuple[int, CompiledRule]], envelope: str | None, structure: dict[str, Any]
-    ) -> bool:
-        self.ordered.append(sum(len(data) for _, data in pieces))
-        self._order = (pieces, rules, envelope, structure)
+    def share(self, pieces: Pieces) -> Spans:
+        spans = []
+        for fid, data in pieces:
+            spans.append((fid, len(self._memory), len(self._memory) + len(data)))
+            self._memory += data
+        return spans
+
+    def order(self, order: HalfOrder) -> bool:
+        self.ordered.append(sum(end - start for _, start, end in order.spans))
+        self._order = order
         return True
 
     def answer(self) -> HalfAnswer | None:
         assert self._order is not None
-        pieces, rules, envelope, structure = self._order
-        texts = [(fid, data.decode("utf-8")) for fid, data in pieces]
-        answer, self._kept = text_halves.hunt_half(texts, rules, envelope, structure)
+        texts = [(fid, self._memory[start:end].decode("utf-8")) for fid, start, end in self._order.spans]
+        answer, self._kept = text_halves.hunt_half(
+            texts, self._order.rules, self._order.envelope, self._order.structure
+        )
         return answer
 
     def extra(self) -> Texts | None:
@@ -142,8 +155,7 @@ def test_too_many_kept_lines_go_to_duckdb_from_both_halves_with_only_the_rules_t
     tmp_path: Path, aws_rules: list[CompiledRule], helper: _InProcessHelper, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Last, so in the helper's half only: an event only one rule matches, which no corpus event does.
-    odd = {"eventSource": "sts.amazonaws.com", "eventName": "GetCallerIdentity", "userAgent": "TruffleHog v3.6"}
-    capture = _capture(tmp_path / "mid.jsonl", 2 * TINY_BYTES, odd=json.dumps(odd))
+    capture = _capture(tmp_path / "mid.jsonl", 2 * TINY_BYTES, odd=json.dumps(_TRUFFLEHOG))
     monkeypatch.setattr(text_halves, "HALF_READ_BYTES", 1000)
     planned = planned_rules(monkeypatch)
     handed: list[int] = []
@@ -251,9 +263,11 @@ def _two_cpus() -> bool:
 
 @pytest.mark.skipif(not _two_cpus(), reason="the helper is forked only where two CPUs may be used")
 def test_the_command_forks_its_helper_and_finds_what_one_core_finds(tmp_path: Path) -> None:
-    capture = _capture(tmp_path / "mid.jsonl", 2 * TINY_BYTES)
+    capture = _capture(tmp_path / "mid.jsonl", HELPED_BYTES + TINY_BYTES // 2, odd=json.dumps(_TRUFFLEHOG))
     expected = _expected(tmp_path, [capture])
-    assert expected
+    # The helper's half holds the last line: the only event one rule matches.
+    trufflehog = str(RULES / "aws_sts_getcalleridentity_trufflehog.yml")
+    assert [trufflehog, 1] in [[rule_file, matches] for rule_file, _, matches in expected]
     result = _command(tmp_path, [capture])
     assert result == {"found": expected, "ways": ["python"], "started": False}
 
@@ -265,10 +279,18 @@ def test_the_command_with_its_helper_hands_duckdb_what_python_cannot_vouch_for(t
     is not UTF-8 beside the rest, which the helper refuses to take (the hunt then runs on one core)."""
     odd = json.dumps({"eventName": "StopLogging", "eventSource": "cloudtrail.amazonaws.com", "eventID": "odd"})
     odd = odd[:-1] + ', "requestParameters": {"n": 1' + "0" * 400 + "}}"
-    capture = _capture(tmp_path / "mid.jsonl", 2 * TINY_BYTES, odd=odd)
+    capture = _capture(tmp_path / "mid.jsonl", HELPED_BYTES + TINY_BYTES // 2, odd=odd)
     expected = _expected(tmp_path, [capture])
     assert _command(tmp_path, [capture]) == {"found": expected, "ways": ["duckdb"], "started": True}
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(capture.read_bytes()[: TINY_BYTES // 2] + b"\n" + b'{"eventName": "caf\xe9"}\n')
     expected = _expected(tmp_path, [capture, latin])
     assert _command(tmp_path, [capture, latin])["found"] == expected
+
+
+def test_the_command_hunts_a_small_input_without_a_helper(tmp_path: Path) -> None:
+    """Up to HELPED_BYTES one core alone is as fast: no helper is forked, the hunt runs on one core."""
+    capture = _capture(tmp_path / "mid.jsonl", 2 * TINY_BYTES)
+    assert capture.stat().st_size <= HELPED_BYTES
+    expected = _expected(tmp_path, [capture])
+    assert _command(tmp_path, [capture]) == {"found": expected, "ways": ["none"], "started": False}

@@ -18,16 +18,12 @@ that does not answer within ANSWER_SECONDS counts as failed.
 
 from __future__ import annotations
 
+# Only what a fresh interpreter already holds is imported before the fork (the child is forked at the
+# `hunt` command's very start: every module imported sooner is a page more to copy on write); `pickle`,
+# `select` and the like are imported when a message is sent or read.
 import contextlib
-import fcntl
 import os
-import pickle
-import select
-import signal
-import struct
 import sys
-import threading
-import time
 from collections.abc import Callable
 from typing import Generic, NoReturn, TypeVar, cast
 
@@ -38,7 +34,7 @@ E = TypeVar("E")
 # Far beyond any order's work (a hunt's half of 8 MiB takes well under a second): only a bug could
 # make a child this late, and the parent then does the work itself instead of hanging.
 ANSWER_SECONDS = 60.0
-_LENGTH = struct.Struct("<Q")
+_LENGTH_BYTES = 8
 _WANT_EXTRA = b"e"
 
 
@@ -80,14 +76,17 @@ class Child(Generic[Order, A, E]):
         if self._closed:
             return
         self._closed = True
+        import signal
+
         os.close(self._requests)
         os.close(self._answers)
-        with contextlib.suppress(ProcessLookupError):
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):  # reaped already
             os.kill(self._pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
             os.waitpid(self._pid, 0)
 
     def _receive(self) -> object:
+        import time
+
         return _receive(self._answers, time.monotonic() + ANSWER_SECONDS)
 
 
@@ -97,15 +96,17 @@ def start_child(
     """A forked child process that calls `prepare` at once, then `work` on the order it is sent; None
     when forking is not safe here (another thread runs, not Linux) or fails: the caller then does the
     work itself."""
-    if sys.platform != "linux" or threading.active_count() != 1:
+    if sys.platform != "linux" or _threads() != 1:
         return None
+    import fcntl
+
     try:
         answers_read, answers_write = os.pipe()
         requests_read, requests_write = os.pipe()
     except OSError:
         return None
     for fd in (answers_write, requests_write):  # a kept text of MBs in fewer turns than 64 KB ones
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # beyond the system's pipe-max-size the default works, in more turns
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
     try:
         pid = os.fork()
@@ -125,11 +126,19 @@ def start_child(
     return Child(pid, answers_read, requests_write)
 
 
+def _threads() -> int:
+    """The threads of this process, native ones too (a database engine's pool is not in `threading`)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0  # unknown: not safe to fork
+
+
 def _pin_to_its_own_cpu() -> None:
     """Keep the child on one CPU of those the process may use. Woken by its order, a child is placed
     by the scheduler on its waker's CPU (the parent's, busy with its own half) and moved away only
     later: the halves then took 50 and 85 ms instead of about 55 each (measured, 5,000 lab events)."""
-    with contextlib.suppress(AttributeError, OSError):
+    with contextlib.suppress(OSError):  # the set may not be changed here: the scheduler places the child
         allowed = sorted(os.sched_getaffinity(0))
         if len(allowed) > 1:
             os.sched_setaffinity(0, {allowed[-1]})
@@ -164,18 +173,22 @@ def _answer(work: Callable[[Order], tuple[object, object]], order: Order, answer
 
 
 def _send(fd: int, message: tuple[bool, object]) -> None:
+    import pickle
+
     body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(body)) + body)
+    view = memoryview(len(body).to_bytes(_LENGTH_BYTES, "little") + body)
     while view:
         view = view[os.write(fd, view) :]
 
 
 def _receive(fd: int, deadline: float | None) -> object:
     """The value of one message, or None when it failed, or the pipe ended or the deadline passed first."""
-    head = _read_exactly(fd, _LENGTH.size, deadline)
+    import pickle
+
+    head = _read_exactly(fd, _LENGTH_BYTES, deadline)
     if head is None:
         return None
-    body = _read_exactly(fd, _LENGTH.unpack(head)[0], deadline)
+    body = _read_exactly(fd, int.from_bytes(head, "little"), deadline)
     if body is None:
         return None
     ok, value = pickle.loads(body)  # noqa: S301 (our own process's bytes, through a private pipe)
@@ -183,6 +196,9 @@ def _receive(fd: int, deadline: float | None) -> object:
 
 
 def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes | None:
+    import select
+    import time
+
     chunks: list[bytes] = []
     left = size
     while left:

@@ -4,7 +4,8 @@ mid-size input in Python on the other core (`text_halves`).
 Forked before the command imports the hunt, while its process is small (`lake.forked`): it then
 imports what its half needs while the command imports the rest, and waits for its order. Its half's
 bytes are copied into memory mapped before the fork and shared with it (a pipe took 7-8 ms for 3 MB,
-a copy takes 1); the order itself (where they lie, the rules) goes through the pipe.
+the copy takes 1); the order itself (where they lie, the rules: `text_halves.HalfOrder`) goes through
+the pipe. This module imports nothing else of the hunt: the fork comes before those imports.
 
 Started only by the command, for events that may be hunted in Python (`tiny.events_size`); the process
 is the command's own, so the helper is a process-wide resource, taken by the one hunt that uses it.
@@ -14,63 +15,36 @@ Library callers (the API, tests in-process) never start one: their hunts run on 
 from __future__ import annotations
 
 import mmap
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING
 
 from mantissa_log.lake.forked import Child, start_child
 
 if TYPE_CHECKING:
-    from mantissa_log.sigma.compiled import CompiledRule
+    from mantissa_log.lake.detect.text_halves import HalfAnswer, HalfOrder, Texts
 
-Counts = dict[tuple[int, int], int]
-Texts = list[tuple[int, str]]  # (file id, text)
 Pieces = list[tuple[int, bytes]]  # (file id, UTF-8 bytes of whole lines)
-
-
-class HalfOrder(NamedTuple):
-    """A half's work: where its files' bytes lie in the shared memory (file id, start, end), and the
-    rules (with their positions in the hunt) as `text_halves` takes them."""
-
-    spans: list[tuple[int, int, int]]
-    rules: list[tuple[int, CompiledRule]]
-    envelope: str | None
-    structure: dict[str, Any]
-
-
-class HalfAnswer(NamedTuple):
-    counts: Counts | None  # None: too many lines kept, or Python cannot vouch for the counts
-    holding: frozenset[int] | None  # positions of the rules some kept line may match; None: routing gave up
+Spans = list[tuple[int, int, int]]  # (file id, start, end) in the shared memory
 
 
 class Helper:
-    """The forked helper and the memory it shares with this process; `order` hands it a half."""
+    """The forked helper (`child`) and the memory it shares with this process (`share`)."""
 
     def __init__(self, child: Child[HalfOrder, HalfAnswer, Texts | None], shared: mmap.mmap) -> None:
-        self._child = child
+        self.child = child
         self._shared = shared
 
-    def order(
-        self, pieces: Pieces, rules: list[tuple[int, CompiledRule]], envelope: str | None, structure: dict[str, Any]
-    ) -> bool:
-        """Hand the helper these files' bytes to hunt; False when they do not fit or it is gone."""
-        spans: list[tuple[int, int, int]] = []
+    def share(self, pieces: Pieces) -> Spans | None:
+        """These files' bytes copied where the helper reads them; None when they do not fit (the
+        files grew since the command's start)."""
+        spans: Spans = []
         at = 0
         for fid, data in pieces:
             if at + len(data) > len(self._shared):
-                return False
+                return None
             self._shared[at : at + len(data)] = data
             spans.append((fid, at, at + len(data)))
             at += len(data)
-        return self._child.order(HalfOrder(spans, rules, envelope, structure))
-
-    def answer(self) -> HalfAnswer | None:
-        return self._child.answer()
-
-    def extra(self) -> Texts | None:
-        """The helper's kept lines, for DuckDB (asked only when they are needed)."""
-        return self._child.extra()
-
-    def close(self) -> None:
-        self._child.close()
+        return spans
 
 
 _helper: list[Helper] = []

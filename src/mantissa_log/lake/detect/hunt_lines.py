@@ -13,11 +13,10 @@ from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCES
 from mantissa_log.lake import sql
-from mantissa_log.lake.detect.helper import Counts
 from mantissa_log.lake.detect.hunt_inputs import SMALL_FILE_BYTES, EventsFile
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events
-from mantissa_log.lake.detect.text_halves import hunt_in_halves, route
+from mantissa_log.lake.detect.text_halves import Counts, hunt_in_halves, route
 from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.text_scan import FileEvents
 from mantissa_log.lake.detect.tiny import ROUTED_BYTES, ROUTED_READ_BYTES, TINY_BYTES

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from mantissa_log.lake import sql
-from mantissa_log.lake.detect.helper import Counts, HalfAnswer, Pieces, Texts, take_helper
+from mantissa_log.lake.detect.helper import Pieces, Spans, take_helper
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events
 from mantissa_log.lake.detect.text_gates import event_gate_values
@@ -26,6 +26,25 @@ from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
 from mantissa_log.lake.detect.tiny import ROUTED_PIECE, ROUTED_READ_BYTES
 from mantissa_log.sigma.compiled import CompiledRule, gate_holds
+
+Counts = dict[tuple[int, int], int]
+Texts = list[tuple[int, str]]  # (file id, text)
+
+
+class HalfOrder(NamedTuple):
+    """The helper's half: where its files' bytes lie in the memory it shares (`helper.Helper.share`),
+    and the rules (with their positions in the hunt)."""
+
+    spans: Spans
+    rules: list[tuple[int, CompiledRule]]
+    envelope: str | None
+    structure: dict[str, Any]
+
+
+class HalfAnswer(NamedTuple):
+    counts: Counts | None  # None: too many lines kept, or Python cannot vouch for the counts
+    holding: frozenset[int] | None  # positions of the rules some kept line may match; None: routing gave up
+
 
 # What one half reads in Python at most: the kept lines beyond go to DuckDB, as on one core beyond
 # ROUTED_READ_BYTES (a half reads its share in the same time as one core its whole).
@@ -59,26 +78,27 @@ def hunt_in_halves(
         first, second = _split(pieces)
         if not first or not second or Router.of([rule.gates for _, rule in rules], structure) is None:
             return None
-        if not helper.order(second, rules, envelope, structure):
+        spans = helper.share(second)
+        if spans is None or not helper.child.order(HalfOrder(spans, rules, envelope, structure)):
             return None
         try:
             texts = [(fid, data.decode("utf-8")) for fid, data in first]
         except UnicodeDecodeError:
             return None
         mine, my_kept = _hunt_half(texts, rules, envelope, structure, database)
-        theirs = helper.answer()
+        theirs = helper.child.answer()
         if theirs is None:
             return None
         if mine.holding is None or theirs.holding is None:
             return Halves(None, None, None)
         if mine.counts is not None and theirs.counts is not None:
             return Halves(_added(mine.counts, theirs.counts), None, None)
-        their_kept = helper.extra()
+        their_kept = helper.child.extra()
         if my_kept is None or their_kept is None:
             return None
         return Halves(None, my_kept + their_kept, mine.holding | theirs.holding)
     finally:
-        helper.close()
+        helper.child.close()
 
 
 def hunt_half(

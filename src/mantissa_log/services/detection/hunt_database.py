@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 
 from mantissa_log.lake.detect.pending import PendingDatabase
-from mantissa_log.lake.detect.tiny import TINY_BYTES, events_size
+from mantissa_log.lake.detect.tiny import HELPED_BYTES, events_size
 
 __all__ = ["PendingDatabase", "event_arguments", "start_hunt_database"]
 
@@ -28,11 +28,11 @@ def start_hunt_database(arguments: list[str]) -> PendingDatabase:
     """A hunt's database for the command's `arguments` (what follows `hunt`), started now unless the
     events they name may be hunted without it; give it to `hunt` (and `settle` it if the hunt never runs).
 
-    For a mid-size input (over TINY_BYTES, which one core hunts faster alone) the hunt's helper process
-    is forked first (`lake.detect.helper`), before any thread runs and while this process is small."""
+    For a mid-size input (over HELPED_BYTES: one core hunts smaller ones as fast alone) the hunt's helper
+    process is forked first (`lake.detect.helper`), before any thread runs and while this process is small."""
     paths = event_arguments(arguments)
     size = events_size(paths) if paths else None
-    if size is not None and size > TINY_BYTES and _usable_cpus() > 1:
+    if size is not None and size > HELPED_BYTES and _usable_cpus() > 1:
         from mantissa_log.lake.detect.helper import start_helper
 
         start_helper(size)
