@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,23 @@ def corpus_records(limit: int | None = None) -> list[dict[str, Any]]:
             if line.strip():
                 records.append(json.loads(line))
     return records[:limit]
+
+
+def cloudtrail_capture(path: Path, size: int, odd: str | None = None) -> Path:
+    """The corpus' CloudTrail events again and again (fresh ids) up to `size` bytes, written as JSON
+    lines to `path`; `odd`, when given, as the last line."""
+    records = [record for record in corpus_records() if "eventSource" in record]
+    lines: list[str] = []
+    total = 0
+    while total < size:
+        record = dict(records[len(lines) % len(records)])
+        record["eventID"] = str(uuid.UUID(int=len(lines)))
+        lines.append(json.dumps(record))
+        total += len(lines[-1]) + 1
+    if odd is not None:
+        lines.append(odd)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def jsonl(records: list[Any]) -> bytes:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from mantissa_log.lake.detect.text_halves import HalfAnswer, HalfOrder, Texts
 from mantissa_log.lake.detect.tiny import HELPED_BYTES, ROUTED_BYTES, TINY_BYTES
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule
-from tests.lake.conftest import corpus_records, planned_rules
+from tests.lake.conftest import cloudtrail_capture, planned_rules
 from tests.lake.test_hunt import AWS, oracle
 
 RULES = AWS[0].parent
@@ -88,20 +87,9 @@ def helper(monkeypatch: pytest.MonkeyPatch) -> _InProcessHelper:
 
 
 def _capture(path: Path, size: int, odd: str | None = None) -> Path:
-    """The corpus' CloudTrail events again and again (fresh ids) up to `size` bytes; `odd` as the last line."""
-    records = [record for record in corpus_records() if "eventSource" in record]
-    lines: list[str] = []
-    total = 0
-    while total < size:
-        record = dict(records[len(lines) % len(records)])
-        record["eventID"] = str(uuid.UUID(int=len(lines)))
-        lines.append(json.dumps(record))
-        total += len(lines[-1]) + 1
-    if odd is not None:
-        lines.append(odd)
-    path.write_text("\n".join(lines) + "\n")
-    assert path.stat().st_size <= ROUTED_BYTES
-    return path
+    capture = cloudtrail_capture(path, size, odd)
+    assert capture.stat().st_size <= ROUTED_BYTES
+    return capture
 
 
 def _hunted(rules: list[CompiledRule], paths: list[Path]) -> tuple[dict[tuple[int, str], int], PendingDatabase]:

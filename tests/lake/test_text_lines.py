@@ -20,7 +20,7 @@ from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.tiny import ROUTED_BYTES, TINY_BYTES
 from mantissa_log.sigma import compile_sigma
 from mantissa_log.sigma.compiled import CompiledRule
-from tests.lake.conftest import corpus_records, planned_rules, spy_steps
+from tests.lake.conftest import cloudtrail_capture, corpus_records, planned_rules, spy_steps
 from tests.lake.test_hunt import AWS, oracle
 from tests.lake.test_text_scan import _duckdb_truths
 
@@ -139,17 +139,8 @@ def test_a_rule_without_a_gate_gives_up(aws_rules: list[CompiledRule]) -> None:
 
 
 def _mid_capture(folder: Path, size: int) -> Path:
-    """The corpus' CloudTrail events again and again (fresh ids) up to `size` bytes: above TINY_BYTES."""
-    records = [record for record in corpus_records() if "eventSource" in record]
-    capture = folder / "mid.jsonl"
-    lines: list[str] = []
-    total = 0
-    while total < size:
-        record = dict(records[len(lines) % len(records)])
-        record["eventID"] = str(uuid.UUID(int=len(lines)))
-        lines.append(json.dumps(record))
-        total += len(lines[-1]) + 1
-    capture.write_text("\n".join(lines) + "\n")
+    """The corpus' CloudTrail events again and again up to `size` bytes: above TINY_BYTES."""
+    capture = cloudtrail_capture(folder / "mid.jsonl", size)
     assert TINY_BYTES < capture.stat().st_size <= ROUTED_BYTES
     return capture
 
