@@ -104,6 +104,27 @@ def test_files_are_read_only_as_the_sources_they_are(tmp_path: Path) -> None:
     assert by_rule[(1, "trail.jsonl")] == sum(1 for r in corpus_records(50) if r.get("eventType") == "AwsApiCall")
 
 
+def test_a_file_no_rule_source_recognizes_is_named_not_silently_skipped(
+    tmp_path: Path, aws_rules: list[CompiledRule]
+) -> None:
+    from mantissa_log.services.detection.hunt import hunt
+
+    trail = tmp_path / "trail.jsonl"
+    trail.write_text("".join(json.dumps(r) + "\n" for r in corpus_records(50)))
+    okta = tmp_path / "okta.jsonl"
+    okta.write_text(json.dumps({"uuid": "u1", "eventType": "user.session.start", "published": "2026-03-01T09:00:00Z"}))
+    unread: list[Path] = []
+    hunt_files(aws_rules, [trail, okta], unread=unread)
+    assert unread == [okta]
+    findings = hunt(AWS[:3], [trail, okta], None, tmp_path / "cache")
+    notices = [f for f in findings if f.error is not None]
+    assert [(f.rule_file, f.events_file) for f in notices] == [("", str(okta))]
+    assert "not hunted" in (notices[0].error or "")
+    assert "cloudtrail" in (notices[0].error or "")
+    # Named by the caller, it is read as that source (and the notice is gone).
+    assert not [f for f in hunt(AWS[:3], [trail, okta], "cloudtrail", tmp_path / "cache") if f.error is not None]
+
+
 def test_the_corpus_gives_the_same_counts_per_file_as_the_lake(aws_rules: list[CompiledRule]) -> None:
     files = sorted(EVENTS.glob("*.jsonl"))[:60]
     found = hunt_files(aws_rules, files)
@@ -224,6 +245,22 @@ def test_an_envelope_line_longer_than_the_sniffed_head_is_hunted(tmp_path: Path,
         got = {m.rule_index: m.matches for m in found if m.events_file == path}
         assert got == oracle(aws_rules, path, "cloudtrail"), path.name
         assert got, path.name
+
+
+def test_a_pretty_printed_delivery_over_a_mib_is_hunted_as_cloudtrail(
+    tmp_path: Path, aws_rules: list[CompiledRule]
+) -> None:
+    # A delivery downloaded and pretty-printed: one document over the generic reader's 1 MiB event cap.
+    # Its source must still be found (from the document's first record), not the file left unhunted.
+    records = corpus_records()
+    document = json.dumps({"Records": records * 2}, indent=2)
+    assert len(document) > 1 << 20
+    pretty = tmp_path / "delivery.json"
+    pretty.write_text(document)
+    found = hunt_files(aws_rules, [pretty])
+    got = {m.rule_index: m.matches for m in found if m.events_file == pretty}
+    assert got
+    assert got == oracle(aws_rules, pretty, "cloudtrail")
 
 
 def test_gzip_files_count_as_the_lake_does_even_when_damaged(tmp_path: Path, aws_rules: list[CompiledRule]) -> None:

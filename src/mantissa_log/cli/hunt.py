@@ -93,7 +93,7 @@ def run_hunt(argv: list[str], database: PendingDatabase | None = None) -> int:
     table = Table("rule", "events file", "matches")
     for finding in findings:
         if finding.error is not None:
-            table.add_row(finding.rule_file, "-", f"[red]{finding.error}[/red]")
+            table.add_row(finding.rule_file or "-", finding.events_file or "-", f"[red]{finding.error}[/red]")
         else:
             table.add_row(f"{finding.rule_title} ({finding.rule_file})", str(finding.events_file), str(finding.matches))
     Console().print(table)

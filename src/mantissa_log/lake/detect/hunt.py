@@ -71,30 +71,38 @@ def hunt_files(
     event_paths: Sequence[Path],
     source: str | None = None,
     database: PendingDatabase | None = None,
+    unread: list[Path] | None = None,
 ) -> list[HuntMatch]:
     """Per (rule, file) with at least one match: how many events of the file the rule matched.
 
     `database`: its owner's, left open (the `hunt` command ends its process without closing it);
-    without one, the hunt makes its own and closes it."""
+    without one, the hunt makes its own and closes it. `unread`: where to note the files none of the
+    rules' log sources recognized (so not hunted at all), for the caller to say so."""
     if database is None:
         database = PendingDatabase()
         try:
-            return hunt_files(rules, event_paths, source, database)
+            return hunt_files(rules, event_paths, source, database, unread)
         finally:
             database.close()
     scratch = Scratch()
     try:
-        return _hunt(rules, read_events_files(event_paths, scratch), source, database)
+        return _hunt(rules, read_events_files(event_paths, scratch), source, database, unread)
     finally:
         scratch.remove()
 
 
 def _hunt(
-    rules: Sequence[CompiledRule], inputs: list[EventsFile], source: str | None, database: PendingDatabase
+    rules: Sequence[CompiledRule],
+    inputs: list[EventsFile],
+    source: str | None,
+    database: PendingDatabase,
+    unread: list[Path] | None,
 ) -> list[HuntMatch]:
     needed = sorted({rule.source for rule in rules})
     firsts = [(item.first if item.lines else first_record(item.data)) if source is None else None for item in inputs]
     claims = [sources_of(first, item.head, needed) for first, item in zip(firsts, inputs, strict=True)]
+    if unread is not None and source is None and rules:
+        unread.extend(item.path for item, claimed in zip(inputs, claims, strict=True) if not claimed)
     found: dict[tuple[int, int], int] = {}
     # The database is waited for only once it is needed: a tiny input's gate pass runs meanwhile.
     for wanted in needed:

@@ -109,7 +109,41 @@ def first_record(data: bytes) -> dict[str, object] | None:
     # A JSON array or a pretty-printed document: the generic reader finds its first object.
     parsed = parse("json", data)
     first = json.loads(parsed.events[0].raw) if parsed.events else None
-    return first if isinstance(first, dict) else None
+    if isinstance(first, dict):
+        return first
+    # A document the generic reader refuses whole (a pretty-printed delivery over its 1 MiB event cap):
+    # its envelope's first member, read from the head alone (the source's own parser reads the rest).
+    try:
+        head = open_input(data).read(SNIFF_BYTES)
+    except (OSError, EOFError, zlib.error, DecompressedTooLarge):  # damaged gzip: no source can read it
+        return None
+    return _envelope_head(head.decode("utf-8", errors="replace"))
+
+
+def _envelope_head(text: str) -> dict[str, object] | None:
+    """`{key: [first member]}` of a document that opens as `{"key": [{...}, ...`; None otherwise."""
+    decoder = json.JSONDecoder()
+    at = _past_blanks(text, 0)
+    if not text.startswith("{", at):
+        return None
+    try:
+        key, at = decoder.raw_decode(text, _past_blanks(text, at + 1))
+        at = _past_blanks(text, at)
+        if not isinstance(key, str) or not text.startswith(":", at):
+            return None
+        at = _past_blanks(text, at + 1)
+        if not text.startswith("[", at):
+            return None
+        member, _ = decoder.raw_decode(text, _past_blanks(text, at + 1))
+    except (json.JSONDecodeError, RecursionError):
+        return None
+    return {key: [member]} if isinstance(member, dict) else None
+
+
+def _past_blanks(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n\ufeff":
+        at += 1
+    return at
 
 
 def _accepts(source: str, record: dict[str, object] | None, head: bytes) -> bool:

@@ -17,7 +17,8 @@ from mantissa_log.sigma.compiled import CompiledRule
 
 
 class HuntFinding(NamedTuple):
-    """A rule that matched events of a file, or (with `error`) a rule file that could not be used."""
+    """A rule that matched events of a file, or (with `error`) a rule file that could not be used or
+    (`rule_file` empty) an events file no rule's log source recognized, so not hunted."""
 
     rule_file: str
     rule_id: str | None = None
@@ -71,7 +72,8 @@ def _hunt(
             findings.append(HuntFinding(rule_file=str(path), error=result))
         else:
             compiled.extend((path, rule) for rule in result)
-    for match in hunt_files([rule for _, rule in compiled], event_paths, source, database):
+    unread: list[Path] = []
+    for match in hunt_files([rule for _, rule in compiled], event_paths, source, database, unread):
         path, rule = compiled[match.rule_index]
         findings.append(
             HuntFinding(
@@ -82,4 +84,14 @@ def _hunt(
                 matches=match.matches,
             )
         )
+    sources = ", ".join(sorted({rule.source for _, rule in compiled}))
+    findings.extend(
+        HuntFinding(
+            rule_file="",
+            events_file=str(path),
+            error=f"not hunted: none of the rules' log sources ({sources}) recognized this file's first "
+            "record; name its source with --source if it is one of them",
+        )
+        for path in unread
+    )
     return findings
