@@ -148,7 +148,7 @@ def test_a_tiny_capture_is_gated_and_hunted_in_python_without_the_database(
     steps = spy_steps(
         monkeypatch,
         hunt_module,
-        event_gate_values="python pass",
+        files_gate_values="python pass",
         _duckdb_gate_values="duckdb pass",
         text_counts="python scan",
     )

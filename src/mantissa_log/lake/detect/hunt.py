@@ -37,11 +37,11 @@ from mantissa_log.lake.detect.hunt_inputs import (
 from mantissa_log.lake.detect.hunt_lines import Lines, lines_select
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events, load_line
-from mantissa_log.lake.detect.text_gates import event_gate_values
+from mantissa_log.lake.detect.text_gates import files_gate_values, gate_reads, passing_gates
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
 from mantissa_log.lake.detect.tiny import TINY_BYTES
 from mantissa_log.lake.parsers import JSON_PARSERS, parse
-from mantissa_log.sigma.compiled import CompiledRule, gate_holds
+from mantissa_log.sigma.compiled import CompiledRule
 from mantissa_log.sigma.factor import shared_reads, with_reads
 
 if TYPE_CHECKING:
@@ -217,29 +217,19 @@ def _passing_gates(
     spec = SOURCES[source]
     if not gates or not sql.has_event(spec):
         return rules
-    reads = sorted({test[0] for gate in gates for clause in gate for test in clause})
+    reads = gate_reads(rules)
     structure = sql.needed_structure(spec.structure, reads)
     if not structure:
         return rules
-    seen = _text_gate_values(lines, reads, structure)
+    events = lines.events()  # a tiny input's, or a mid-size one's kept lines' (`Lines.events`)
+    seen = None if events is None else files_gate_values(events, reads, structure)
     if seen is None and lines.holding is not None:
         return lines.holding  # found while routing the lines: too many to read in Python
     if seen is None:
         seen = _duckdb_gate_values(database.get(), lines, reads, structure)
     if seen is None:
         return rules
-    return [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, seen)]
-
-
-def _text_gate_values(lines: Lines, reads: list[str], structure: dict[str, Any]) -> dict[str, set[str]] | None:
-    """The gate values read in Python (`text_gates`), for a tiny input (`Lines.events`); else None."""
-    events = lines.events()
-    if events is None:
-        return None
-    try:
-        return event_gate_values((event for _, file_events in events for event in file_events), reads, structure)
-    except Unsure:
-        return None
+    return passing_gates(rules, seen)
 
 
 def _duckdb_gate_values(

@@ -9,6 +9,7 @@ without the database (`text_scan`).
 from __future__ import annotations
 
 import json
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from mantissa_log.domain.log_sources import SOURCES
@@ -83,8 +84,11 @@ class Lines:
         self._events = []  # read by the halves, or to be read by DuckDB
         if halves.kept is not None and halves.holding is not None:
             self.kept = halves.kept
-            self.holding = [rule for position, rule in enumerate(self.rules) if position in halves.holding]
+            self.holding = self._rules_at(halves.holding)
         return halves.counts
+
+    def _rules_at(self, positions: AbstractSet[int]) -> list[tuple[int, CompiledRule]]:
+        return [rule for position, rule in enumerate(self.rules) if position in positions]
 
     def events(self) -> list[FileEvents] | None:
         """Each file's events read by Python (`text_events`): every event of a tiny input (TINY_BYTES of
@@ -119,7 +123,7 @@ class Lines:
         if kept is None:
             return None
         self.kept = kept
-        self.holding = [rule for position, rule in enumerate(self.rules) if position in router.holding]
+        self.holding = self._rules_at(router.holding)
         return kept if sum(len(text) for _, text in kept) <= ROUTED_READ_BYTES else None
 
 

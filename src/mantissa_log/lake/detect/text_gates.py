@@ -33,6 +33,9 @@ from typing import Any
 
 from mantissa_log.lake.detect.text_events import Unsure, checked_text, line_events
 from mantissa_log.lake.sql import struct_read
+from mantissa_log.sigma.compiled import CompiledRule, gate_holds
+
+Rules = list[tuple[int, CompiledRule]]  # (position in the hunt, rule)
 
 
 def read_paths(reads: Sequence[str], structure: dict[str, Any]) -> list[tuple[str, ...]] | None:
@@ -61,6 +64,26 @@ def text_gate_values(
     try:
         return event_gate_values((event for text in texts for event in line_events(text, envelope)), reads, structure)
     except (Unsure, ValueError, RecursionError):
+        return None
+
+
+def gate_reads(rules: Rules) -> list[str]:
+    """The reads the rules' gates test, sorted (the pass reads each once)."""
+    return sorted({test[0] for _, rule in rules for clause in rule.gates for test in clause})
+
+
+def passing_gates(rules: Rules, seen: dict[str, set[str]]) -> Rules:
+    """The rules without a gate, and those whose gate holds for these values (`sigma.gates`)."""
+    return [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, seen)]
+
+
+def files_gate_values(
+    files: Iterable[tuple[int, list[dict[str, Any]]]], reads: Sequence[str], structure: dict[str, Any]
+) -> dict[str, set[str]] | None:
+    """`event_gate_values` of files' events read already; None when Python cannot vouch for them."""
+    try:
+        return event_gate_values((event for _, events in files for event in events), reads, structure)
+    except Unsure:
         return None
 
 

@@ -21,11 +21,11 @@ from mantissa_log.lake import sql
 from mantissa_log.lake.detect.helper import Pieces, Spans, take_helper
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.text_events import Unsure, line_events
-from mantissa_log.lake.detect.text_gates import event_gate_values
+from mantissa_log.lake.detect.text_gates import files_gate_values, gate_reads, passing_gates
 from mantissa_log.lake.detect.text_lines import Router
 from mantissa_log.lake.detect.text_scan import FileEvents, text_counts
 from mantissa_log.lake.detect.tiny import ROUTED_PIECE, ROUTED_READ_BYTES
-from mantissa_log.sigma.compiled import CompiledRule, gate_holds
+from mantissa_log.sigma.compiled import CompiledRule
 
 Counts = dict[tuple[int, int], int]
 Texts = list[tuple[int, str]]  # (file id, text)
@@ -76,7 +76,8 @@ def hunt_in_halves(
         return None
     try:
         first, second = _split(pieces)
-        if not first or not second or Router.of([rule.gates for _, rule in rules], structure) is None:
+        router = Router.of([rule.gates for _, rule in rules], structure)
+        if not first or not second or router is None:
             return None
         spans = helper.share(second)
         if spans is None or not helper.child.order(HalfOrder(spans, rules, envelope, structure)):
@@ -85,7 +86,7 @@ def hunt_in_halves(
             texts = [(fid, data.decode("utf-8")) for fid, data in first]
         except UnicodeDecodeError:
             return None
-        mine, my_kept = _hunt_half(texts, rules, envelope, structure, database)
+        mine, my_kept = _hunt_half(texts, router, rules, envelope, structure, database)
         theirs = helper.child.answer()
         if theirs is None:
             return None
@@ -104,19 +105,20 @@ def hunt_in_halves(
 def hunt_half(
     texts: Texts, rules: list[tuple[int, CompiledRule]], envelope: str | None, structure: dict[str, Any]
 ) -> tuple[HalfAnswer, Texts | None]:
-    """The helper's half (`helper`)."""
-    return _hunt_half(texts, rules, envelope, structure, None)
+    """The helper's half (`helper`), routed from the same gates as this process's (built here again:
+    a `Router` is not sent, its regular expressions are cheaper to compile than to pickle)."""
+    return _hunt_half(texts, Router.of([rule.gates for _, rule in rules], structure), rules, envelope, structure, None)
 
 
 def _hunt_half(
     texts: Texts,
+    router: Router | None,
     rules: list[tuple[int, CompiledRule]],
     envelope: str | None,
     structure: dict[str, Any],
     database: PendingDatabase | None,
 ) -> tuple[HalfAnswer, Texts | None]:
     """One half: its routing, and its counts when it can give them in Python; with its kept lines."""
-    router = Router.of([rule.gates for _, rule in rules], structure)
     kept = None if router is None else route(texts, router, HALF_READ_BYTES, database)
     if router is None or kept is None:
         return HalfAnswer(None, None), None
@@ -136,17 +138,10 @@ def python_counts(
 ) -> Counts | None:
     """`text_counts` of the rules whose gates hold for these events' values (the others match none of
     them, and may lack a Python flag); None when Python cannot vouch for the counts."""
-    gates = [rule.gates for _, rule in rules if rule.gates]
-    if gates:
-        reads = sorted({test[0] for gate in gates for clause in gate for test in clause})
-        try:
-            seen = event_gate_values(
-                (event for _, events in files for event in events), reads, sql.needed_structure(structure, reads)
-            )
-        except Unsure:
-            seen = None
-        if seen is not None:
-            rules = [(index, rule) for index, rule in rules if not rule.gates or gate_holds(rule.gates, seen)]
+    reads = gate_reads(rules)
+    seen = files_gate_values(files, reads, sql.needed_structure(structure, reads)) if reads else None
+    if seen is not None:
+        rules = passing_gates(rules, seen)
     return text_counts(files, rules, structure) if rules else {}
 
 

@@ -13,10 +13,9 @@ process (`lake.detect.helper`), forked here.
 
 from __future__ import annotations
 
-import os
-
 from mantissa_log.lake.detect.pending import PendingDatabase
 from mantissa_log.lake.detect.tiny import HELPED_BYTES, events_size
+from mantissa_log.lake.forked import usable_cpus
 
 __all__ = ["PendingDatabase", "event_arguments", "start_hunt_database"]
 
@@ -32,19 +31,11 @@ def start_hunt_database(arguments: list[str]) -> PendingDatabase:
     process is forked first (`lake.detect.helper`), before any thread runs and while this process is small."""
     paths = event_arguments(arguments)
     size = events_size(paths) if paths else None
-    if size is not None and size > HELPED_BYTES and _usable_cpus() > 1:
+    if size is not None and size > HELPED_BYTES and usable_cpus() > 1:
         from mantissa_log.lake.detect.helper import start_helper
 
         start_helper(size)
     return PendingDatabase(start=size is None)
-
-
-def _usable_cpus() -> int:
-    """The CPUs this process may run on (fewer than the machine's under `taskset` or a container's set)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def event_arguments(arguments: list[str]) -> list[str]:
