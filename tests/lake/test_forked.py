@@ -117,6 +117,43 @@ def test_a_child_gone_before_its_order_refuses_it() -> None:
     assert out == {"ordered": False, "answer": None}
 
 
+def test_a_child_runs_on_one_cpu_of_those_its_parent_may_use() -> None:
+    """Pinned, so that woken by its order it is not run on its parent's CPU, busy with its own half."""
+    out = _run(
+        """
+        child = start_child(lambda order: (sorted(os.sched_getaffinity(0)), None))
+        child.order(None)
+        out["child"] = child.answer()
+        out["parent"] = sorted(os.sched_getaffinity(0))
+        child.close()
+        """
+    )
+    if len(out["parent"]) > 1:
+        assert len(out["child"]) == 1
+        assert set(out["child"]) <= set(out["parent"])
+    else:
+        assert out["child"] == out["parent"]
+
+
+def test_a_child_later_than_the_deadline_counts_as_failed_and_is_ended() -> None:
+    out = _run(
+        """
+        import time
+        import mantissa_log.lake.forked as forked
+        forked.ANSWER_SECONDS = 0.3
+        child = start_child(lambda order: (time.sleep(30), None))
+        pid = child._pid
+        child.order(None)
+        started = time.monotonic()
+        out["answer"] = child.answer()
+        out["waited_under_5s"] = time.monotonic() - started < 5
+        child.close()
+        out["alive_after_close"] = alive(pid)
+        """
+    )
+    assert out == {"answer": None, "waited_under_5s": True, "alive_after_close": False}
+
+
 def test_no_child_is_forked_beside_another_thread() -> None:
     release = threading.Event()
     other = threading.Thread(target=release.wait, name="other")

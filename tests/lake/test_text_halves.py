@@ -10,6 +10,7 @@ interpreter, where the helper is forked (this test process has other threads, be
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -201,8 +202,10 @@ def test_without_a_helper_a_mid_size_hunt_runs_on_one_core(
 
 
 _COMMAND_START = """
-import json, sys
+import json, os, sys
 from pathlib import Path
+if os.environ.get("ONE_CPU"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 from mantissa_log.services.detection.hunt_database import start_hunt_database
 database = start_hunt_database(['--rules', sys.argv[1], '--events', *sys.argv[3:]])
 from mantissa_log.lake.detect import helper, hunt_lines
@@ -221,13 +224,14 @@ print(json.dumps({'found': sorted([f.rule_file, f.events_file, f.matches] for f 
 """
 
 
-def _command(tmp_path: Path, paths: list[Path]) -> dict[str, Any]:
+def _command(tmp_path: Path, paths: list[Path], *, one_cpu: bool = False) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-c", _COMMAND_START, str(RULES), str(tmp_path / "cache"), *map(str, paths)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=os.environ | ({"ONE_CPU": "1"} if one_cpu else {}),
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
@@ -282,3 +286,12 @@ def test_the_command_hunts_a_small_input_without_a_helper(tmp_path: Path) -> Non
     assert capture.stat().st_size <= HELPED_BYTES
     expected = _expected(tmp_path, [capture])
     assert _command(tmp_path, [capture]) == {"found": expected, "ways": ["none"], "started": False}
+
+
+@pytest.mark.skipif(not _two_cpus(), reason="the helper is forked only where two CPUs may be used")
+def test_the_command_allowed_one_cpu_forks_no_helper(tmp_path: Path) -> None:
+    """A process held to one CPU (`taskset`, a container's set) gains nothing from a second process."""
+    capture = _capture(tmp_path / "mid.jsonl", HELPED_BYTES + TINY_BYTES // 2)
+    expected = _expected(tmp_path, [capture])
+    result = _command(tmp_path, [capture], one_cpu=True)
+    assert result == {"found": expected, "ways": ["none"], "started": False}

@@ -85,9 +85,11 @@ class Child(Generic[Order, A, E]):
             os.waitpid(self._pid, 0)
 
     def _receive(self) -> object:
+        """The child's next value; None when it failed, ended, or is late."""
         import time
 
-        return _receive(self._answers, time.monotonic() + ANSWER_SECONDS)
+        message = _receive(self._answers, time.monotonic() + ANSWER_SECONDS)
+        return None if message is None else message[1]
 
 
 def start_child(
@@ -161,7 +163,7 @@ def _run_child(
             prepare()
         message = _receive(requests, None)  # None: the parent is done without us
         if message is not None:
-            _answer(work, cast("Order", message), answers, requests)
+            _answer(work, cast("Order", message[1]), answers, requests)
     except BaseException:  # noqa: S110 (a parent gone, a broken pipe: nothing is left to tell)
         pass
     finally:
@@ -188,8 +190,9 @@ def _send(fd: int, message: tuple[bool, object]) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _receive(fd: int, deadline: float | None) -> object:
-    """The value of one message, or None when it failed, or the pipe ended or the deadline passed first."""
+def _receive(fd: int, deadline: float | None) -> tuple[bool, object] | None:
+    """One message: (False, None) when it tells of a failure, (True, its value) otherwise (a value may
+    be None); None when the pipe ended or the deadline passed before it was whole."""
     import pickle
 
     head = _read_exactly(fd, _LENGTH_BYTES, deadline)
@@ -199,7 +202,7 @@ def _receive(fd: int, deadline: float | None) -> object:
     if body is None:
         return None
     ok, value = pickle.loads(body)  # noqa: S301 (our own process's bytes, through a private pipe)
-    return value if ok else None
+    return (True, value) if ok else (False, None)
 
 
 def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes | None:
